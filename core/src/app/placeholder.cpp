@@ -1,0 +1,1 @@
+namespace oura::core { void placeholder() {} }

@@ -1,0 +1,245 @@
+// The generic document mapper: fills typed columns from JSON paths and flattens embedded
+// sample series (OpenAPI SampleModel) into child rows.
+#include <oura_sdk/endpoint.hpp>
+#include <oura_sdk/errors.hpp>
+
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/DateTimeParser.h>
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Stringifier.h>
+#include <Poco/Timespan.h>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+namespace oura::sdk {
+namespace {
+
+using Poco::Dynamic::Var;
+
+/// Looks up a dotted path. Returns false when a key on the way is absent; `out` is empty (JSON
+/// null) when the value, or an object on the way, is null.
+bool lookup(const Poco::JSON::Object& doc, const std::string& path, Var& out) {
+  const Poco::JSON::Object* node = &doc;
+  Poco::JSON::Object::Ptr holder;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = path.find('.', start);
+    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node->has(key)) return false;
+    Var value = node->get(key);
+    if (dot == std::string::npos) {
+      out = value;
+      return true;
+    }
+    if (value.isEmpty()) {
+      out.clear();
+      return true;
+    }
+    if (value.type() != typeid(Poco::JSON::Object::Ptr)) return false;
+    holder = value.extract<Poco::JSON::Object::Ptr>();
+    node = holder.get();
+    start = dot + 1;
+  }
+}
+
+std::string toJson(const Var& value) {
+  std::ostringstream out;
+  Poco::JSON::Stringifier::stringify(value, out);
+  return out.str();
+}
+
+bool isContainer(const Var& v) {
+  return v.type() == typeid(Poco::JSON::Object::Ptr) || v.type() == typeid(Poco::JSON::Array::Ptr);
+}
+
+bool parseTimestamp(const std::string& text, Poco::DateTime& utc, int& tzd) {
+  try {
+    Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text, utc, tzd);
+    return true;
+  } catch (const Poco::Exception&) {
+    return false;
+  }
+}
+
+bool validDate(const std::string& text) {
+  if (text.size() != 10) return false;
+  try {
+    Poco::DateTime dt;
+    int tzd = 0;
+    Poco::DateTimeParser::parse("%Y-%m-%d", text, dt, tzd);
+    return true;
+  } catch (const Poco::Exception&) {
+    return false;
+  }
+}
+
+/// Converts one JSON value to a column's type. Returns NULL (monostate) and warns when it does
+/// not fit.
+Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitter& out) {
+  if (v.isEmpty()) return std::monostate{};
+  auto mismatch = [&](const char* expected) -> Value {
+    out.warn("field '" + field + "' is not " + expected + " (" + toJson(v) + "); stored as NULL");
+    return std::monostate{};
+  };
+  switch (type) {
+    case ColumnType::Text:
+      if (v.isString()) return v.extract<std::string>();
+      if (isContainer(v)) return mismatch("text");
+      return v.convert<std::string>();
+    case ColumnType::Integer:
+      if (v.isBoolean() || v.isString() || isContainer(v)) return mismatch("an integer");
+      if (v.isInteger()) return v.convert<std::int64_t>();
+      if (v.isNumeric()) {
+        double d = v.convert<double>();
+        if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) {
+          return static_cast<std::int64_t>(d);
+        }
+      }
+      return mismatch("an integer");
+    case ColumnType::Real:
+      if (v.isBoolean() || v.isString() || isContainer(v)) return mismatch("a number");
+      if (v.isNumeric()) return v.convert<double>();
+      return mismatch("a number");
+    case ColumnType::Boolean:
+      if (v.isBoolean()) return v.convert<bool>();
+      return mismatch("a boolean");
+    case ColumnType::Date: {
+      if (!v.isString()) return mismatch("a date");
+      const std::string& s = v.extract<std::string>();
+      if (!validDate(s)) return mismatch("a date (YYYY-MM-DD)");
+      return s;
+    }
+    case ColumnType::Timestamptz: {
+      if (!v.isString()) return mismatch("a timestamp");
+      const std::string& s = v.extract<std::string>();
+      Poco::DateTime utc;
+      int tzd = 0;
+      if (!parseTimestamp(s, utc, tzd)) return mismatch("an ISO 8601 timestamp");
+      return s;
+    }
+    case ColumnType::Jsonb:
+      return toJson(v);
+  }
+  return std::monostate{};
+}
+
+/// Formats `utc + offset_seconds` as ISO 8601 with the offset, milliseconds when not whole.
+std::string formatLocal(const Poco::DateTime& utc, int tzd) {
+  Poco::DateTime local = utc + Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(tzd) *
+                                              Poco::Timespan::SECONDS);
+  const char* format = local.millisecond() == 0 && local.microsecond() == 0
+                           ? "%Y-%m-%dT%H:%M:%S%z"
+                           : "%Y-%m-%dT%H:%M:%S.%i%z";
+  return Poco::DateTimeFormatter::format(local, format, tzd);
+}
+
+void mapSamples(const CollectionSpec& collection, std::size_t stream_index,
+                const Poco::JSON::Object& doc, const std::vector<Value>& parent_keys,
+                RowEmitter& out) {
+  const StreamSchema& stream = collection.streams[stream_index];
+  const SampleSeries& series = *stream.samples;
+  Var value;
+  if (!lookup(doc, series.json_path, value) || value.isEmpty()) return;
+  if (value.type() != typeid(Poco::JSON::Object::Ptr)) {
+    out.warn("field '" + series.json_path + "' is not a sample series; samples not stored");
+    return;
+  }
+  const auto sample = value.extract<Poco::JSON::Object::Ptr>();
+  Var interval_v = sample->get("interval");
+  Var timestamp_v = sample->get("timestamp");
+  Poco::JSON::Array::Ptr items = sample->getArray("items");
+  Poco::DateTime start;
+  int tzd = 0;
+  if (!interval_v.isNumeric() || !timestamp_v.isString() || !items ||
+      !parseTimestamp(timestamp_v.extract<std::string>(), start, tzd)) {
+    out.warn("field '" + series.json_path +
+             "' lacks a numeric interval, a timestamp or items; samples not stored");
+    return;
+  }
+  double interval = interval_v.convert<double>();
+  if (!(interval > 0) || !std::isfinite(interval)) {
+    out.warn("field '" + series.json_path + ".interval' is not positive; samples not stored");
+    return;
+  }
+  // Child key columns copy the parent's key columns; then timestamp, then value.
+  const std::string value_field = series.json_path + ".items";
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    Row row;
+    row.reserve(parent_keys.size() + 2);
+    row.insert(row.end(), parent_keys.begin(), parent_keys.end());
+    const double offset_us = std::round(interval * static_cast<double>(i) * 1e6);
+    row.push_back(formatLocal(start + Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(offset_us)), tzd));
+    row.push_back(convert(items->get(static_cast<unsigned>(i)), series.value_type,
+                          value_field + "[" + std::to_string(i) + "]", out));
+    out.emit(stream_index, std::move(row));
+  }
+}
+
+}  // namespace
+
+void mapByPaths(const CollectionSpec& collection, const Poco::JSON::Object& doc,
+                const std::string& raw, RowEmitter& out) {
+  if (collection.streams.empty()) {
+    throw MappingError("collection " + collection.name + " declares no stream");
+  }
+  const StreamSchema& parent = collection.streams[0];
+  Row row;
+  row.reserve(parent.columns.size());
+  for (const Column& column : parent.columns) {
+    if (column.json_path == "$") {
+      row.push_back(raw);
+      continue;
+    }
+    Var value;
+    if (column.json_path.empty() || !lookup(doc, column.json_path, value)) {
+      if (column.required) out.warn("required field '" + column.json_path + "' is absent");
+      row.push_back(std::monostate{});
+      continue;
+    }
+    row.push_back(convert(value, column.type, column.json_path, out));
+  }
+  std::vector<Value> keys;
+  for (const auto& key : parent.primary_key) {
+    keys.push_back(row[parent.columnIndex(key)]);
+    if (std::holds_alternative<std::monostate>(keys.back())) {
+      throw MappingError("key field '" + key + "' is absent or null");
+    }
+  }
+  out.emit(0, std::move(row));
+  for (std::size_t s = 1; s < collection.streams.size(); ++s) {
+    if (collection.streams[s].samples) mapSamples(collection, s, doc, keys, out);
+  }
+}
+
+void EndpointPlugin::mapDocument(const CollectionSpec& collection, const Poco::JSON::Object& doc,
+                                 const std::string& raw, RowEmitter& out) const {
+  mapByPaths(collection, doc, raw, out);
+}
+
+StreamSchema sampleStream(const StreamSchema& parent, std::string name, std::string json_path,
+                          ColumnType value_type, std::string value_description) {
+  StreamSchema child;
+  child.name = std::move(name);
+  child.description = "samples of " + parent.name + "." + json_path + " (OpenAPI SampleModel)";
+  for (const auto& key : parent.primary_key) {
+    const Column& pk = parent.columns[parent.columnIndex(key)];
+    Column column{parent.name + "_" + pk.name, pk.type, pk.json_path, true,
+                  "key of the parent " + parent.name + " document (" + pk.name + ")"};
+    child.primary_key.push_back(column.name);
+    child.columns.push_back(std::move(column));
+  }
+  child.columns.push_back(Column{"timestamp", ColumnType::Timestamptz, "", true,
+                                 "sample time: series timestamp + index * interval, in the "
+                                 "document's own UTC offset"});
+  child.columns.push_back(Column{"value", value_type, "", false, std::move(value_description)});
+  child.primary_key.push_back("timestamp");
+  child.samples = SampleSeries{std::move(json_path), value_type};
+  return child;
+}
+
+}  // namespace oura::sdk
