@@ -1,0 +1,91 @@
+#pragma once
+// The only way to the Oura API: one ApiClient per thread (Poco sessions are not thread-safe),
+// sharing one RateLimiter and one RetryPolicy. Carries the bearer token, gzip, timeouts,
+// keep-alive with reset-and-retry, TLS verification (system CAs or a configured CA file).
+
+#include "http/rate_limiter.hpp"
+#include "http/retry_policy.hpp"
+
+#include <Poco/JSON/Object.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace Poco::Net {
+class HTTPClientSession;
+}
+
+namespace oura::core {
+
+struct HttpSettings {
+  std::string base_url = "https://api.ouraring.com";  // http:// only for loopback hosts
+  std::chrono::seconds connect_timeout{10};
+  std::chrono::seconds read_timeout{60};
+  std::string ca_file;       // empty: the system CA bundle
+  std::string user_agent = "oura-collector";
+};
+
+// Where the bearer token comes from, and what to do on 401.
+class TokenProvider {
+ public:
+  virtual ~TokenProvider() = default;
+  // The current access token. Throws sdk::LoginNeededError when there is none.
+  virtual std::string accessToken() = 0;
+  // Called once after a 401 with the token that was rejected. Returns true when a new token is
+  // available (refreshed, possibly by another thread: single-flight), false when the store
+  // cannot refresh (the 401 is then final).
+  virtual bool refreshAfterUnauthorized(const std::string& rejected_token) = 0;
+};
+
+// Counters of one collection's requests (single-threaded use).
+struct RequestStats {
+  std::uint64_t requests = 0;  // HTTP requests sent (every attempt counts)
+  std::uint64_t retries = 0;   // attempts after the first
+  std::uint64_t pages = 0;     // pages walked by the paginator
+};
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;         // decoded (gunzipped)
+  std::string url;          // path and query, no secrets
+};
+
+class ApiClient {
+ public:
+  ApiClient(HttpSettings settings, RateLimiter& limiter, RetryPolicy& policy,
+            TokenProvider& tokens);
+  ~ApiClient();
+  ApiClient(const ApiClient&) = delete;
+  ApiClient& operator=(const ApiClient&) = delete;
+
+  // GET path?query with the retry policy. Returns the 2xx response, with the body fully read.
+  // Throws sdk::HttpError (status, url, message) when a status is not retried or retries are
+  // exhausted; sdk::LoginNeededError when there is no token. Query values are percent-encoded
+  // ("+" as %2B).
+  HttpResponse get(const std::string& path, const QueryParams& query, RequestStats& stats);
+
+  // Builds "path?k=v&..." with percent-encoding, as sent.
+  static std::string buildUri(const std::string& path, const QueryParams& query);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Walks a `{data, next_token}` collection: GET with the query, then with `next_token` added,
+// until next_token is null or absent (never stops on a short page). Calls `on_document` for each
+// element of `data` in order. Throws sdk::HttpError naming the URL when a page is not JSON,
+// lacks a `data` array, repeats a next_token already seen, or more than `max_pages` pages come.
+void forEachDocument(ApiClient& client, const std::string& path, const QueryParams& query,
+                     RequestStats& stats,
+                     const std::function<void(const Poco::JSON::Object::Ptr&)>& on_document,
+                     std::size_t max_pages = 10000);
+
+}  // namespace oura::core
