@@ -1,1 +1,22 @@
-int main() { return 0; }
+// oura-collector: collects a person's Oura Ring data (Oura API v2) into PostgreSQL or stdout.
+#include "app/application.hpp"
+
+#include <atomic>
+#include <csignal>
+
+namespace {
+// The one piece of process-wide state: set by SIGINT/SIGTERM, read by the scheduler.
+std::atomic<bool> g_stop{false};
+extern "C" void onStopSignal(int) { g_stop.store(true); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  struct sigaction action {};
+  action.sa_handler = onStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  oura::core::CollectorApplication app(g_stop);
+  return app.runCommandLine(argc, argv);
+}

@@ -1,0 +1,369 @@
+#include "app/application.hpp"
+
+#include "app/exit_codes.hpp"
+#include "app/loader.hpp"
+#include "app/manifest.hpp"
+#include "app/runtime.hpp"
+#include "app/scrape.hpp"
+
+#include <oura_sdk/endpoint.hpp>
+#include <oura_sdk/errors.hpp>
+#include <oura_sdk/version.hpp>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/Environment.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/NumberParser.h>
+#include <Poco/PatternFormatter.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionException.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace oura::core {
+
+namespace {
+
+constexpr const char* kDefaultManifest = "/etc/oura-collector/oura-collector.toml";
+
+const char* kCommands =
+    "Commands:\n"
+    "  scrape         fetch the enabled collections and hand the rows to the sinks\n"
+    "                 (--dry-run: JSON Lines on stdout instead of the manifest's sinks)\n"
+    "  check-config   validate the manifest and every plugin's configuration, load the\n"
+    "                 plugins; touches no network\n"
+    "  plugins        list the plugins found in the plugin directories\n"
+    "  plugins describe NAME\n"
+    "                 a plugin's configuration keys and, for endpoints, its collections,\n"
+    "                 streams and columns\n"
+    "\n"
+    "Exit codes: 0 ok; 1 partial (some collections failed, the rest landed); 64 usage;\n"
+    "69 a required service unreachable at start; 70 internal error; 75 interrupted or\n"
+    "locked, safe to run again; 77 login needed; 78 configuration error.\n";
+
+std::vector<std::string> defaultPluginDirs() {
+  std::vector<std::string> dirs;
+  if (Poco::Environment::has("OURA_PLUGIN_DIR") && !Poco::Environment::get("OURA_PLUGIN_DIR").empty()) {
+    dirs.push_back(Poco::Environment::get("OURA_PLUGIN_DIR"));
+  }
+  dirs.push_back(OURA_DEFAULT_PLUGIN_DIR);
+  return dirs;
+}
+
+std::string describeDefault(const sdk::ConfigKey& key) {
+  if (!key.default_value) return key.required ? "(required)" : "(unset)";
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        std::ostringstream out;
+        if constexpr (std::is_same_v<T, std::string>) {
+          out << '"' << v << '"';
+        } else if constexpr (std::is_same_v<T, bool>) {
+          out << (v ? "true" : "false");
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          out << '[';
+          for (std::size_t i = 0; i < v.size(); ++i) out << (i ? ", " : "") << '"' << v[i] << '"';
+          out << ']';
+        } else {
+          out << v;
+        }
+        return out.str();
+      },
+      *key.default_value);
+}
+
+// The manifest with the environment overrides applied (docs/manifest.md, "Environment").
+Manifest loadEffectiveManifest(const std::string& path) {
+  Manifest manifest = loadManifest(path);
+  const std::string base_url = Poco::Environment::get("OURA_API_BASE_URL", "");
+  if (!base_url.empty()) manifest.http.base_url = base_url;
+  return manifest;
+}
+
+// An endpoint plugin instance with its default configuration, to list what it serves.
+std::shared_ptr<sdk::EndpointPlugin> defaultEndpoint(PluginLoader& loader, const LoadedPlugin& p,
+                                                     std::string& problem) {
+  PluginInstance instance;
+  instance.kind = sdk::PluginKind::Endpoint;
+  instance.plugin = p.descriptor->name;
+  instance.name = p.descriptor->name;
+  instance.where = p.file;
+  try {
+    return instantiate<sdk::EndpointPlugin>(loader, p, instance, p.file, p.descriptor->name);
+  } catch (const std::exception& e) {
+    problem = e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+CollectorApplication::CollectorApplication(const std::atomic<bool>& stop) : stop_(stop) {
+  setUnixOptions(true);
+}
+
+void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
+  Poco::Util::Application::defineOptions(options);
+  using Poco::Util::Option;
+  options.addOption(Option("help", "h", "print this help and exit"));
+  options.addOption(Option("version", "V", "print the version and exit"));
+  options.addOption(Option("config", "c",
+                           "the manifest (default: $OURA_CONFIG, else " +
+                               std::string(kDefaultManifest) + ")")
+                        .argument("FILE"));
+  options.addOption(Option("dry-run", "n", "scrape: write JSON Lines to stdout, not to the "
+                                           "manifest's sinks; keeps no sync state"));
+  options.addOption(Option("days", "d", "scrape: the last N days, today included").argument("N"));
+  options.addOption(Option("since", "", "scrape: first day (YYYY-MM-DD)").argument("DATE"));
+  options.addOption(Option("until", "", "scrape: last day (YYYY-MM-DD), default today").argument("DATE"));
+  options.addOption(Option("collections", "", "scrape: only these collections (comma-separated)")
+                        .argument("LIST")
+                        .repeatable(true));
+  options.addOption(Option("log-level", "", "error, warning, information (default) or debug")
+                        .argument("LEVEL"));
+}
+
+void CollectorApplication::handleOption(const std::string& name, const std::string& value) {
+  Poco::Util::Application::handleOption(name, value);
+  if (name == "help") {
+    help_ = true;
+    stopOptionsProcessing();
+  } else if (name == "version") {
+    version_ = true;
+  } else if (name == "config") {
+    config_ = value;
+  } else if (name == "dry-run") {
+    dry_run_ = true;
+  } else if (name == "days") {
+    int days = 0;
+    if (!Poco::NumberParser::tryParse(value, days) || days < 1) {
+      throw Poco::Util::InvalidArgumentException("--days takes a whole number of days >= 1, not '" +
+                                                 value + "'");
+    }
+    days_ = days;
+  } else if (name == "since") {
+    since_ = value;
+  } else if (name == "until") {
+    until_ = value;
+  } else if (name == "collections") {
+    collections_.push_back(value);
+  } else if (name == "log-level") {
+    if (value != "error" && value != "warning" && value != "information" && value != "debug" &&
+        value != "notice" && value != "trace" && value != "fatal" && value != "critical") {
+      throw Poco::Util::InvalidArgumentException("--log-level: unknown level '" + value + "'");
+    }
+    log_level_ = value;
+  }
+}
+
+int CollectorApplication::runCommandLine(int argc, char** argv) {
+  try {
+    init(argc, argv);
+  } catch (const Poco::Util::OptionException& e) {
+    std::cerr << "oura-collector: " << e.displayText() << "\nTry 'oura-collector --help'.\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "oura-collector: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  return run();
+}
+
+void CollectorApplication::setUpLogging() {
+  Poco::AutoPtr<Poco::PatternFormatter> formatter(
+      new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S %p %s: %t"));
+  Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
+  Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, console));
+  Poco::Logger::setChannel("", channel);
+  Poco::Logger::setLevel("", Poco::Logger::parseLevel(log_level_));
+}
+
+int CollectorApplication::main(const std::vector<std::string>& args) {
+  try {
+    return dispatch(args);
+  } catch (const ExitError& e) {
+    std::cerr << "oura-collector: " << e.what() << "\n";
+    return e.code();
+  } catch (const sdk::ConfigError& e) {
+    std::cerr << "oura-collector: configuration error: " << e.what() << "\n";
+    return kExitConfig;
+  } catch (const sdk::LoginNeededError& e) {
+    std::cerr << "oura-collector: login needed: " << e.what() << "\n";
+    return kExitLoginNeeded;
+  } catch (const Poco::Exception& e) {
+    std::cerr << "oura-collector: internal error: " << e.displayText() << "\n";
+    return kExitInternal;
+  } catch (const std::exception& e) {
+    std::cerr << "oura-collector: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+}
+
+void CollectorApplication::printHelp() const {
+  Poco::Util::HelpFormatter help(options());
+  help.setCommand("oura-collector");
+  help.setUsage("[OPTIONS] COMMAND [ARGS]");
+  help.setHeader("Collects your Oura Ring data (Oura API v2) into PostgreSQL, or prints it as "
+                 "JSON Lines for a dry run.");
+  help.setFooter(kCommands);
+  help.setUnixStyle(true);
+  help.format(std::cout);
+}
+
+std::string CollectorApplication::manifestPath() const {
+  if (config_) return *config_;
+  std::string env = Poco::Environment::get("OURA_CONFIG", "");
+  return env.empty() ? kDefaultManifest : env;
+}
+
+int CollectorApplication::dispatch(const std::vector<std::string>& args) {
+  if (help_) {
+    printHelp();
+    return kExitOk;
+  }
+  if (version_) {
+    std::cout << "oura-collector " << OURA_VERSION << " (plugin API " << sdk::kApiVersion << ", "
+              << sdk::buildFingerprint() << ")\n";
+    return kExitOk;
+  }
+  if (args.empty()) {
+    throw ExitError(kExitUsage, "no command given.\nTry 'oura-collector --help'.");
+  }
+  setUpLogging();
+  const std::string& command = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "scrape") return commandScrape(rest);
+  if (command == "check-config") return commandCheckConfig(rest);
+  if (command == "plugins") return commandPlugins(rest);
+  throw ExitError(kExitUsage, "unknown command '" + command + "'.\nTry 'oura-collector --help'.");
+}
+
+int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
+  if (!args.empty()) throw ExitError(kExitUsage, "scrape takes no arguments, got '" + args[0] + "'");
+  if (days_ && since_) throw ExitError(kExitUsage, "--days and --since exclude each other");
+  Manifest manifest = loadEffectiveManifest(manifestPath());
+  auto runtime = buildRuntime(std::move(manifest), dry_run_);
+  ScrapeOptions options;
+  options.dry_run = dry_run_;
+  options.days = days_;
+  options.since = since_;
+  options.until = until_;
+  options.collections = collections_;
+  RunSummary summary = runScrape(*runtime, options, stop_);
+  std::cout.flush();
+  summary.print(std::cerr);
+  return summary.exitCode();
+}
+
+int CollectorApplication::commandCheckConfig(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    throw ExitError(kExitUsage, "check-config takes no arguments, got '" + args[0] + "'");
+  }
+  const std::string path = manifestPath();
+  auto runtime = buildRuntime(loadEffectiveManifest(path), false);
+  std::cout << "manifest " << path << ": OK\n";
+  std::cout << "  account: " << runtime->manifest.account << "\n";
+  std::cout << "  api: " << runtime->manifest.http.base_url << "\n";
+  std::cout << "  token store: " << runtime->token_store_name << " ("
+            << runtime->token_store->describe() << ")\n";
+  for (const auto& endpoint : runtime->endpoints) {
+    std::cout << "  endpoint " << endpoint.name << " (" << endpoint.loaded.file << "):";
+    for (const auto& spec : endpoint.plugin->collections()) std::cout << ' ' << spec.name;
+    std::cout << "\n";
+  }
+  for (const auto& sink : runtime->sinks) {
+    std::cout << "  sink " << sink.name << " (" << sink.loaded.file << ")\n";
+  }
+  // The enabled list must name served collections.
+  for (const std::string& name : runtime->manifest.collections) {
+    if (!runtime->find(name)) {
+      throw ExitError(kExitConfig, path + ": collector.collections: unknown collection '" + name + "'");
+    }
+  }
+  return kExitOk;
+}
+
+int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
+  std::vector<std::string> dirs;
+  const std::string path = manifestPath();
+  if (config_ || Poco::Environment::has("OURA_CONFIG")) {
+    dirs = loadManifest(path).plugin_dirs;
+  } else {
+    dirs = defaultPluginDirs();
+  }
+  PluginLoader loader(dirs);
+  PluginLoader::Discovered found = loader.discover();
+  for (const std::string& error : found.errors) std::cerr << "oura-collector: " << error << "\n";
+
+  if (!args.empty() && args[0] == "describe") {
+    if (args.size() != 2) throw ExitError(kExitUsage, "usage: oura-collector plugins describe NAME");
+    bool any = false;
+    for (const LoadedPlugin& p : found.plugins) {
+      if (args[1] != p.descriptor->name) continue;
+      any = true;
+      std::cout << sdk::toString(p.descriptor->kind) << " plugin " << p.descriptor->name << " "
+                << p.descriptor->version << " (" << p.file << ")\n  " << p.descriptor->description
+                << "\n\nconfiguration keys:\n";
+      const sdk::ConfigSchema schema = p.descriptor->config_schema();
+      if (schema.empty()) std::cout << "  (none)\n";
+      for (const sdk::ConfigKey& key : schema) {
+        std::cout << "  " << key.name << " (" << sdk::toString(key.type) << ", "
+                  << (key.required ? "required" : "default " + describeDefault(key)) << "): "
+                  << key.description << "\n";
+      }
+      if (p.descriptor->kind != sdk::PluginKind::Endpoint) continue;
+      std::string problem;
+      auto endpoint = defaultEndpoint(loader, p, problem);
+      if (!endpoint) {
+        std::cout << "\ncollections: (needs configuration: " << problem << ")\n";
+        continue;
+      }
+      for (const sdk::CollectionSpec& spec : endpoint->collections()) {
+        std::cout << "\ncollection " << spec.name << ": GET " << spec.path << ", "
+                  << sdk::toString(spec.strategy) << ", scope " << spec.scope << ", schema "
+                  << spec.openapi_schema << "\n";
+        for (const sdk::StreamSchema& stream : spec.streams) {
+          std::cout << "  stream " << stream.name << " (key: account";
+          for (const auto& k : stream.primary_key) std::cout << ", " << k;
+          std::cout << ")\n";
+          for (const sdk::Column& column : stream.columns) {
+            std::cout << "    " << std::left << std::setw(40) << column.name << std::setw(18)
+                      << sdk::toSqlType(column.type) << column.description << "\n";
+          }
+        }
+        for (const auto& raw : spec.raw_only) {
+          std::cout << "  raw only: " << raw.json_path << " (" << raw.reason << ")\n";
+        }
+      }
+    }
+    if (!any) throw ExitError(kExitUsage, "no plugin named '" + args[1] + "' in " + dirs.front());
+    return kExitOk;
+  }
+  if (!args.empty()) throw ExitError(kExitUsage, "unknown plugins subcommand '" + args[0] + "'");
+
+  std::cout << std::left << std::setw(10) << "kind" << std::setw(10) << "name" << std::setw(9)
+            << "version" << std::setw(5) << "api" << "collections / file\n";
+  for (const LoadedPlugin& p : found.plugins) {
+    std::cout << std::left << std::setw(10) << sdk::toString(p.descriptor->kind) << std::setw(10)
+              << p.descriptor->name << std::setw(9) << p.descriptor->version << std::setw(5)
+              << p.descriptor->api_version;
+    if (p.descriptor->kind == sdk::PluginKind::Endpoint) {
+      std::string problem;
+      if (auto endpoint = defaultEndpoint(loader, p, problem)) {
+        std::string names;
+        for (const auto& spec : endpoint->collections()) names += (names.empty() ? "" : ",") + spec.name;
+        std::cout << names << "  ";
+      }
+    }
+    std::cout << p.file << "\n";
+  }
+  return found.errors.empty() ? kExitOk : kExitConfig;
+}
+
+}  // namespace oura::core

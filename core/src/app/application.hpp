@@ -1,0 +1,48 @@
+#pragma once
+// The oura-collector program (a Poco::Util::Application): options, subcommands, logging and the
+// mapping of every error to DESIGN.md's exit codes.
+
+#include <Poco/Util/Application.h>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oura::core {
+
+class CollectorApplication : public Poco::Util::Application {
+ public:
+  // `stop` is set by the signal handler installed in main().
+  explicit CollectorApplication(const std::atomic<bool>& stop);
+
+  // Parses the command line and runs the command; returns the process exit code. Never throws.
+  int runCommandLine(int argc, char** argv);
+
+ protected:
+  void defineOptions(Poco::Util::OptionSet& options) override;
+  void handleOption(const std::string& name, const std::string& value) override;
+  int main(const std::vector<std::string>& args) override;
+
+ private:
+  int dispatch(const std::vector<std::string>& args);
+  int commandScrape(const std::vector<std::string>& args);
+  int commandCheckConfig(const std::vector<std::string>& args);
+  int commandPlugins(const std::vector<std::string>& args);
+  std::string manifestPath() const;
+  void setUpLogging();
+  void printHelp() const;
+
+  const std::atomic<bool>& stop_;
+  bool help_ = false;
+  bool version_ = false;
+  bool dry_run_ = false;
+  std::optional<std::string> config_;
+  std::optional<int> days_;
+  std::optional<std::string> since_;
+  std::optional<std::string> until_;
+  std::vector<std::string> collections_;
+  std::string log_level_ = "information";
+};
+
+}  // namespace oura::core

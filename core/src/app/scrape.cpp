@@ -1,0 +1,496 @@
+#include "app/scrape.hpp"
+
+#include "app/days.hpp"
+#include "app/exit_codes.hpp"
+#include "app/token_provider.hpp"
+#include "http/api_client.hpp"
+
+#include <oura_sdk/errors.hpp>
+#include <oura_sdk/http.hpp>
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Stringifier.h>
+#include <Poco/Logger.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace oura::core {
+
+const char* toString(Outcome outcome) noexcept {
+  switch (outcome) {
+    case Outcome::Ok: return "ok";
+    case Outcome::Failed: return "FAILED";
+    case Outcome::NotAuthorised: return "not authorised";
+    case Outcome::UpgradeRequired: return "app update needed";
+    case Outcome::LoginNeeded: return "login needed";
+    case Outcome::Interrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::size_t kBatchRows = 5000;  // rows buffered before a batch goes to the sinks
+constexpr int kSinkAttempts = 4;          // a sink's RetryLater is tried this many times in all
+
+struct Interrupted {};
+
+// Collects one collection's rows, per stream, between two sink batches.
+class BatchEmitter : public sdk::RowEmitter {
+ public:
+  BatchEmitter(const sdk::CollectionSpec& spec, CollectionSummary& summary, Poco::Logger& log)
+      : spec_(spec), summary_(summary), log_(log) {
+    reset();
+  }
+  void emit(std::size_t stream_index, sdk::Row row) override {
+    if (stream_index >= streams_.size()) {
+      throw sdk::MappingError("row for stream index " + std::to_string(stream_index) +
+                              " of a collection with " + std::to_string(streams_.size()) +
+                              " streams");
+    }
+    streams_[stream_index].rows.push_back(std::move(row));
+    ++pending_;
+  }
+  void warn(const std::string& message) override {
+    ++summary_.warnings;
+    if (summary_.warnings <= 20) {
+      log_.warning(spec_.name + " document " + document_ + ": " + message);
+    } else if (summary_.warnings == 21) {
+      log_.warning(spec_.name + ": more warnings; the run summary counts them");
+    }
+  }
+  void setDocument(std::string id) { document_ = std::move(id); }
+  // Drops the rows of the current document (it failed to map half-way).
+  void rollbackTo(const std::vector<std::size_t>& sizes) {
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+      pending_ -= streams_[i].rows.size() - sizes[i];
+      streams_[i].rows.resize(sizes[i]);
+    }
+  }
+  std::vector<std::size_t> sizes() const {
+    std::vector<std::size_t> s;
+    for (const auto& stream : streams_) s.push_back(stream.rows.size());
+    return s;
+  }
+  std::size_t pending() const { return pending_; }
+  std::vector<sdk::StreamRows> take() {
+    std::vector<sdk::StreamRows> out = std::move(streams_);
+    reset();
+    return out;
+  }
+
+ private:
+  void reset() {
+    streams_.clear();
+    for (const auto& schema : spec_.streams) streams_.push_back(sdk::StreamRows{&schema, {}});
+    pending_ = 0;
+  }
+  const sdk::CollectionSpec& spec_;
+  CollectionSummary& summary_;
+  Poco::Logger& log_;
+  std::vector<sdk::StreamRows> streams_;
+  std::size_t pending_ = 0;
+  std::string document_;
+};
+
+std::string documentId(const Poco::JSON::Object& doc, const std::string& day_field) {
+  for (const char* key : {"id"}) {
+    if (doc.has(key) && doc.get(key).isString()) return doc.getValue<std::string>(key);
+  }
+  if (!day_field.empty() && doc.has(day_field) && doc.get(day_field).isString()) {
+    return "of " + doc.getValue<std::string>(day_field);
+  }
+  return "(without id)";
+}
+
+class CollectionRun {
+ public:
+  CollectionRun(Runtime& rt, const ServedCollection& served, ApiClient& client,
+                StoreTokenProvider& tokens, const std::atomic<bool>& stop,
+                CollectionSummary& summary)
+      : rt_(rt), spec_(*served.spec), client_(client), tokens_(tokens), stop_(stop),
+        summary_(summary), log_(Poco::Logger::get("oura.scrape." + spec_.name)),
+        emitter_(spec_, summary_, log_) {}
+
+  void run(DayRange window) {
+    if (!tokens_.allows(spec_.scope)) {
+      summary_.outcome = Outcome::NotAuthorised;
+      summary_.message = "the token was not granted the '" + spec_.scope +
+                         "' scope; log in again granting it to collect " + spec_.name;
+      return;
+    }
+    RequestStats stats;
+    try {
+      switch (spec_.strategy) {
+        case sdk::SyncStrategy::DateWindow:
+          for (const DayRange& chunk : splitWindow(window, spec_.max_window_days)) {
+            fetchChunk(chunk, dateQuery(chunk), true, stats);
+          }
+          break;
+        case sdk::SyncStrategy::DateTimeWindow:
+          for (const DayRange& chunk : splitWindow(window, std::min(spec_.max_window_days, 30))) {
+            fetchChunk(chunk, dateTimeQuery(chunk), true, stats);
+          }
+          break;
+        case sdk::SyncStrategy::Snapshot:
+        case sdk::SyncStrategy::FullRefetch:
+          fetchChunk(window, {}, false, stats);
+          break;
+      }
+    } catch (const Interrupted&) {
+      summary_.outcome = Outcome::Interrupted;
+      summary_.message = "stopped by a signal; run again to finish";
+    } catch (const sdk::LoginNeededError& e) {
+      summary_.outcome = Outcome::LoginNeeded;
+      summary_.message = e.what();
+    } catch (const sdk::HttpError& e) {
+      if (e.status() == 401 || e.status() == 403) {
+        summary_.outcome = Outcome::NotAuthorised;
+        summary_.message = std::string(e.what()) +
+                           "; the token is not authorised for this collection (scope not granted, "
+                           "or an expired token): the collection was skipped";
+      } else if (e.status() == 426) {
+        summary_.outcome = Outcome::UpgradeRequired;
+        summary_.message = std::string(e.what()) +
+                           "; Oura requires a newer app: update the Oura app on the phone, sync "
+                           "the ring, then run again";
+      } else {
+        summary_.outcome = Outcome::Failed;
+        summary_.message = e.what();
+      }
+    } catch (const std::exception& e) {
+      summary_.outcome = Outcome::Failed;
+      summary_.message = e.what();
+    }
+    summary_.requests = stats.requests;
+    summary_.retries = stats.retries;
+    summary_.pages = stats.pages;
+  }
+
+ private:
+  QueryParams dateQuery(const DayRange& chunk) const {
+    // One day wider on each side: end_date is exclusive for some collections and inclusive for
+    // others, /sleep filters on the UTC bedtime start and /workout on the UTC date. Rows are then
+    // kept by their own day, so the widening never adds a day.
+    return {{"start_date", formatDay(chunk.first - 1)}, {"end_date", formatDay(chunk.last + 1)}};
+  }
+  QueryParams dateTimeQuery(const DayRange& chunk) const {
+    return {{"start_datetime", formatDay(chunk.first - 1) + "T00:00:00+00:00"},
+            {"end_datetime", formatDay(chunk.last + 2) + "T00:00:00+00:00"}};
+  }
+
+  bool inWindow(const Poco::JSON::Object& doc, const DayRange& chunk) const {
+    if (spec_.day_field.empty()) return true;
+    if (!doc.has(spec_.day_field)) return true;  // no day to judge by: the mapper decides
+    Poco::Dynamic::Var v = doc.get(spec_.day_field);
+    if (!v.isString()) return true;
+    std::string text = v.extract<std::string>().substr(0, 10);
+    DayNumber day;
+    try {
+      day = parseDay(text);
+    } catch (const std::invalid_argument&) {
+      return true;
+    }
+    return day >= chunk.first && day <= chunk.last;
+  }
+
+  void fetchChunk(const DayRange& chunk, const QueryParams& query, bool ranged,
+                  RequestStats& stats) {
+    if (stop_) throw Interrupted{};
+    const sdk::DayWindow window = ranged ? sdk::DayWindow{formatDay(chunk.first), formatDay(chunk.last)}
+                                         : sdk::DayWindow{};
+    auto on_document = [&](const Poco::JSON::Object::Ptr& doc) {
+      if (stop_) throw Interrupted{};
+      if (!doc) {
+        ++summary_.skipped;
+        log_.error(spec_.name + ": a document is not a JSON object; skipped");
+        return;
+      }
+      if (ranged && !inWindow(*doc, chunk)) return;
+      const std::string id = documentId(*doc, spec_.day_field);
+      emitter_.setDocument(id);
+      std::ostringstream raw;
+      doc->stringify(raw);
+      const auto before = emitter_.sizes();
+      const std::size_t pending_before = emitter_.pending();
+      try {
+        rt_.find(spec_.name)->endpoint->plugin->mapDocument(spec_, *doc, raw.str(), emitter_);
+      } catch (const std::exception& e) {
+        emitter_.rollbackTo(before);
+        ++summary_.skipped;
+        log_.error(spec_.name + " document " + id + " cannot be mapped and was skipped: " +
+                   e.what());
+        return;
+      }
+      ++summary_.documents;
+      summary_.rows += emitter_.pending() - pending_before;
+      if (emitter_.pending() >= kBatchRows) flush(window, false, std::nullopt);
+    };
+    if (spec_.bare_object) {
+      HttpResponse response = client_.get(spec_.path, query, stats);
+      ++stats.pages;
+      Poco::JSON::Object::Ptr doc;
+      try {
+        doc = Poco::JSON::Parser().parse(response.body).extract<Poco::JSON::Object::Ptr>();
+      } catch (const Poco::Exception& e) {
+        throw sdk::HttpError(response.status, response.url,
+                             "GET " + response.url + ": the response is not a JSON object: " +
+                                 e.displayText());
+      }
+      on_document(doc);
+    } else {
+      forEachDocument(client_, spec_.path, query, stats, on_document);
+    }
+    std::optional<std::string> synced;
+    if (ranged && !rt_.sinks.empty()) synced = window.last_day;
+    flush(window, true, synced);
+  }
+
+  void flush(const sdk::DayWindow& window, bool complete, std::optional<std::string> synced) {
+    sdk::SinkBatch batch{rt_.manifest.account, &spec_, window, complete, std::move(synced),
+                         emitter_.take()};
+    for (SinkInstance& sink : rt_.sinks) {
+      std::lock_guard lock(*sink.mutex);
+      sdk::SinkOutcome outcome;
+      for (int attempt = 1;; ++attempt) {
+        try {
+          outcome = sink.plugin->write(batch);
+        } catch (const std::exception& e) {
+          outcome = sdk::SinkOutcome{sdk::SinkOutcome::Status::Failed, e.what(), 0, 0};
+        }
+        if (outcome.status != sdk::SinkOutcome::Status::RetryLater || attempt >= kSinkAttempts ||
+            stop_) {
+          break;
+        }
+        log_.warning("sink " + sink.name + " asked to retry a batch of " + spec_.name + ": " +
+                     outcome.message);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500) * (1 << attempt));
+      }
+      if (outcome.status != sdk::SinkOutcome::Status::Done) {
+        throw std::runtime_error("sink " + sink.name + " could not write " + spec_.name +
+                                 (window.first_day.empty()
+                                      ? std::string()
+                                      : " " + window.first_day + ".." + window.last_day) +
+                                 ": " + outcome.message);
+      }
+      summary_.inserted += outcome.inserted;
+      summary_.updated += outcome.updated;
+    }
+  }
+
+  Runtime& rt_;
+  const sdk::CollectionSpec& spec_;
+  ApiClient& client_;
+  StoreTokenProvider& tokens_;
+  const std::atomic<bool>& stop_;
+  CollectionSummary& summary_;
+  Poco::Logger& log_;
+  BatchEmitter emitter_;
+};
+
+std::vector<std::string> splitList(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const std::string& item : items) {
+    std::stringstream in(item);
+    for (std::string part; std::getline(in, part, ',');) {
+      part.erase(0, part.find_first_not_of(" \t"));
+      part.erase(part.find_last_not_of(" \t") + 1);
+      if (!part.empty()) out.push_back(part);
+    }
+  }
+  return out;
+}
+
+std::string servedList(const Runtime& rt) {
+  std::string out;
+  for (const auto& c : rt.collections) out += (out.empty() ? "" : ", ") + c.spec->name;
+  return out;
+}
+
+}  // namespace
+
+int RunSummary::exitCode() const {
+  bool any_failed = false, any_interrupted = false, any_login = false;
+  std::size_t unauthorised = 0;
+  for (const auto& c : collections) {
+    any_failed |= c.outcome == Outcome::Failed;
+    any_interrupted |= c.outcome == Outcome::Interrupted;
+    any_login |= c.outcome == Outcome::LoginNeeded;
+    unauthorised += c.outcome == Outcome::NotAuthorised;
+  }
+  if (any_login) return kExitLoginNeeded;
+  if (!collections.empty() && unauthorised == collections.size()) return kExitLoginNeeded;
+  if (any_interrupted) return kExitInterrupted;
+  if (any_failed) return kExitPartial;
+  return kExitOk;
+}
+
+void RunSummary::print(std::ostream& out) const {
+  std::size_t width = 10;
+  for (const auto& c : collections) width = std::max(width, c.collection.size());
+  out << std::left << std::setw(static_cast<int>(width)) << "collection" << std::right
+      << std::setw(9) << "requests" << std::setw(8) << "retries" << std::setw(7) << "docs"
+      << std::setw(9) << "rows" << std::setw(8) << "skipped" << std::setw(9) << "warnings"
+      << "  outcome\n";
+  for (const auto& c : collections) {
+    out << std::left << std::setw(static_cast<int>(width)) << c.collection << std::right
+        << std::setw(9) << c.requests << std::setw(8) << c.retries << std::setw(7) << c.documents
+        << std::setw(9) << c.rows << std::setw(8) << c.skipped << std::setw(9) << c.warnings
+        << "  " << toString(c.outcome) << "\n";
+  }
+  for (const auto& c : collections) {
+    if (c.outcome != Outcome::Ok && !c.message.empty()) {
+      out << "- " << c.collection << ": " << c.message << "\n";
+    }
+  }
+  const int code = exitCode();
+  out << "exit " << code
+      << (code == kExitOk            ? ": every collection synced"
+          : code == kExitPartial     ? ": partial, some collections failed (see above); the rest landed"
+          : code == kExitLoginNeeded ? ": login needed"
+          : code == kExitInterrupted ? ": interrupted; safe to run again"
+                                     : "")
+      << "\n";
+}
+
+RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomic<bool>& stop) {
+  // Which collections.
+  std::vector<const ServedCollection*> selected;
+  {
+    const bool from_cli = !options.collections.empty();
+    std::vector<std::string> names =
+        splitList(from_cli ? options.collections : rt.manifest.collections);
+    if (names.empty()) {
+      for (const auto& c : rt.collections) selected.push_back(&c);
+    }
+    std::set<std::string> seen;
+    for (const std::string& name : names) {
+      const ServedCollection* served = rt.find(name);
+      if (served == nullptr) {
+        std::string message = "unknown collection '" + name +
+                              "': the enabled endpoint plugins serve " + servedList(rt);
+        if (from_cli) throw ExitError(kExitUsage, "--collections: " + message);
+        throw ExitError(kExitConfig, rt.manifest.file + ": collector.collections: " + message);
+      }
+      if (seen.insert(name).second) selected.push_back(served);
+    }
+  }
+
+  // Which days.
+  DayRange window{};
+  try {
+    DayNumber until = options.until ? parseDay(*options.until) : today();
+    DayNumber since;
+    if (options.since) {
+      since = parseDay(*options.since);
+    } else {
+      int days = options.days.value_or(rt.manifest.days);
+      if (days < 1) throw ExitError(kExitUsage, "--days must be at least 1");
+      since = until - days + 1;
+    }
+    if (since > until) {
+      throw ExitError(kExitUsage, "--since " + formatDay(since) + " is after --until " +
+                                      formatDay(until));
+    }
+    window = {since, until};
+  } catch (const std::invalid_argument& e) {
+    throw ExitError(kExitUsage, e.what());
+  }
+
+  // A token before any request: exit 77 with a sentence saying how to provide one.
+  StoreTokenProvider tokens(*rt.token_store);
+  try {
+    tokens.accessToken();
+  } catch (const sdk::LoginNeededError& e) {
+    throw ExitError(kExitLoginNeeded, e.what());
+  }
+
+  std::vector<const sdk::CollectionSpec*> specs;
+  for (const auto* c : selected) specs.push_back(c->spec);
+  for (SinkInstance& sink : rt.sinks) {
+    try {
+      sink.plugin->open(specs);
+    } catch (const std::exception& e) {
+      throw ExitError(kExitUnavailable, "sink " + sink.name + " cannot open: " + e.what());
+    }
+  }
+
+  RunSummary summary;
+  summary.collections.resize(selected.size());
+  std::vector<DayRange> windows(selected.size(), window);
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    CollectionSummary& s = summary.collections[i];
+    s.collection = selected[i]->spec->name;
+    s.endpoint = selected[i]->endpoint->name;
+    // Incremental: without --since/--days, start at the synced day minus the overlap.
+    if (!options.since && !options.days && !options.dry_run) {
+      for (SinkInstance& sink : rt.sinks) {
+        std::lock_guard lock(*sink.mutex);
+        if (auto synced = sink.plugin->syncedThrough(rt.manifest.account, s.collection)) {
+          try {
+            windows[i].first = std::min(window.last,
+                                        parseDay(*synced) - options.overlap_days);
+          } catch (const std::invalid_argument&) {
+          }
+        }
+      }
+    }
+    const bool ranged = selected[i]->spec->strategy == sdk::SyncStrategy::DateWindow ||
+                        selected[i]->spec->strategy == sdk::SyncStrategy::DateTimeWindow;
+    if (ranged) {
+      s.first_day = formatDay(windows[i].first);
+      s.last_day = formatDay(windows[i].last);
+    }
+  }
+
+  RateLimiter limiter(rt.manifest.rate_limit);
+  RetryPolicy policy(rt.manifest.retry);
+  std::atomic<std::size_t> next{0};
+  const std::size_t threads = std::max<std::size_t>(
+      1, std::min<std::size_t>(selected.size(),
+                               static_cast<std::size_t>(std::max(1, rt.manifest.rate_limit.concurrency))));
+  // One client per worker (Poco sessions are not thread-safe), made here so that a bad base URL
+  // is a configuration error before anything starts.
+  std::vector<std::unique_ptr<ApiClient>> clients;
+  try {
+    for (std::size_t t = 0; t < threads; ++t) {
+      clients.push_back(std::make_unique<ApiClient>(rt.manifest.http, limiter, policy, tokens));
+    }
+  } catch (const sdk::ConfigError& e) {
+    throw ExitError(kExitConfig, rt.manifest.file + ": api.base_url: " + e.what());
+  }
+  auto worker = [&](std::size_t worker_index) {
+    for (std::size_t i = next++; i < selected.size(); i = next++) {
+      CollectionSummary& s = summary.collections[i];
+      if (stop) {
+        s.outcome = Outcome::Interrupted;
+        s.message = "not started: stopped by a signal; run again to finish";
+        continue;
+      }
+      CollectionRun(rt, *selected[i], *clients[worker_index], tokens, stop, s).run(windows[i]);
+      Poco::Logger::get("oura.scrape")
+          .information(s.collection + ": " + toString(s.outcome) + ", " +
+                       std::to_string(s.documents) + " documents, " + std::to_string(s.rows) +
+                       " rows, " + std::to_string(s.requests) + " requests");
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+    worker(0);
+  }
+  for (SinkInstance& sink : rt.sinks) {
+    try {
+      sink.plugin->close();
+    } catch (const std::exception& e) {
+      Poco::Logger::get("oura.scrape").error("sink " + sink.name + " did not close cleanly: " + e.what());
+    }
+  }
+  return summary;
+}
+
+}  // namespace oura::core

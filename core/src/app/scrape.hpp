@@ -1,0 +1,69 @@
+#pragma once
+// The scrape command's scheduler: plans each enabled collection's windows, fetches them through
+// the shared HTTP layer (one ApiClient per worker thread; one RateLimiter and RetryPolicy for the
+// process), maps documents to rows with the endpoint plugin, and hands batches to every sink.
+// One collection failing never stops the others; the run ends with a per-collection summary.
+
+#include "app/runtime.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace oura::core {
+
+struct ScrapeOptions {
+  bool dry_run = false;
+  std::optional<int> days;              // --days N: the last N days, today included
+  std::optional<std::string> since;     // --since YYYY-MM-DD
+  std::optional<std::string> until;     // --until YYYY-MM-DD (default: today)
+  std::vector<std::string> collections; // --collections a,b (overrides the manifest's list)
+  int overlap_days = 2;                 // incremental runs start this many days before state
+};
+
+enum class Outcome {
+  Ok,               // every window fetched and written
+  Failed,           // a request or a sink failed for good
+  NotAuthorised,    // 401/403 or a scope not granted: skipped with a warning
+  UpgradeRequired,  // 426: the user's Oura app must be updated; skipped with a warning
+  LoginNeeded,      // no usable token
+  Interrupted,      // SIGINT/SIGTERM before it finished
+};
+
+const char* toString(Outcome outcome) noexcept;
+
+struct CollectionSummary {
+  std::string collection;
+  std::string endpoint;       // endpoint instance
+  std::string first_day;      // window asked for ("" for snapshots)
+  std::string last_day;
+  std::uint64_t requests = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t pages = 0;
+  std::uint64_t documents = 0;   // documents kept (inside the window) and mapped
+  std::uint64_t rows = 0;        // rows of all streams handed to the sinks
+  std::uint64_t skipped = 0;     // documents that could not be mapped
+  std::uint64_t warnings = 0;    // lenient-parsing warnings (absent required key, wrong type)
+  std::uint64_t inserted = 0;    // as reported by the sinks
+  std::uint64_t updated = 0;
+  Outcome outcome = Outcome::Ok;
+  std::string message;           // what failed and what to do
+};
+
+struct RunSummary {
+  std::vector<CollectionSummary> collections;
+  // The exit code of DESIGN.md's table for this run.
+  int exitCode() const;
+  // A human-readable table and one line per failure with what to do.
+  void print(std::ostream& out) const;
+};
+
+// Runs a scrape. `stop` becomes true on SIGINT/SIGTERM: nothing new starts.
+// Throws ExitError for usage errors (unknown --collections name: 64), configuration errors (78),
+// a missing token (77) and sinks that cannot open (69), all before any request.
+RunSummary runScrape(Runtime& runtime, const ScrapeOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace oura::core

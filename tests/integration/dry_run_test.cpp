@@ -1,0 +1,215 @@
+// End to end: the built oura-collector program against the fake Oura server, dry run to stdout.
+// The JSON Lines rows must carry exactly the fake's documents for the requested window.
+#include "fake_oura.hpp"
+#include "test_support.hpp"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+using oura::test::CommandResult;
+using oura::test::FakeOura;
+
+namespace {
+
+const std::vector<std::string> kDaily = {"daily_activity", "daily_sleep", "daily_readiness",
+                                         "daily_spo2", "daily_stress", "daily_resilience",
+                                         "daily_cardiovascular_age"};
+
+std::string manifest(const FakeOura& fake, const std::string& extra = "") {
+  return "[collector]\naccount = \"e2e\"\nplugin_dirs = [\"" +
+         oura::test::envOr("OURA_PLUGIN_DIR", "") + "\"]\n" + extra +
+         "\n[api]\nbase_url = \"" + fake.baseUrl() +
+         "\"\n[retry]\nbase_delay = 0.01\nmax_delay = 0.05\n"
+         "[token_store]\nplugin = \"env\"\n[token_store.config]\nvariable = \"OURA_E2E_TOKEN\"\n"
+         "[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n";
+}
+
+struct Run {
+  CommandResult result;
+  // stream -> rows
+  std::map<std::string, std::vector<Poco::JSON::Object::Ptr>> rows;
+};
+
+Run scrape(const FakeOura& fake, const std::vector<std::string>& args,
+           const std::string& manifest_text, const std::string& token) {
+  std::string dir = oura::test::makeTempDir();
+  std::string path = oura::test::writeFile(dir, "manifest.toml", manifest_text);
+  std::vector<std::string> argv = {"--config", path, "scrape"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::map<std::string, std::string> env = {{"OURA_E2E_TOKEN", token}};
+  Run run{oura::test::runCommand(oura::test::envOr("OURA_BINARY", "oura-collector"), argv, env), {}};
+  std::istringstream lines(run.result.out);
+  Poco::JSON::Parser parser;
+  for (std::string line; std::getline(lines, line);) {
+    parser.reset();
+    auto row = parser.parse(line).extract<Poco::JSON::Object::Ptr>();
+    run.rows[row->getValue<std::string>("stream")].push_back(row);
+  }
+  return run;
+}
+
+std::string canonical(const Poco::Dynamic::Var& value) {
+  std::ostringstream out;
+  Poco::JSON::Stringifier::stringify(value, out);
+  return out.str();
+}
+
+}  // namespace
+
+TEST(DryRun, RowsEqualTheFakesDocumentsForTheWindowAcrossADstChange) {
+  FakeOura fake({"--first-day", "2024-03-01", "--last-day", "2024-04-30", "--page-size", "5"});
+  Run run = scrape(fake, {"--dry-run", "--since", "2024-03-25", "--until", "2024-04-03"},
+                   manifest(fake), fake.token());
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+
+  for (const std::string& collection : kDaily) {
+    SCOPED_TRACE(collection);
+    Poco::JSON::Array::Ptr expected = fake.documents(collection, "2024-03-25", "2024-04-03");
+    std::map<std::string, std::string> want;  // day -> canonical document
+    for (std::size_t i = 0; i < expected->size(); ++i) {
+      auto doc = expected->getObject(static_cast<unsigned>(i));
+      want[doc->getValue<std::string>("day")] = canonical(doc);
+    }
+    std::map<std::string, std::string> got;
+    for (const auto& row : run.rows[collection]) {
+      EXPECT_EQ(row->getValue<std::string>("account"), "e2e");
+      const std::string day = row->getValue<std::string>("day");
+      EXPECT_TRUE(got.emplace(day, canonical(row->get("raw"))).second) << "duplicate day " << day;
+      // Typed columns carry the document's own values.
+      auto raw = row->getObject("raw");
+      if (raw->has("score") && !raw->isNull("score")) {
+        EXPECT_EQ(row->getValue<Poco::Int64>("score"), raw->getValue<Poco::Int64>("score"));
+      }
+      if (raw->has("id")) EXPECT_EQ(row->getValue<std::string>("id"), raw->getValue<std::string>("id"));
+    }
+    EXPECT_EQ(got, want);
+    EXPECT_FALSE(want.empty() && collection != "daily_cardiovascular_age" &&
+                 collection != "daily_spo2" && collection != "daily_resilience");
+  }
+
+  // Embedded time series: one met row per item, timestamps keep the document's own offset.
+  std::size_t met_items = 0;
+  std::set<std::string> offsets;
+  Poco::JSON::Array::Ptr activity = fake.documents("daily_activity", "2024-03-25", "2024-04-03");
+  for (std::size_t i = 0; i < activity->size(); ++i) {
+    auto met = activity->getObject(static_cast<unsigned>(i))->getObject("met");
+    met_items += met->getArray("items")->size();
+  }
+  EXPECT_EQ(run.rows["daily_activity_met"].size(), met_items);
+  for (const auto& row : run.rows["daily_activity_met"]) {
+    const std::string ts = row->getValue<std::string>("timestamp");
+    offsets.insert(ts.substr(ts.size() - 6));
+  }
+  EXPECT_EQ(offsets, (std::set<std::string>{"+01:00", "+02:00"}));
+  EXPECT_NE(run.result.err.find("daily_readiness"), std::string::npos) << run.result.err;
+}
+
+TEST(DryRun, AMissingTokenExitsLoginNeededBeforeAnyRequest) {
+  FakeOura fake;
+  Run run = scrape(fake, {"--dry-run", "--days", "2"}, manifest(fake), "");
+  EXPECT_EQ(run.result.exit_code, 77) << run.result.err;
+  EXPECT_NE(run.result.err.find("OURA_E2E_TOKEN"), std::string::npos) << run.result.err;
+  EXPECT_EQ(fake.stats()->getValue<int>("total"), 0);
+}
+
+TEST(DryRun, AWrongTokenEverywhereIsLoginNeeded) {
+  FakeOura fake;
+  Run run = scrape(fake, {"--dry-run", "--days", "2"}, manifest(fake), "not-the-token");
+  EXPECT_EQ(run.result.exit_code, 77) << run.result.err;
+  EXPECT_EQ(run.result.err.find("not-the-token"), std::string::npos) << "token leaked";
+  EXPECT_EQ(run.result.out.find("not-the-token"), std::string::npos) << "token leaked";
+}
+
+TEST(DryRun, APageThatIsNotJsonFailsOnlyThatCollection) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
+  fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":"not_json","count":10})");
+  Run run = scrape(fake, {"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12"},
+                   manifest(fake), fake.token());
+  EXPECT_EQ(run.result.exit_code, 1) << run.result.err;
+  EXPECT_NE(run.result.err.find("/v2/usercollection/daily_sleep"), std::string::npos)
+      << run.result.err;
+  EXPECT_TRUE(run.rows["daily_sleep"].empty());
+  EXPECT_EQ(run.rows["daily_readiness"].size(), 3u);
+  EXPECT_EQ(run.result.err.find(fake.token()), std::string::npos) << "token leaked";
+}
+
+TEST(DryRun, APageWithoutDataFailsOnlyThatCollection) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
+  fake.post("/_fake/faults", R"({"collection":"daily_readiness","kind":"no_data","count":10})");
+  Run run = scrape(fake, {"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12",
+                          "--collections", "daily_readiness,daily_sleep"},
+                   manifest(fake), fake.token());
+  EXPECT_EQ(run.result.exit_code, 1) << run.result.err;
+  EXPECT_NE(run.result.err.find("data"), std::string::npos) << run.result.err;
+  EXPECT_EQ(run.rows["daily_sleep"].size(), 3u);
+  EXPECT_TRUE(run.rows["daily_activity"].empty()) << "--collections not honoured";
+}
+
+TEST(DryRun, OneCollectionNotAuthorisedIsAWarningNotAFailure) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
+  fake.post("/_fake/faults", R"({"collection":"daily_stress","kind":401,"count":10})");
+  Run run = scrape(fake, {"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12"},
+                   manifest(fake), fake.token());
+  EXPECT_EQ(run.result.exit_code, 0) << run.result.err;
+  EXPECT_NE(run.result.err.find("not authorised"), std::string::npos) << run.result.err;
+  EXPECT_EQ(run.rows["daily_sleep"].size(), 3u);
+}
+
+TEST(DryRun, AnUpgradeRequiredSaysToUpdateTheApp) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
+  fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":426,"count":10})");
+  Run run = scrape(fake, {"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12"},
+                   manifest(fake), fake.token());
+  EXPECT_EQ(run.result.exit_code, 0) << run.result.err;
+  EXPECT_NE(run.result.err.find("update the Oura app"), std::string::npos) << run.result.err;
+}
+
+TEST(DryRun, ABrokenManifestIsAConfigurationErrorWithItsLocationAndFetchesNothing) {
+  FakeOura fake;
+  Run run = scrape(fake, {"--dry-run"}, manifest(fake, "colour = \"blue\""), fake.token());
+  EXPECT_EQ(run.result.exit_code, 78) << run.result.err;
+  EXPECT_NE(run.result.err.find("manifest.toml:4:1"), std::string::npos) << run.result.err;
+  EXPECT_NE(run.result.err.find("colour"), std::string::npos) << run.result.err;
+  EXPECT_EQ(fake.stats()->getValue<int>("total"), 0);
+}
+
+TEST(DryRun, UsageErrorsExit64) {
+  FakeOura fake;
+  Run unknown = scrape(fake, {"--dry-run", "--collections", "daily_nope"}, manifest(fake),
+                       fake.token());
+  EXPECT_EQ(unknown.result.exit_code, 64) << unknown.result.err;
+  EXPECT_NE(unknown.result.err.find("daily_nope"), std::string::npos);
+  Run bad_date = scrape(fake, {"--dry-run", "--since", "2024-13-01"}, manifest(fake), fake.token());
+  EXPECT_EQ(bad_date.result.exit_code, 64) << bad_date.result.err;
+  Run bad_option = scrape(fake, {"--frobnicate"}, manifest(fake), fake.token());
+  EXPECT_EQ(bad_option.result.exit_code, 64) << bad_option.result.err;
+  EXPECT_EQ(fake.stats()->getValue<int>("total"), 0);
+}
+
+TEST(Program, HelpVersionAndPlugins) {
+  const std::string binary = oura::test::envOr("OURA_BINARY", "oura-collector");
+  std::map<std::string, std::string> env = {{"OURA_PLUGIN_DIR", oura::test::envOr("OURA_PLUGIN_DIR", "")}};
+  CommandResult help = oura::test::runCommand(binary, {"--help"}, env);
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("check-config"), std::string::npos);
+  CommandResult version = oura::test::runCommand(binary, {"--version"}, env);
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.out.find("plugin API"), std::string::npos);
+  CommandResult plugins = oura::test::runCommand(binary, {"plugins"}, env);
+  EXPECT_EQ(plugins.exit_code, 0) << plugins.err;
+  for (const char* expected : {"daily_readiness", "stdout", "env", "endpoint", "sink", "auth"}) {
+    EXPECT_NE(plugins.out.find(expected), std::string::npos) << expected << "\n" << plugins.out;
+  }
+  CommandResult describe = oura::test::runCommand(binary, {"plugins", "describe", "daily"}, env);
+  EXPECT_EQ(describe.exit_code, 0) << describe.err;
+  EXPECT_NE(describe.out.find("daily_activity_met"), std::string::npos);
+  CommandResult none = oura::test::runCommand(binary, {}, env);
+  EXPECT_EQ(none.exit_code, 64);
+}
