@@ -57,9 +57,36 @@ bool isContainer(const Var& v) {
   return v.type() == typeid(Poco::JSON::Object::Ptr) || v.type() == typeid(Poco::JSON::Array::Ptr);
 }
 
-bool parseTimestamp(const std::string& text, Poco::DateTime& utc, int& tzd) {
+/// True when `text` has exactly the shape `pattern`, where 'D' is a digit and any other
+/// character stands for itself. Poco's DateTimeParser skips junk ("yesterday" parses as year 0),
+/// so the shape is checked before it.
+bool hasShape(const std::string& text, std::size_t pos, const char* pattern) {
+  for (; *pattern != '\0'; ++pattern, ++pos) {
+    if (pos >= text.size()) return false;
+    const char c = text[pos];
+    if (*pattern == 'D' ? (c < '0' || c > '9') : c != *pattern) return false;
+  }
+  return true;
+}
+
+/// Accepts only `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`.
+/// `local` receives the wall-clock time as written (Poco's parser does not convert to UTC) and
+/// `tzd` the offset in seconds.
+bool parseTimestamp(const std::string& text, Poco::DateTime& local, int& tzd) {
+  if (!hasShape(text, 0, "DDDD-DD-DDTDD:DD:DD")) return false;
+  std::size_t pos = 19;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    const std::size_t digits = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+    if (pos == digits) return false;
+  }
+  const bool zone = (text.size() == pos + 1 && text[pos] == 'Z') ||
+                    (text.size() == pos + 6 && (text[pos] == '+' || text[pos] == '-') &&
+                     hasShape(text, pos + 1, "DD:DD"));
+  if (!zone) return false;
   try {
-    Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text, utc, tzd);
+    Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text, local, tzd);
     return true;
   } catch (const Poco::Exception&) {
     return false;
@@ -67,7 +94,7 @@ bool parseTimestamp(const std::string& text, Poco::DateTime& utc, int& tzd) {
 }
 
 bool validDate(const std::string& text) {
-  if (text.size() != 10) return false;
+  if (text.size() != 10 || !hasShape(text, 0, "DDDD-DD-DD")) return false;
   try {
     Poco::DateTime dt;
     int tzd = 0;
@@ -93,7 +120,13 @@ Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitte
       return v.convert<std::string>();
     case ColumnType::Integer:
       if (v.isBoolean() || v.isString() || isContainer(v)) return mismatch("an integer");
-      if (v.isInteger()) return v.convert<std::int64_t>();
+      if (v.isInteger()) {
+        try {
+          return v.convert<std::int64_t>();
+        } catch (const Poco::RangeException&) {  // an unsigned value above INT64_MAX
+          return mismatch("a 64-bit integer");
+        }
+      }
       if (v.isNumeric()) {
         double d = v.convert<double>();
         if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) {
@@ -128,10 +161,9 @@ Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitte
   return std::monostate{};
 }
 
-/// Formats `utc + offset_seconds` as ISO 8601 with the offset, milliseconds when not whole.
-std::string formatLocal(const Poco::DateTime& utc, int tzd) {
-  Poco::DateTime local = utc + Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(tzd) *
-                                              Poco::Timespan::SECONDS);
+/// Formats the wall-clock time `local` as ISO 8601 with the offset `tzd` (seconds),
+/// milliseconds when not whole. `local` is already in that offset (as parseTimestamp returns it).
+std::string formatLocal(const Poco::DateTime& local, int tzd) {
   const char* format = local.millisecond() == 0 && local.microsecond() == 0
                            ? "%Y-%m-%dT%H:%M:%S%z"
                            : "%Y-%m-%dT%H:%M:%S.%i%z";
