@@ -9,6 +9,7 @@
 #include <oura_sdk/http.hpp>
 
 #include <Poco/Exception.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
 #include <Poco/Logger.h>
 
