@@ -1,0 +1,584 @@
+// The TOML manifest: reading, validating and resolving. See manifest.hpp and docs/manifest.md.
+#include "app/manifest.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <oura_sdk/errors.hpp>
+#include <set>
+#include <string_view>
+
+namespace oura::core {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+std::string position(const std::string& file, const toml::source_region& region) {
+  if (region.begin.line == 0) return file;  // a node built in memory: no position known
+  return file + ":" + std::to_string(region.begin.line) + ":" + std::to_string(region.begin.column);
+}
+
+[[noreturn]] void fail(const std::string& file, const toml::source_region& region,
+                       const std::string& key_path, const std::string& problem) {
+  throw sdk::ConfigError(position(file, region) + ": " + key_path + ": " + problem);
+}
+
+std::string join(const std::string& path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return path + "." + std::string(key);
+}
+
+std::string indexed(const std::string& path, std::size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+// "a string", "an integer", ... for "expected X, got Y".
+const char* describe(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+  }
+  return "an unknown value";
+}
+
+[[noreturn]] void wrongType(const std::string& file, const toml::node& node,
+                            const std::string& key_path, const std::string& expected) {
+  fail(file, node.source(), key_path, "expected " + expected + ", got " + describe(node.type()));
+}
+
+std::string listKeys(const std::vector<std::string_view>& keys) {
+  std::string out;
+  for (const auto& key : keys) {
+    if (!out.empty()) out += ", ";
+    out += key;
+  }
+  return out;
+}
+
+// Rejects every key of `table` that is not in `allowed`, at the key's own position.
+void rejectUnknownKeys(const toml::table& table, const std::vector<std::string_view>& allowed,
+                       const std::string& file, const std::string& path) {
+  for (const auto& [key, node] : table) {
+    if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+    const toml::source_region& where = key.source().begin.line != 0 ? key.source() : node.source();
+    fail(file, where, join(path, key.str()),
+         "unknown key (expected one of: " + listKeys(allowed) + ")");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed readers. Each returns nothing when the key is absent and throws on a wrong type.
+
+const toml::table* optionalTable(const toml::table& parent, std::string_view key,
+                                 const std::string& file, const std::string& path) {
+  const toml::node* node = parent.get(key);
+  if (!node) return nullptr;
+  const toml::table* table = node->as_table();
+  if (!table) wrongType(file, *node, join(path, key), "a table");
+  return table;
+}
+
+std::optional<std::string> optionalString(const toml::table& parent, std::string_view key,
+                                          const std::string& file, const std::string& path,
+                                          bool allow_empty = false) {
+  const toml::node* node = parent.get(key);
+  if (!node) return std::nullopt;
+  const auto* value = node->as_string();
+  if (!value) wrongType(file, *node, join(path, key), "a string");
+  if (!allow_empty && value->get().empty()) {
+    fail(file, node->source(), join(path, key), "must not be empty");
+  }
+  return value->get();
+}
+
+// An integer of at least `minimum` that fits an int.
+std::optional<int> optionalCount(const toml::table& parent, std::string_view key,
+                                 const std::string& file, const std::string& path,
+                                 std::int64_t minimum) {
+  const toml::node* node = parent.get(key);
+  if (!node) return std::nullopt;
+  const auto* value = node->as_integer();
+  if (!value) wrongType(file, *node, join(path, key), "an integer");
+  const std::int64_t v = value->get();
+  if (v < minimum) {
+    fail(file, node->source(), join(path, key),
+         minimum == 1
+             ? "must be a positive integer, got " + std::to_string(v)
+             : "must be at least " + std::to_string(minimum) + ", got " + std::to_string(v));
+  }
+  if (v > std::numeric_limits<int>::max()) {
+    fail(file, node->source(), join(path, key), "is too large: " + std::to_string(v));
+  }
+  return static_cast<int>(v);
+}
+
+// A duration in seconds, integer or float, converted to milliseconds.
+// `positive`: must be > 0 (else >= 0).
+std::optional<std::chrono::milliseconds> optionalSeconds(const toml::table& parent,
+                                                         std::string_view key,
+                                                         const std::string& file,
+                                                         const std::string& path, bool positive) {
+  const toml::node* node = parent.get(key);
+  if (!node) return std::nullopt;
+  double seconds = 0;
+  if (const auto* i = node->as_integer()) {
+    seconds = static_cast<double>(i->get());
+  } else if (const auto* f = node->as_floating_point()) {
+    seconds = f->get();
+  } else {
+    wrongType(file, *node, join(path, key), "a number of seconds (integer or float)");
+  }
+  if (!std::isfinite(seconds)) {
+    fail(file, node->source(), join(path, key), "must be a finite number of seconds");
+  }
+  if (positive ? !(seconds > 0) : seconds < 0) {
+    fail(file, node->source(), join(path, key),
+         positive ? "must be a positive number of seconds" : "must not be negative");
+  }
+  constexpr double kMaxSeconds = 1e9;  // about 31 years: anything more is a typo
+  if (seconds > kMaxSeconds) {
+    fail(file, node->source(), join(path, key), "is too large (at most 1e9 seconds)");
+  }
+  auto ms = static_cast<std::int64_t>(std::llround(seconds * 1000.0));
+  if (positive && ms < 1) ms = 1;
+  return std::chrono::milliseconds(ms);
+}
+
+// An array of strings, each non-empty, without duplicates.
+std::optional<std::vector<std::string>> optionalStringList(const toml::table& parent,
+                                                           std::string_view key,
+                                                           const std::string& file,
+                                                           const std::string& path) {
+  const toml::node* node = parent.get(key);
+  if (!node) return std::nullopt;
+  const toml::array* array = node->as_array();
+  if (!array) wrongType(file, *node, join(path, key), "an array of strings");
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const auto* value = element.as_string();
+    const std::string element_path = indexed(join(path, key), i);
+    if (!value) wrongType(file, element, element_path, "a string");
+    if (value->get().empty()) fail(file, element.source(), element_path, "must not be empty");
+    if (!seen.insert(value->get()).second) {
+      fail(file, element.source(), element_path, "duplicate entry '" + value->get() + "'");
+    }
+    out.push_back(value->get());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+fs::path manifestFolder(const std::string& manifest_file) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(fs::path(manifest_file), ec);
+  if (ec) absolute = fs::path(manifest_file);
+  return absolute.parent_path();
+}
+
+std::string resolveRelative(const fs::path& folder, const std::string& value) {
+  fs::path p(value);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  return (folder / p).lexically_normal().string();
+}
+
+std::vector<std::string> defaultPluginDirs() {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("OURA_PLUGIN_DIR"); env && *env) {
+    // A list like PATH: "dir1:dir2".
+    std::string_view rest(env);
+    while (!rest.empty()) {
+      const std::size_t colon = rest.find(':');
+      const std::string_view part = rest.substr(0, colon);
+      if (!part.empty()) {
+        std::error_code ec;
+        fs::path absolute = fs::absolute(fs::path(std::string(part)), ec);
+        dirs.push_back((ec ? fs::path(std::string(part)) : absolute).lexically_normal().string());
+      }
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+#ifdef OURA_DEFAULT_PLUGIN_DIR
+  dirs.emplace_back(OURA_DEFAULT_PLUGIN_DIR);
+#endif
+  return dirs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+bool validName(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '_' || c == '-';
+  });
+}
+
+void readCollector(const toml::table& root, const std::string& file, const fs::path& folder,
+                   Manifest& m) {
+  const toml::table* t = optionalTable(root, "collector", file, "");
+  if (!t) {
+    m.plugin_dirs = defaultPluginDirs();
+    return;
+  }
+  const std::string path = "collector";
+  rejectUnknownKeys(*t, {"account", "plugin_dirs", "collections", "days"}, file, path);
+  if (auto account = optionalString(*t, "account", file, path)) m.account = *account;
+  if (auto dirs = optionalStringList(*t, "plugin_dirs", file, path)) {
+    m.plugin_dirs.clear();
+    for (const auto& dir : *dirs) m.plugin_dirs.push_back(resolveRelative(folder, dir));
+  } else {
+    m.plugin_dirs = defaultPluginDirs();
+  }
+  if (auto collections = optionalStringList(*t, "collections", file, path)) {
+    m.collections = *collections;
+  }
+  if (auto days = optionalCount(*t, "days", file, path, 1)) m.days = *days;
+}
+
+void readApi(const toml::table& root, const std::string& file, const fs::path& folder,
+             Manifest& m) {
+  const toml::table* t = optionalTable(root, "api", file, "");
+  if (!t) return;
+  const std::string path = "api";
+  rejectUnknownKeys(*t, {"base_url", "connect_timeout", "read_timeout", "ca_file"}, file, path);
+  if (auto url = optionalString(*t, "base_url", file, path)) {
+    const bool http = url->rfind("http://", 0) == 0;
+    const bool https = url->rfind("https://", 0) == 0;
+    const std::size_t scheme = http ? 7 : 8;
+    if ((!http && !https) || url->size() <= scheme || (*url)[scheme] == '/') {
+      fail(file, t->get("base_url")->source(), join(path, "base_url"),
+           "must be an http:// or https:// URL with a host, got '" + *url + "'");
+    }
+    while (url->size() > scheme + 1 && url->back() == '/') url->pop_back();
+    m.http.base_url = *url;
+  }
+  const auto whole_seconds = [](std::chrono::milliseconds ms) {
+    return std::chrono::ceil<std::chrono::seconds>(ms);
+  };
+  if (auto v = optionalSeconds(*t, "connect_timeout", file, path, true)) {
+    m.http.connect_timeout = whole_seconds(*v);
+  }
+  if (auto v = optionalSeconds(*t, "read_timeout", file, path, true)) {
+    m.http.read_timeout = whole_seconds(*v);
+  }
+  if (auto ca = optionalString(*t, "ca_file", file, path, /*allow_empty=*/true)) {
+    m.http.ca_file = ca->empty() ? std::string() : resolveRelative(folder, *ca);
+  }
+}
+
+void readRateLimit(const toml::table& root, const std::string& file, Manifest& m) {
+  const toml::table* t = optionalTable(root, "rate_limit", file, "");
+  if (!t) return;
+  const std::string path = "rate_limit";
+  rejectUnknownKeys(*t, {"requests", "window", "concurrency"}, file, path);
+  if (auto v = optionalCount(*t, "requests", file, path, 1)) m.rate_limit.requests = *v;
+  if (auto v = optionalSeconds(*t, "window", file, path, true)) m.rate_limit.window = *v;
+  if (auto v = optionalCount(*t, "concurrency", file, path, 1)) m.rate_limit.concurrency = *v;
+}
+
+void readRetry(const toml::table& root, const std::string& file, Manifest& m) {
+  const toml::table* t = optionalTable(root, "retry", file, "");
+  if (!t) return;
+  const std::string path = "retry";
+  rejectUnknownKeys(*t, {"max_attempts", "base_delay", "max_delay", "max_total"}, file, path);
+  if (auto v = optionalCount(*t, "max_attempts", file, path, 1)) m.retry.max_attempts = *v;
+  if (auto v = optionalSeconds(*t, "base_delay", file, path, false)) m.retry.base_delay = *v;
+  if (auto v = optionalSeconds(*t, "max_delay", file, path, false)) m.retry.max_delay = *v;
+  if (auto v = optionalSeconds(*t, "max_total", file, path, false)) m.retry.max_total = *v;
+  if (m.retry.max_delay < m.retry.base_delay) {
+    const char* key = t->get("max_delay") ? "max_delay" : "base_delay";
+    fail(file, t->get(key)->source(), join(path, key),
+         "max_delay must not be less than base_delay");
+  }
+}
+
+// One [token_store] table or one element of [[endpoints]] / [[sinks]]. `table` is moved from:
+// its config table (or, when there is none, the emptied instance table) becomes
+// `PluginInstance::config`, so the nodes keep their source positions (toml++ copies drop them).
+PluginInstance readInstance(toml::table& table, sdk::PluginKind kind, const std::string& file,
+                            const fs::path& folder, const std::string& path) {
+  rejectUnknownKeys(table, {"plugin", "name", "path", "config"}, file, path);
+  PluginInstance instance;
+  instance.kind = kind;
+  instance.where = position(file, table.source());
+  auto plugin = optionalString(table, "plugin", file, path);
+  if (!plugin) fail(file, table.source(), join(path, "plugin"), "missing required key");
+  if (!validName(*plugin)) {
+    fail(file, table.get("plugin")->source(), join(path, "plugin"),
+         "'" + *plugin + "' is not a plugin name (letters, digits, '_' and '-' only)");
+  }
+  instance.plugin = *plugin;
+  instance.name = *plugin;
+  if (auto name = optionalString(table, "name", file, path)) {
+    if (!validName(*name)) {
+      fail(file, table.get("name")->source(), join(path, "name"),
+           "'" + *name + "' is not an instance name (letters, digits, '_' and '-' only)");
+    }
+    instance.name = *name;
+  }
+  if (auto library = optionalString(table, "path", file, path)) {
+    instance.path = resolveRelative(folder, *library);
+  }
+  if (toml::node* config = table.get("config")) {
+    toml::table* config_table = config->as_table();
+    if (!config_table) wrongType(file, *config, join(path, "config"), "a table");
+    instance.config = std::move(*config_table);
+  } else {
+    instance.config = std::move(table);
+    instance.config.clear();
+  }
+  return instance;
+}
+
+std::vector<PluginInstance> readInstances(toml::table& root, std::string_view key,
+                                          sdk::PluginKind kind, const std::string& file,
+                                          const fs::path& folder) {
+  const std::string path(key);
+  toml::node* node = root.get(key);
+  if (!node) {
+    fail(file, root.source(), path,
+         "missing required table: at least one [[" + path + "]] is needed");
+  }
+  toml::array* array = node->as_array();
+  if (array && array->empty()) {
+    fail(file, node->source(), path, "at least one [[" + path + "]] is required");
+  }
+  if (!array || !array->is_array_of_tables()) {
+    wrongType(file, *node, path, "an array of tables ([[" + path + "]])");
+  }
+  std::vector<PluginInstance> instances;
+  std::map<std::string, std::string> names;  // instance name -> key path of its first use
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    toml::table& table = *array->get(i)->as_table();
+    const std::string element_path = indexed(path, i);
+    const toml::source_region where = table.source();
+    const toml::node* name_node = table.get("name") ? table.get("name") : table.get("plugin");
+    const toml::source_region name_where = name_node ? name_node->source() : where;
+    PluginInstance instance = readInstance(table, kind, file, folder, element_path);
+    auto [it, inserted] = names.emplace(instance.name, element_path);
+    if (!inserted) {
+      fail(file, name_where, join(element_path, "name"),
+           "duplicate instance name '" + instance.name + "' (also used by " + it->second +
+               "; set a unique name)");
+    }
+    instances.push_back(std::move(instance));
+  }
+  return instances;
+}
+
+}  // namespace
+
+Manifest loadManifest(const std::string& path) {
+  {
+    std::ifstream probe(path);
+    if (!probe) {
+      throw sdk::ConfigError(path + ": cannot read the manifest: " + std::strerror(errno));
+    }
+  }
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw sdk::ConfigError(position(path, e.source()) + ": " + std::string(e.description()));
+  }
+
+  Manifest m;
+  m.file = path;
+  const fs::path folder = manifestFolder(path);
+
+  rejectUnknownKeys(
+      root, {"collector", "api", "rate_limit", "retry", "token_store", "endpoints", "sinks"}, path,
+      "");
+  readCollector(root, path, folder, m);
+  readApi(root, path, folder, m);
+  readRateLimit(root, path, m);
+  readRetry(root, path, m);
+
+  toml::node* token_store = root.get("token_store");
+  if (!token_store)
+    fail(path, root.source(), "token_store", "missing required table [token_store]");
+  toml::table* token_table = token_store->as_table();
+  if (!token_table) wrongType(path, *token_store, "token_store", "a table ([token_store])");
+  m.token_store =
+      readInstance(*token_table, sdk::PluginKind::TokenStore, path, folder, "token_store");
+
+  m.endpoints = readInstances(root, "endpoints", sdk::PluginKind::Endpoint, path, folder);
+  m.sinks = readInstances(root, "sinks", sdk::PluginKind::Sink, path, folder);
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plugin configuration
+
+namespace {
+
+// Reads a reference table `{ env = "NAME" }` or `{ file = "PATH" }`. The resolved value never
+// appears in a message.
+std::string resolveReference(const toml::table& ref, const std::string& file,
+                             const std::string& key_path, bool secret) {
+  for (const auto& [key, node] : ref) {
+    if (key.str() != "env" && key.str() != "file") {
+      const toml::source_region& where =
+          key.source().begin.line != 0 ? key.source() : node.source();
+      fail(file, where, join(key_path, key.str()),
+           "unknown key in a reference (use { env = \"NAME\" } or { file = \"PATH\" })");
+    }
+  }
+  const toml::node* env = ref.get("env");
+  const toml::node* path = ref.get("file");
+  if (env && path) {
+    fail(file, ref.source(), key_path, "a reference takes either env or file, not both");
+  }
+  if (!env && !path) {
+    fail(file, ref.source(), key_path,
+         "expected a reference { env = \"NAME\" } or { file = \"PATH\" }, got an empty table");
+  }
+  if (env) {
+    const auto* name = env->as_string();
+    if (!name) wrongType(file, *env, join(key_path, "env"), "a string");
+    if (name->get().empty()) fail(file, env->source(), join(key_path, "env"), "must not be empty");
+    const char* value = std::getenv(name->get().c_str());
+    if (!value) {
+      fail(file, env->source(), key_path, "environment variable " + name->get() + " is not set");
+    }
+    if (!*value) {
+      fail(file, env->source(), key_path, "environment variable " + name->get() + " is empty");
+    }
+    return value;
+  }
+  const auto* name = path->as_string();
+  if (!name) wrongType(file, *path, join(key_path, "file"), "a string");
+  if (name->get().empty()) fail(file, path->source(), join(key_path, "file"), "must not be empty");
+  const std::string resolved = resolveRelative(manifestFolder(file), name->get());
+  std::error_code ec;
+  if (fs::is_directory(resolved, ec)) {
+    fail(file, path->source(), key_path, "cannot read file " + resolved + ": is a directory");
+  }
+  std::ifstream in(resolved, std::ios::binary);
+  if (!in) {
+    fail(file, path->source(), key_path,
+         "cannot read file " + resolved + ": " + std::strerror(errno));
+  }
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail(file, path->source(), key_path, "cannot read file " + resolved);
+  if (!content.empty() && content.back() == '\n') {
+    content.pop_back();
+    if (!content.empty() && content.back() == '\r') content.pop_back();
+  }
+  if (secret && content.empty()) {
+    fail(file, path->source(), key_path, "file " + resolved + " is empty");
+  }
+  return content;
+}
+
+sdk::ConfigValue readValue(const toml::node& node, const sdk::ConfigKey& key,
+                           const std::string& file, const std::string& key_path) {
+  switch (key.type) {
+    case sdk::ConfigType::String:
+      if (const auto* s = node.as_string()) return s->get();
+      if (const auto* ref = node.as_table()) return resolveReference(*ref, file, key_path, false);
+      wrongType(file, node, key_path,
+                "a string or a reference { env = \"NAME\" } / { file = \"PATH\" }");
+    case sdk::ConfigType::Secret:
+      if (node.is_string()) {
+        fail(file, node.source(), key_path,
+             "secrets must not be inline: use { env = \"NAME\" } or { file = \"PATH\" }");
+      }
+      if (const auto* ref = node.as_table()) return resolveReference(*ref, file, key_path, true);
+      wrongType(file, node, key_path, "a reference { env = \"NAME\" } or { file = \"PATH\" }");
+    case sdk::ConfigType::Integer:
+      if (const auto* i = node.as_integer()) return i->get();
+      wrongType(file, node, key_path, "an integer");
+    case sdk::ConfigType::Float:
+      if (const auto* f = node.as_floating_point()) return f->get();
+      if (const auto* i = node.as_integer()) return static_cast<double>(i->get());
+      wrongType(file, node, key_path, "a float");
+    case sdk::ConfigType::Boolean:
+      if (const auto* b = node.as_boolean()) return b->get();
+      wrongType(file, node, key_path, "a boolean");
+    case sdk::ConfigType::StringList: {
+      const toml::array* array = node.as_array();
+      if (!array) wrongType(file, node, key_path, "an array of strings");
+      std::vector<std::string> out;
+      for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& element = *array->get(i);
+        const auto* s = element.as_string();
+        if (!s) wrongType(file, element, indexed(key_path, i), "a string");
+        out.push_back(s->get());
+      }
+      return out;
+    }
+  }
+  fail(file, node.source(), key_path, "unsupported configuration type");
+}
+
+}  // namespace
+
+sdk::PluginConfig validatePluginConfig(const toml::table& table, const sdk::ConfigSchema& schema,
+                                       const std::string& file, const std::string& key_path) {
+  std::vector<std::string_view> known;
+  known.reserve(schema.size());
+  for (const auto& key : schema) known.push_back(key.name);
+
+  for (const auto& [key, node] : table) {
+    const bool declared = std::any_of(schema.begin(), schema.end(),
+                                      [&](const sdk::ConfigKey& k) { return k.name == key.str(); });
+    if (declared) continue;
+    const toml::source_region& where = key.source().begin.line != 0 ? key.source() : node.source();
+    fail(file, where, join(key_path, key.str()),
+         known.empty() ? std::string("unknown key (this plugin takes no configuration)")
+                       : "unknown key (expected one of: " + listKeys(known) + ")");
+  }
+
+  std::map<std::string, sdk::ConfigValue> values;
+  for (const auto& key : schema) {
+    const std::string path = join(key_path, key.name);
+    if (const toml::node* node = table.get(key.name)) {
+      values.emplace(key.name, readValue(*node, key, file, path));
+    } else if (key.default_value) {
+      values.emplace(key.name, *key.default_value);
+    } else if (key.required) {
+      fail(file, table.source(), path,
+           "missing required key" +
+               (key.description.empty() ? std::string() : " (" + key.description + ")"));
+    }
+  }
+  return sdk::PluginConfig(std::move(values));
+}
+
+}  // namespace oura::core

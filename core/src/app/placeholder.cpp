@@ -1,1 +1,0 @@
-namespace oura::core { void placeholder() {} }

@@ -1,0 +1,506 @@
+// The manifest: every problem is "file:line:column: key.path: problem"; plugin config tables are
+// validated against the plugin's schema, with secret references resolved and never echoed.
+#include "app/manifest.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <oura_sdk/config.hpp>
+#include <oura_sdk/errors.hpp>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace sdk = oura::sdk;
+using oura::core::loadManifest;
+using oura::core::Manifest;
+using oura::core::validatePluginConfig;
+
+// The smallest valid manifest (a prefix for most tests).
+constexpr const char* kMinimal =
+    "[token_store]\n"         // 1
+    "plugin = \"env\"\n"      // 2
+    "\n"                      // 3
+    "[[endpoints]]\n"         // 4
+    "plugin = \"daily\"\n"    // 5
+    "\n"                      // 6
+    "[[sinks]]\n"             // 7
+    "plugin = \"stdout\"\n";  // 8
+
+class ManifestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "oura-manifest-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+    file_ = (fs::path(dir_) / "oura.toml").string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  void write(const std::string& name, const std::string& content) {
+    std::ofstream(fs::path(dir_) / name, std::ios::binary) << content;
+  }
+
+  Manifest load(const std::string& content) {
+    write("oura.toml", content);
+    return loadManifest(file_);
+  }
+
+  // The message of the ConfigError that loading `content` throws.
+  std::string errorOf(const std::string& content) {
+    try {
+      load(content);
+    } catch (const sdk::ConfigError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no ConfigError for:\n" << content;
+    return {};
+  }
+
+  // The message of the ConfigError that validating sinks[0].config of `content` throws.
+  std::string configErrorOf(const std::string& content, const sdk::ConfigSchema& schema) {
+    Manifest m = load(content);
+    try {
+      validatePluginConfig(m.sinks.at(0).config, schema, m.file, "sinks[0].config");
+    } catch (const sdk::ConfigError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no ConfigError for:\n" << content;
+    return {};
+  }
+
+  sdk::PluginConfig configOf(const std::string& content, const sdk::ConfigSchema& schema) {
+    Manifest m = load(content);
+    return validatePluginConfig(m.sinks.at(0).config, schema, m.file, "sinks[0].config");
+  }
+
+  // "<file>:<line>:<column>: " as messages start.
+  std::string at(int line, int column) const {
+    return file_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+  }
+
+  std::string dir_;
+  std::string file_;
+};
+
+// Starts with `prefix` (gtest prints both on failure).
+::testing::AssertionResult startsWith(const std::string& text, const std::string& prefix) {
+  if (text.rfind(prefix, 0) == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "\"" << text << "\"\n  does not start with\n\"" << prefix << "\"";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value)
+      ::setenv(name, value, 1);
+    else
+      ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    else
+      ::unsetenv(name_.c_str());
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+const sdk::ConfigSchema kSinkSchema{
+    {"dsn", sdk::ConfigType::String, true, std::nullopt, "connection string"},
+    {"password", sdk::ConfigType::Secret, false, std::nullopt, "database password"},
+    {"batch_size", sdk::ConfigType::Integer, false, std::int64_t{500}, "rows per batch"},
+    {"timeout", sdk::ConfigType::Float, false, 2.5, "seconds"},
+    {"verbose", sdk::ConfigType::Boolean, false, false, "log every batch"},
+    {"tables", sdk::ConfigType::StringList, false, std::vector<std::string>{"a"}, "tables"},
+};
+
+// --- syntax and manifest keys ----------------------------------------------------------------
+
+TEST_F(ManifestTest, MinimalManifestGetsDefaults) {
+  ScopedEnv env("OURA_PLUGIN_DIR", nullptr);
+  Manifest m = load(kMinimal);
+  EXPECT_EQ(m.file, file_);
+  EXPECT_EQ(m.account, "default");
+  EXPECT_EQ(m.days, 7);
+  EXPECT_TRUE(m.collections.empty());
+  EXPECT_EQ(m.plugin_dirs, std::vector<std::string>{OURA_DEFAULT_PLUGIN_DIR});
+  EXPECT_EQ(m.http.base_url, "https://api.ouraring.com");
+  EXPECT_EQ(m.http.connect_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(m.http.read_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(m.http.ca_file, "");
+  EXPECT_EQ(m.rate_limit.requests, 5000);
+  EXPECT_EQ(m.rate_limit.window, std::chrono::seconds(300));
+  EXPECT_EQ(m.rate_limit.concurrency, 4);
+  EXPECT_EQ(m.retry.max_attempts, 5);
+  EXPECT_EQ(m.retry.base_delay, std::chrono::milliseconds(500));
+  EXPECT_EQ(m.retry.max_delay, std::chrono::seconds(60));
+  EXPECT_EQ(m.retry.max_total, std::chrono::seconds(600));
+
+  EXPECT_EQ(m.token_store.kind, sdk::PluginKind::TokenStore);
+  EXPECT_EQ(m.token_store.plugin, "env");
+  EXPECT_EQ(m.token_store.name, "env");  // name defaults to plugin
+  EXPECT_FALSE(m.token_store.path);
+  EXPECT_TRUE(m.token_store.config.empty());
+  EXPECT_EQ(m.token_store.where, file_ + ":1:1");
+  ASSERT_EQ(m.endpoints.size(), 1u);
+  EXPECT_EQ(m.endpoints[0].kind, sdk::PluginKind::Endpoint);
+  EXPECT_EQ(m.endpoints[0].name, "daily");
+  ASSERT_EQ(m.sinks.size(), 1u);
+  EXPECT_EQ(m.sinks[0].kind, sdk::PluginKind::Sink);
+  EXPECT_EQ(m.sinks[0].name, "stdout");
+  EXPECT_EQ(m.sinks[0].where, file_ + ":7:1");
+}
+
+TEST_F(ManifestTest, EverySectionIsRead) {
+  write("ca.pem", "");
+  Manifest m = load(std::string(kMinimal) +
+                    "name = \"out\"\n"
+                    "path = \"lib/oura-sink-stdout.so\"\n"
+                    "[sinks.config]\n"
+                    "pretty = true\n"
+                    "[collector]\n"
+                    "account = \"alice\"\n"
+                    "plugin_dirs = [\"plugins\", \"/opt/oura/plugins\", \"../shared\"]\n"
+                    "collections = [\"daily_sleep\", \"heartrate\"]\n"
+                    "days = 30\n"
+                    "[api]\n"
+                    "base_url = \"http://127.0.0.1:8080/\"\n"
+                    "connect_timeout = 2.5\n"
+                    "read_timeout = 5\n"
+                    "ca_file = \"ca.pem\"\n"
+                    "[rate_limit]\n"
+                    "requests = 100\n"
+                    "window = 1.5\n"
+                    "concurrency = 2\n"
+                    "[retry]\n"
+                    "max_attempts = 3\n"
+                    "base_delay = 0.01\n"
+                    "max_delay = 0.25\n"
+                    "max_total = 2\n");
+  EXPECT_EQ(m.account, "alice");
+  const fs::path folder = fs::path(dir_);
+  EXPECT_EQ(m.plugin_dirs,
+            (std::vector<std::string>{(folder / "plugins").string(), "/opt/oura/plugins",
+                                      (folder.parent_path() / "shared").string()}));
+  EXPECT_EQ(m.collections, (std::vector<std::string>{"daily_sleep", "heartrate"}));
+  EXPECT_EQ(m.days, 30);
+  EXPECT_EQ(m.http.base_url, "http://127.0.0.1:8080");         // trailing '/' dropped
+  EXPECT_EQ(m.http.connect_timeout, std::chrono::seconds(3));  // rounded up to whole seconds
+  EXPECT_EQ(m.http.read_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(m.http.ca_file, (folder / "ca.pem").string());
+  EXPECT_EQ(m.rate_limit.requests, 100);
+  EXPECT_EQ(m.rate_limit.window, std::chrono::milliseconds(1500));
+  EXPECT_EQ(m.rate_limit.concurrency, 2);
+  EXPECT_EQ(m.retry.max_attempts, 3);
+  EXPECT_EQ(m.retry.base_delay, std::chrono::milliseconds(10));
+  EXPECT_EQ(m.retry.max_delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(m.retry.max_total, std::chrono::seconds(2));
+  ASSERT_EQ(m.sinks.size(), 1u);
+  EXPECT_EQ(m.sinks[0].name, "out");
+  EXPECT_EQ(m.sinks[0].path, (folder / "lib/oura-sink-stdout.so").string());
+  EXPECT_EQ(m.sinks[0].config.size(), 1u);
+}
+
+TEST_F(ManifestTest, SyntaxErrorReportsPosition) {
+  const std::string message = errorOf("[collector]\ndays = \n");
+  EXPECT_TRUE(startsWith(message, at(2, 8))) << message;
+  EXPECT_GT(message.size(), at(2, 8).size());  // toml++'s description follows
+}
+
+TEST_F(ManifestTest, MissingFileIsAConfigError) {
+  try {
+    loadManifest(dir_ + "/absent.toml");
+    FAIL() << "no error";
+  } catch (const sdk::ConfigError& e) {
+    EXPECT_TRUE(startsWith(e.what(), dir_ + "/absent.toml: cannot read the manifest")) << e.what();
+  }
+}
+
+TEST_F(ManifestTest, UnknownTopLevelKey) {
+  const std::string message = errorOf(std::string(kMinimal) + "\n[colour]\nred = 1\n");
+  // Line 10 holds "[colour]": the key starts at column 2, after the bracket.
+  EXPECT_TRUE(startsWith(message, at(10, 2) + "colour: unknown key")) << message;
+
+  const std::string plain = errorOf("verbose = true\n" + std::string(kMinimal));
+  EXPECT_TRUE(startsWith(plain, at(1, 1) + "verbose: unknown key")) << plain;
+}
+
+TEST_F(ManifestTest, UnknownKeyInASection) {
+  std::string message = errorOf(std::string(kMinimal) + "[rate_limit]\nrequests = 10\nburst = 3\n");
+  EXPECT_TRUE(startsWith(message, at(11, 1) + "rate_limit.burst: unknown key")) << message;
+
+  message = errorOf(std::string(kMinimal) + "  colour = \"red\"\n");
+  EXPECT_TRUE(startsWith(message, at(9, 3) + "sinks[0].colour: unknown key")) << message;
+}
+
+TEST_F(ManifestTest, WrongType) {
+  std::string message = errorOf(std::string(kMinimal) + "[rate_limit]\nrequests = \"many\"\n");
+  EXPECT_EQ(message, at(10, 12) + "rate_limit.requests: expected an integer, got a string");
+
+  message = errorOf(std::string(kMinimal) + "[collector]\ncollections = [\"daily_sleep\", 3]\n");
+  EXPECT_EQ(message, at(10, 31) + "collector.collections[1]: expected a string, got an integer");
+
+  message = errorOf(std::string(kMinimal) + "[retry]\nmax_delay = true\n");
+  EXPECT_TRUE(startsWith(message, at(10, 13) + "retry.max_delay: expected a number of seconds"))
+      << message;
+
+  message = errorOf(std::string(kMinimal) + "config = \"x\"\n");
+  EXPECT_EQ(message, at(9, 10) + "sinks[0].config: expected a table, got a string");
+
+  message = errorOf("[endpoints]\nplugin = \"daily\"\n[token_store]\nplugin = \"env\"\n");
+  EXPECT_TRUE(startsWith(message, at(1, 1) + "endpoints: expected an array of tables")) << message;
+}
+
+TEST_F(ManifestTest, BadValues) {
+  std::string message = errorOf(std::string(kMinimal) + "[collector]\ndays = 0\n");
+  EXPECT_EQ(message, at(10, 8) + "collector.days: must be a positive integer, got 0");
+
+  message = errorOf(std::string(kMinimal) + "[api]\nbase_url = \"ftp://example.com\"\n");
+  EXPECT_TRUE(startsWith(message, at(10, 12) + "api.base_url: must be an http:// or https://"))
+      << message;
+
+  message = errorOf(std::string(kMinimal) + "[rate_limit]\nwindow = -1\n");
+  EXPECT_TRUE(startsWith(message, at(10, 10) + "rate_limit.window: must be a positive")) << message;
+
+  message = errorOf(std::string(kMinimal) + "[retry]\nbase_delay = 10\nmax_delay = 1\n");
+  EXPECT_TRUE(startsWith(message, at(11, 13) + "retry.max_delay: ")) << message;
+}
+
+TEST_F(ManifestTest, MissingRequiredKeys) {
+  // No [token_store]: reported at the enclosing (root) table.
+  std::string message =
+      errorOf("[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n");
+  EXPECT_TRUE(startsWith(message, at(1, 1) + "token_store: missing")) << message;
+
+  // [[sinks]] without plugin: reported at the [[sinks]] header.
+  message = errorOf(
+      "[token_store]\nplugin = \"env\"\n[[endpoints]]\nplugin = \"daily\"\n"
+      "[[sinks]]\nname = \"out\"\n");
+  EXPECT_EQ(message, at(5, 1) + "sinks[0].plugin: missing required key");
+
+  // No [[sinks]] at all.
+  message = errorOf("[token_store]\nplugin = \"env\"\n[[endpoints]]\nplugin = \"daily\"\n");
+  EXPECT_TRUE(startsWith(message, at(1, 1) + "sinks: missing")) << message;
+
+  // An empty array of sinks.
+  message =
+      errorOf("sinks = []\n[token_store]\nplugin = \"env\"\n[[endpoints]]\nplugin = \"daily\"\n");
+  EXPECT_EQ(message, at(1, 9) + "sinks: at least one [[sinks]] is required");
+}
+
+TEST_F(ManifestTest, DuplicateInstanceNameReportsTheSecond) {
+  std::string message = errorOf(std::string(kMinimal) + "[[endpoints]]\nplugin = \"daily\"\n");
+  EXPECT_TRUE(
+      startsWith(message, at(10, 10) + "endpoints[1].name: duplicate instance name 'daily'"))
+      << message;
+
+  message = errorOf(std::string(kMinimal) +
+                    "name = \"out\"\n[[sinks]]\nplugin = \"postgres\"\n"
+                    "name = \"out\"\n");
+  EXPECT_TRUE(startsWith(message, at(12, 8) + "sinks[1].name: duplicate instance name 'out'"))
+      << message;
+
+  // The same name in two kinds is fine.
+  Manifest m = load(std::string(kMinimal) + "name = \"daily\"\n");
+  EXPECT_EQ(m.sinks[0].name, "daily");
+}
+
+TEST_F(ManifestTest, RelativePluginDirsResolveAgainstTheManifestFolder) {
+  ScopedEnv env("OURA_PLUGIN_DIR", "/from/env");
+  Manifest m =
+      load("[collector]\nplugin_dirs = [\"plugins\", \"./a/../b\"]\n" + std::string(kMinimal));
+  EXPECT_EQ(m.plugin_dirs, (std::vector<std::string>{(fs::path(dir_) / "plugins").string(),
+                                                     (fs::path(dir_) / "b").string()}));
+}
+
+TEST_F(ManifestTest, PluginDirEnvironmentIsPrependedToTheDefault) {
+  {
+    ScopedEnv env("OURA_PLUGIN_DIR", "/build/plugins");
+    Manifest m = load(kMinimal);
+    EXPECT_EQ(m.plugin_dirs, (std::vector<std::string>{"/build/plugins", OURA_DEFAULT_PLUGIN_DIR}));
+  }
+  {
+    ScopedEnv env("OURA_PLUGIN_DIR", nullptr);
+    Manifest m = load(kMinimal);
+    EXPECT_EQ(m.plugin_dirs, (std::vector<std::string>{OURA_DEFAULT_PLUGIN_DIR}));
+  }
+}
+
+// --- plugin config ---------------------------------------------------------------------------
+
+TEST_F(ManifestTest, PluginConfigDefaultsAndTypes) {
+  sdk::PluginConfig config = configOf(std::string(kMinimal) +
+                                          "[sinks.config]\n"
+                                          "dsn = \"host=/tmp\"\n"
+                                          "timeout = 3\n",  // an integer where a float is declared
+                                      kSinkSchema);
+  EXPECT_EQ(config.getString("dsn"), "host=/tmp");
+  EXPECT_EQ(config.getInt("batch_size"), 500);  // default
+  EXPECT_DOUBLE_EQ(config.getFloat("timeout"), 3.0);
+  EXPECT_FALSE(config.getBool("verbose"));
+  EXPECT_EQ(config.getStringList("tables"), std::vector<std::string>{"a"});
+  EXPECT_FALSE(config.has("password"));  // optional, no default
+}
+
+TEST_F(ManifestTest, UnknownPluginConfigKey) {
+  const std::string message = configErrorOf(std::string(kMinimal) +
+                                                "[sinks.config]\n"
+                                                "dsn = \"x\"\n"
+                                                "colour = \"red\"\n",
+                                            kSinkSchema);
+  EXPECT_TRUE(startsWith(message, at(11, 1) + "sinks[0].config.colour: unknown key")) << message;
+}
+
+TEST_F(ManifestTest, PluginConfigWrongType) {
+  std::string message = configErrorOf(
+      std::string(kMinimal) + "config = { dsn = \"x\", batch_size = 1.5 }\n", kSinkSchema);
+  EXPECT_EQ(message, at(9, 36) + "sinks[0].config.batch_size: expected an integer, got a float");
+
+  message = configErrorOf(std::string(kMinimal) +
+                              "[sinks.config]\ndsn = \"x\"\n"
+                              "tables = [\"a\", false]\n",
+                          kSinkSchema);
+  EXPECT_EQ(message, at(11, 16) + "sinks[0].config.tables[1]: expected a string, got a boolean");
+}
+
+TEST_F(ManifestTest, MissingRequiredPluginConfigKey) {
+  // With a config table: reported at the table.
+  std::string message =
+      configErrorOf(std::string(kMinimal) + "[sinks.config]\nverbose = true\n", kSinkSchema);
+  EXPECT_TRUE(startsWith(message, at(9, 1) + "sinks[0].config.dsn: missing required key"))
+      << message;
+  // Without one: reported at the instance's table.
+  message = configErrorOf(kMinimal, kSinkSchema);
+  EXPECT_TRUE(startsWith(message, at(7, 1) + "sinks[0].config.dsn: missing required key"))
+      << message;
+}
+
+TEST_F(ManifestTest, InlineSecretIsRefusedAndNotEchoed) {
+  const std::string message = configErrorOf(std::string(kMinimal) +
+                                                "[sinks.config]\n"
+                                                "dsn = \"x\"\n"
+                                                "password = \"hunter2-inline\"\n",
+                                            kSinkSchema);
+  EXPECT_EQ(message, at(11, 12) +
+                         "sinks[0].config.password: secrets must not be inline: use { env = "
+                         "\"NAME\" } or { file = \"PATH\" }");
+  EXPECT_FALSE(contains(message, "hunter2-inline"));
+}
+
+TEST_F(ManifestTest, EnvReferenceResolved) {
+  ScopedEnv env("OURA_TEST_DB_PASSWORD", "s3cret-from-env");
+  ScopedEnv dsn("OURA_TEST_DSN", "host=/run/postgresql");
+  sdk::PluginConfig config = configOf(std::string(kMinimal) +
+                                          "[sinks.config]\n"
+                                          "dsn = { env = \"OURA_TEST_DSN\" }\n"
+                                          "password = { env = \"OURA_TEST_DB_PASSWORD\" }\n",
+                                      kSinkSchema);
+  EXPECT_EQ(config.getString("password"), "s3cret-from-env");
+  EXPECT_EQ(config.getString("dsn"), "host=/run/postgresql");  // a plain string key may refer too
+}
+
+TEST_F(ManifestTest, EnvReferenceMissingOrEmpty) {
+  const std::string content = std::string(kMinimal) +
+                              "[sinks.config]\n"
+                              "dsn = \"x\"\n"
+                              "password = { env = \"OURA_TEST_UNSET_PASSWORD\" }\n";
+  {
+    ScopedEnv env("OURA_TEST_UNSET_PASSWORD", nullptr);
+    EXPECT_EQ(
+        configErrorOf(content, kSinkSchema),
+        at(11, 20) +
+            "sinks[0].config.password: environment variable OURA_TEST_UNSET_PASSWORD is not set");
+  }
+  {
+    ScopedEnv env("OURA_TEST_UNSET_PASSWORD", "");
+    EXPECT_EQ(
+        configErrorOf(content, kSinkSchema),
+        at(11, 20) +
+            "sinks[0].config.password: environment variable OURA_TEST_UNSET_PASSWORD is empty");
+  }
+}
+
+TEST_F(ManifestTest, FileReferenceResolved) {
+  write("password.txt", "s3cret-from-file\n");  // one trailing newline is stripped
+  write("dsn.txt", "line1\nline2\n\n");         // only one
+  sdk::PluginConfig config = configOf(std::string(kMinimal) +
+                                          "[sinks.config]\n"
+                                          "dsn = { file = \"dsn.txt\" }\n"
+                                          "password = { file = \"" +
+                                          dir_ + "/password.txt\" }\n",
+                                      kSinkSchema);
+  EXPECT_EQ(config.getString("password"), "s3cret-from-file");
+  EXPECT_EQ(config.getString("dsn"), "line1\nline2\n");
+}
+
+TEST_F(ManifestTest, FileReferenceUnreadable) {
+  const std::string message = configErrorOf(std::string(kMinimal) +
+                                                "[sinks.config]\n"
+                                                "dsn = \"x\"\n"
+                                                "password = { file = \"absent.txt\" }\n",
+                                            kSinkSchema);
+  EXPECT_TRUE(startsWith(message, at(11, 21) + "sinks[0].config.password: cannot read file " +
+                                      (fs::path(dir_) / "absent.txt").string()))
+      << message;
+}
+
+TEST_F(ManifestTest, BadReferences) {
+  std::string message = configErrorOf(std::string(kMinimal) +
+                                          "[sinks.config]\ndsn = \"x\"\n"
+                                          "password = { vault = \"x\" }\n",
+                                      kSinkSchema);
+  EXPECT_TRUE(startsWith(message, at(11, 14) + "sinks[0].config.password.vault: unknown key"))
+      << message;
+  message = configErrorOf(std::string(kMinimal) +
+                              "[sinks.config]\ndsn = \"x\"\n"
+                              "password = { env = \"A\", file = \"b\" }\n",
+                          kSinkSchema);
+  EXPECT_TRUE(startsWith(message, at(11, 12) + "sinks[0].config.password: ")) << message;
+  message = configErrorOf(std::string(kMinimal) + "[sinks.config]\ndsn = \"x\"\npassword = 42\n",
+                          kSinkSchema);
+  EXPECT_TRUE(startsWith(message, at(11, 12) + "sinks[0].config.password: expected a reference"))
+      << message;
+}
+
+TEST_F(ManifestTest, ResolvedSecretNeverAppearsInAnError) {
+  ScopedEnv env("OURA_TEST_DB_PASSWORD", "TOPSECRET-VALUE-42");
+  write("secret.txt", "TOPSECRET-FILE-42\n");
+  // A secret resolved fine, then another key fails: the message names keys, never values.
+  std::string message = configErrorOf(std::string(kMinimal) +
+                                          "[sinks.config]\n"
+                                          "password = { env = \"OURA_TEST_DB_PASSWORD\" }\n"
+                                          "dsn = { file = \"secret.txt\" }\n"
+                                          "batch_size = \"lots\"\n",
+                                      kSinkSchema);
+  EXPECT_TRUE(startsWith(message, at(12, 14) + "sinks[0].config.batch_size: ")) << message;
+  EXPECT_FALSE(contains(message, "TOPSECRET")) << message;
+
+  // A secret value where an integer is expected: only the type is named.
+  const sdk::ConfigSchema int_schema{{"count", sdk::ConfigType::Integer, true, std::nullopt, ""}};
+  message = configErrorOf(std::string(kMinimal) + "[sinks.config]\ncount = \"TOPSECRET-INLINE\"\n",
+                          int_schema);
+  EXPECT_EQ(message, at(10, 9) + "sinks[0].config.count: expected an integer, got a string");
+}
+
+}  // namespace
