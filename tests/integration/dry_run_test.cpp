@@ -31,20 +31,20 @@ std::string manifest(const FakeOura& fake, const std::string& extra = "") {
          "[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n";
 }
 
-struct Run {
+struct ScrapeRun {
   CommandResult result;
   // stream -> rows
   std::map<std::string, std::vector<Poco::JSON::Object::Ptr>> rows;
 };
 
-Run scrape(const FakeOura& fake, const std::vector<std::string>& args,
+ScrapeRun scrape(const std::vector<std::string>& args,
            const std::string& manifest_text, const std::string& token) {
   std::string dir = oura::test::makeTempDir();
   std::string path = oura::test::writeFile(dir, "manifest.toml", manifest_text);
   std::vector<std::string> argv = {"--config", path, "scrape"};
   argv.insert(argv.end(), args.begin(), args.end());
   std::map<std::string, std::string> env = {{"OURA_E2E_TOKEN", token}};
-  Run run{oura::test::runCommand(oura::test::envOr("OURA_BINARY", "oura-collector"), argv, env), {}};
+  ScrapeRun run{oura::test::runCommand(oura::test::envOr("OURA_BINARY", "oura-collector"), argv, env), {}};
   std::istringstream lines(run.result.out);
   Poco::JSON::Parser parser;
   for (std::string line; std::getline(lines, line);) {
@@ -65,7 +65,7 @@ std::string canonical(const Poco::Dynamic::Var& value) {
 
 TEST(DryRun, RowsEqualTheFakesDocumentsForTheWindowAcrossADstChange) {
   FakeOura fake({"--first-day", "2024-03-01", "--last-day", "2024-04-30", "--page-size", "5"});
-  Run run = scrape(fake, {"--dry-run", "--since", "2024-03-25", "--until", "2024-04-03"},
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-03-25", "--until", "2024-04-03"},
                    manifest(fake), fake.token());
   ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
 
@@ -87,7 +87,9 @@ TEST(DryRun, RowsEqualTheFakesDocumentsForTheWindowAcrossADstChange) {
       if (raw->has("score") && !raw->isNull("score")) {
         EXPECT_EQ(row->getValue<Poco::Int64>("score"), raw->getValue<Poco::Int64>("score"));
       }
-      if (raw->has("id")) EXPECT_EQ(row->getValue<std::string>("id"), raw->getValue<std::string>("id"));
+      if (raw->has("id")) {
+        EXPECT_EQ(row->getValue<std::string>("id"), raw->getValue<std::string>("id"));
+      }
     }
     EXPECT_EQ(got, want);
     EXPECT_FALSE(want.empty() && collection != "daily_cardiovascular_age" &&
@@ -113,7 +115,7 @@ TEST(DryRun, RowsEqualTheFakesDocumentsForTheWindowAcrossADstChange) {
 
 TEST(DryRun, AMissingTokenExitsLoginNeededBeforeAnyRequest) {
   FakeOura fake;
-  Run run = scrape(fake, {"--dry-run", "--days", "2"}, manifest(fake), "");
+  ScrapeRun run = scrape({"--dry-run", "--days", "2"}, manifest(fake), "");
   EXPECT_EQ(run.result.exit_code, 77) << run.result.err;
   EXPECT_NE(run.result.err.find("OURA_E2E_TOKEN"), std::string::npos) << run.result.err;
   EXPECT_EQ(fake.stats()->getValue<int>("total"), 0);
@@ -121,7 +123,7 @@ TEST(DryRun, AMissingTokenExitsLoginNeededBeforeAnyRequest) {
 
 TEST(DryRun, AWrongTokenEverywhereIsLoginNeeded) {
   FakeOura fake;
-  Run run = scrape(fake, {"--dry-run", "--days", "2"}, manifest(fake), "not-the-token");
+  ScrapeRun run = scrape({"--dry-run", "--days", "2"}, manifest(fake), "not-the-token");
   EXPECT_EQ(run.result.exit_code, 77) << run.result.err;
   EXPECT_EQ(run.result.err.find("not-the-token"), std::string::npos) << "token leaked";
   EXPECT_EQ(run.result.out.find("not-the-token"), std::string::npos) << "token leaked";
@@ -130,7 +132,7 @@ TEST(DryRun, AWrongTokenEverywhereIsLoginNeeded) {
 TEST(DryRun, APageThatIsNotJsonFailsOnlyThatCollection) {
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
   fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":"not_json","count":10})");
-  Run run = scrape(fake, {"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12"},
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12"},
                    manifest(fake), fake.token());
   EXPECT_EQ(run.result.exit_code, 1) << run.result.err;
   EXPECT_NE(run.result.err.find("/v2/usercollection/daily_sleep"), std::string::npos)
@@ -143,7 +145,7 @@ TEST(DryRun, APageThatIsNotJsonFailsOnlyThatCollection) {
 TEST(DryRun, APageWithoutDataFailsOnlyThatCollection) {
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
   fake.post("/_fake/faults", R"({"collection":"daily_readiness","kind":"no_data","count":10})");
-  Run run = scrape(fake, {"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12",
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12",
                           "--collections", "daily_readiness,daily_sleep"},
                    manifest(fake), fake.token());
   EXPECT_EQ(run.result.exit_code, 1) << run.result.err;
@@ -155,7 +157,7 @@ TEST(DryRun, APageWithoutDataFailsOnlyThatCollection) {
 TEST(DryRun, OneCollectionNotAuthorisedIsAWarningNotAFailure) {
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
   fake.post("/_fake/faults", R"({"collection":"daily_stress","kind":401,"count":10})");
-  Run run = scrape(fake, {"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12"},
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12"},
                    manifest(fake), fake.token());
   EXPECT_EQ(run.result.exit_code, 0) << run.result.err;
   EXPECT_NE(run.result.err.find("not authorised"), std::string::npos) << run.result.err;
@@ -165,7 +167,7 @@ TEST(DryRun, OneCollectionNotAuthorisedIsAWarningNotAFailure) {
 TEST(DryRun, AnUpgradeRequiredSaysToUpdateTheApp) {
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
   fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":426,"count":10})");
-  Run run = scrape(fake, {"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12"},
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12"},
                    manifest(fake), fake.token());
   EXPECT_EQ(run.result.exit_code, 0) << run.result.err;
   EXPECT_NE(run.result.err.find("update the Oura app"), std::string::npos) << run.result.err;
@@ -173,7 +175,7 @@ TEST(DryRun, AnUpgradeRequiredSaysToUpdateTheApp) {
 
 TEST(DryRun, ABrokenManifestIsAConfigurationErrorWithItsLocationAndFetchesNothing) {
   FakeOura fake;
-  Run run = scrape(fake, {"--dry-run"}, manifest(fake, "colour = \"blue\""), fake.token());
+  ScrapeRun run = scrape({"--dry-run"}, manifest(fake, "colour = \"blue\""), fake.token());
   EXPECT_EQ(run.result.exit_code, 78) << run.result.err;
   EXPECT_NE(run.result.err.find("manifest.toml:4:1"), std::string::npos) << run.result.err;
   EXPECT_NE(run.result.err.find("colour"), std::string::npos) << run.result.err;
@@ -182,13 +184,13 @@ TEST(DryRun, ABrokenManifestIsAConfigurationErrorWithItsLocationAndFetchesNothin
 
 TEST(DryRun, UsageErrorsExit64) {
   FakeOura fake;
-  Run unknown = scrape(fake, {"--dry-run", "--collections", "daily_nope"}, manifest(fake),
+  ScrapeRun unknown = scrape({"--dry-run", "--collections", "daily_nope"}, manifest(fake),
                        fake.token());
   EXPECT_EQ(unknown.result.exit_code, 64) << unknown.result.err;
   EXPECT_NE(unknown.result.err.find("daily_nope"), std::string::npos);
-  Run bad_date = scrape(fake, {"--dry-run", "--since", "2024-13-01"}, manifest(fake), fake.token());
+  ScrapeRun bad_date = scrape({"--dry-run", "--since", "2024-13-01"}, manifest(fake), fake.token());
   EXPECT_EQ(bad_date.result.exit_code, 64) << bad_date.result.err;
-  Run bad_option = scrape(fake, {"--frobnicate"}, manifest(fake), fake.token());
+  ScrapeRun bad_option = scrape({"--frobnicate"}, manifest(fake), fake.token());
   EXPECT_EQ(bad_option.result.exit_code, 64) << bad_option.result.err;
   EXPECT_EQ(fake.stats()->getValue<int>("total"), 0);
 }

@@ -1,5 +1,7 @@
 #include "../stdout_sink.hpp"
 
+#include <oura_sdk/errors.hpp>
+
 #include <Poco/JSON/Parser.h>
 #include <Poco/TemporaryFile.h>
 #include <gtest/gtest.h>

@@ -1,0 +1,437 @@
+// The core's HTTP client for the Oura API and the `{data, next_token}` paginator.
+// See api_client.hpp and DESIGN.md "Shared rate limiter and retry policy".
+#include "http/api_client.hpp"
+
+#include <Poco/Exception.h>
+#include <Poco/InflatingStream.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/JSONException.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+#include <Poco/Timespan.h>
+#include <Poco/URI.h>
+#include <openssl/ssl.h>
+
+#include <optional>
+#include <oura_sdk/errors.hpp>
+#include <oura_sdk/http.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace oura::core {
+
+namespace {
+
+constexpr std::size_t kExcerptChars = 200;
+
+Poco::Logger& httpLog() { return Poco::Logger::get("oura.http"); }
+
+bool isLoopbackHost(const std::string& host) {
+  if (Poco::icompare(host, "localhost") == 0) return true;
+  Poco::Net::IPAddress address;
+  return Poco::Net::IPAddress::tryParse(host, address) && address.isLoopback();
+}
+
+// The first ~200 characters of a body for an error message: only when printable text, with
+// whitespace folded, and with the token (should a server echo it) blanked out.
+std::string excerpt(const std::string& body, const std::string& token) {
+  if (body.empty()) return "(empty body)";
+  std::string out;
+  for (unsigned char c : body.substr(0, kExcerptChars)) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (c < 0x20 || c == 0x7f) return "(" + std::to_string(body.size()) + " bytes, not text)";
+    if (c == ' ' && !out.empty() && out.back() == ' ') continue;
+    out.push_back(static_cast<char>(c));
+  }
+  if (!token.empty()) {
+    for (std::size_t at = out.find(token); at != std::string::npos; at = out.find(token, at)) {
+      out.replace(at, token.size(), "***");
+    }
+  }
+  if (body.size() > kExcerptChars) out += "...";
+  return out;
+}
+
+// One exchange's result: a status with a fully read body, or a transport failure.
+struct Exchange {
+  int status = 0;  // 0: transport failure
+  std::string reason;
+  std::string body;
+  std::optional<std::string> retry_after;
+  std::string transport_error;  // set when status == 0
+  bool stale = false;           // a reused keep-alive connection was found dropped
+  bool fatal = false;           // a transport failure that retrying cannot fix (certificate)
+};
+
+}  // namespace
+
+struct ApiClient::Impl {
+  HttpSettings settings;
+  RateLimiter& limiter;
+  RetryPolicy& policy;
+  TokenProvider& tokens;
+  bool https = false;
+  std::string host;
+  Poco::UInt16 port = 0;
+  std::string base_path;  // without a trailing '/'
+  Poco::Net::Context::Ptr context;
+  std::unique_ptr<Poco::Net::HTTPClientSession> session;
+  std::uint64_t exchanges_on_session = 0;  // completed exchanges on the current connection
+
+  Impl(HttpSettings s, RateLimiter& l, RetryPolicy& p, TokenProvider& t)
+      : settings(std::move(s)), limiter(l), policy(p), tokens(t) {
+    Poco::URI base;
+    try {
+      base = Poco::URI(settings.base_url);
+    } catch (const Poco::Exception& e) {
+      throw sdk::ConfigError("invalid API base URL '" + settings.base_url +
+                             "': " + e.displayText());
+    }
+    const std::string scheme = Poco::toLower(base.getScheme());
+    if (scheme != "http" && scheme != "https") {
+      throw sdk::ConfigError("the API base URL '" + settings.base_url +
+                             "' must start with https:// (or http:// for a loopback test server)");
+    }
+    host = base.getHost();
+    if (host.empty())
+      throw sdk::ConfigError("the API base URL '" + settings.base_url + "' has no host");
+    if (!base.getQuery().empty() || !base.getFragment().empty()) {
+      throw sdk::ConfigError("the API base URL '" + settings.base_url +
+                             "' must not carry a query or fragment");
+    }
+    https = scheme == "https";
+    if (!https && !isLoopbackHost(host)) {
+      throw sdk::ConfigError("refusing plain http:// for '" + settings.base_url +
+                             "': the access token would travel unencrypted; use https:// "
+                             "(http:// is only allowed for 127.0.0.1, ::1 and localhost)");
+    }
+    port = base.getPort();
+    base_path = base.getPath();
+    while (!base_path.empty() && base_path.back() == '/') base_path.pop_back();
+    if (https) {
+      Poco::Net::Context::Params params;
+      params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
+      params.loadDefaultCAs = settings.ca_file.empty();
+      params.caLocation = settings.ca_file;
+      try {
+        context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+      } catch (const Poco::Exception& e) {
+        throw sdk::ConfigError(
+            "cannot set up TLS for '" + settings.base_url + "'" +
+            (settings.ca_file.empty() ? "" : " with CA file " + settings.ca_file) + ": " +
+            e.displayText());
+      }
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+      // OpenSSL 3: an unclean close is then a plain EOF, which the Content-Length check below
+      // turns into a truncated-body error instead of a silently short body.
+      SSL_CTX_set_options(context->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    }
+  }
+
+  void resetSession() {
+    if (session) {
+      try {
+        session->reset();
+      } catch (const Poco::Exception&) {
+        // closing a broken socket may fail; the session is discarded anyway
+      }
+    }
+    session.reset();
+    exchanges_on_session = 0;
+  }
+
+  Poco::Net::HTTPClientSession& currentSession() {
+    if (!session) {
+      if (https) {
+        session = std::make_unique<Poco::Net::HTTPSClientSession>(host, port, context);
+      } else {
+        session = std::make_unique<Poco::Net::HTTPClientSession>(host, port);
+      }
+      session->setKeepAlive(true);
+      const Poco::Timespan connect(
+          std::chrono::duration_cast<std::chrono::microseconds>(settings.connect_timeout).count());
+      const Poco::Timespan read(
+          std::chrono::duration_cast<std::chrono::microseconds>(settings.read_timeout).count());
+      session->setTimeout(connect, read, read);
+      exchanges_on_session = 0;
+    }
+    return *session;
+  }
+
+  // One request and its fully read response. Never throws for network trouble.
+  Exchange exchange(const std::string& uri, const std::string& token, RequestStats& stats) {
+    Exchange out;
+    RateLimiter::Permit permit = limiter.acquire();
+    const bool reused = session && exchanges_on_session > 0;
+    ++stats.requests;
+    try {
+      Poco::Net::HTTPClientSession& s = currentSession();
+      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, uri,
+                                     Poco::Net::HTTPMessage::HTTP_1_1);
+      request.set("Authorization", "Bearer " + token);
+      request.set("Accept", "application/json");
+      request.set("Accept-Encoding", "gzip");
+      request.set("User-Agent", settings.user_agent);
+      request.setKeepAlive(true);
+      s.sendRequest(request);
+      Poco::Net::HTTPResponse response;
+      std::istream& in = s.receiveResponse(response);
+      std::string raw;
+      Poco::StreamCopier::copyToString(in, raw);
+      if (in.bad()) throw Poco::IOException("the response stream failed while reading the body");
+      ++exchanges_on_session;
+      out.status = static_cast<int>(response.getStatus());
+      out.reason = response.getReason();
+      if (response.has("Retry-After")) out.retry_after = response.get("Retry-After");
+      if (response.hasContentLength() &&
+          static_cast<std::streamsize>(raw.size()) < response.getContentLength64()) {
+        resetSession();
+        return transport(std::move(out),
+                         "the body was cut short (" + std::to_string(raw.size()) + " of " +
+                             std::to_string(response.getContentLength64()) + " bytes)");
+      }
+      if (out.status == 200 && raw.empty()) {
+        resetSession();
+        return transport(std::move(out), "status 200 with an empty body (connection cut short)");
+      }
+      if (Poco::icompare(response.get("Content-Encoding", ""), "gzip") == 0) {
+        std::istringstream compressed(raw);
+        Poco::InflatingInputStream inflater(compressed, Poco::InflatingStreamBuf::STREAM_GZIP);
+        Poco::StreamCopier::copyToString(inflater, out.body);
+        if (inflater.bad()) throw Poco::IOException("the gzip body could not be decompressed");
+      } else {
+        out.body = std::move(raw);
+      }
+      if (!response.getKeepAlive()) resetSession();
+      return out;
+    } catch (const Poco::Net::CertificateValidationException& e) {
+      resetSession();
+      out = transport(std::move(out), "TLS certificate rejected: " + e.displayText());
+      out.fatal = true;
+      return out;
+    } catch (const Poco::Net::SSLException& e) {
+      resetSession();
+      out = transport(std::move(out), "TLS error: " + e.displayText());
+      out.fatal = e.displayText().find("certificate verify failed") != std::string::npos;
+      return out;
+    } catch (const Poco::Net::NoMessageException& e) {
+      resetSession();
+      out = transport(std::move(out), "connection closed without a response: " + e.displayText());
+      out.stale = reused;
+      return out;
+    } catch (const Poco::Net::ConnectionResetException& e) {
+      resetSession();
+      out = transport(std::move(out), "connection reset: " + e.displayText());
+      out.stale = reused;
+      return out;
+    } catch (const Poco::TimeoutException& e) {
+      resetSession();
+      return transport(std::move(out), "timeout: " + e.displayText());
+    } catch (const Poco::Exception& e) {
+      resetSession();
+      return transport(std::move(out), e.displayText());
+    }
+  }
+
+  static Exchange transport(Exchange out, const std::string& message) {
+    out.status = 0;
+    out.transport_error = message;
+    out.body.clear();
+    return out;
+  }
+
+  std::string problem(const Exchange& ex, const std::string& token) const {
+    if (ex.status == 0) return "transport error: " + ex.transport_error;
+    std::string text = "HTTP " + std::to_string(ex.status);
+    if (!ex.reason.empty()) text += " " + ex.reason;
+    return text + ": " + excerpt(ex.body, token);
+  }
+};
+
+ApiClient::ApiClient(HttpSettings settings, RateLimiter& limiter, RetryPolicy& policy,
+                     TokenProvider& tokens)
+    : impl_(std::make_unique<Impl>(std::move(settings), limiter, policy, tokens)) {}
+
+ApiClient::~ApiClient() = default;
+
+std::string ApiClient::buildUri(const std::string& path, const QueryParams& query) {
+  std::string uri;
+  Poco::URI::encode(path, "?#", uri);
+  static const std::string reserved = "+&=?#/:";
+  char separator = path.find('?') == std::string::npos ? '?' : '&';
+  for (const auto& [key, value] : query) {
+    uri += separator;
+    Poco::URI::encode(key, reserved, uri);
+    uri += '=';
+    Poco::URI::encode(value, reserved, uri);
+    separator = '&';
+  }
+  return uri;
+}
+
+HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
+                            RequestStats& stats) {
+  Impl& d = *impl_;
+  const std::string url = d.base_path + buildUri(path, query);
+  const RetrySettings& rs = d.policy.settings();
+  int attempts = 0;
+  int max_attempts = rs.max_attempts;
+  bool refreshed = false;
+  bool refresh_worked = false;
+  std::chrono::milliseconds waited{0};
+  for (;;) {
+    const std::string token = d.tokens.accessToken();  // sdk::LoginNeededError when none
+    if (attempts > 0) ++stats.retries;
+    ++attempts;
+    Exchange ex = d.exchange(url, token, stats);
+    if (ex.status >= 200 && ex.status < 300) {
+      return HttpResponse{ex.status, std::move(ex.body), url};
+    }
+    const std::string what = d.problem(ex, token);
+    if (ex.status == 0 && ex.fatal) {
+      throw sdk::HttpError(0, url, "GET " + url + ": " + what);
+    }
+    // A keep-alive connection that the server dropped while idle: reconnect at once.
+    if (ex.stale && attempts < max_attempts) {
+      httpLog().debug("GET " + url + ": kept-alive connection was dropped; reconnecting");
+      continue;
+    }
+    switch (RetryPolicy::classify(ex.status)) {
+      case RetryDecision::Fail:
+        throw sdk::HttpError(ex.status, url, "GET " + url + ": " + what);
+      case RetryDecision::Refresh:
+        if (!refreshed) {
+          refreshed = true;
+          refresh_worked = d.tokens.refreshAfterUnauthorized(token);
+          if (refresh_worked) {
+            ++max_attempts;  // the retry with the new token is on top of the policy's budget
+            httpLog().information("GET " + url + ": 401; retrying once with a refreshed token");
+            continue;
+          }
+        }
+        throw sdk::HttpError(
+            ex.status, url,
+            "GET " + url + ": " + what + " (the access token was rejected" +
+                (refresh_worked ? " even after a refresh" : " and could not be refreshed") +
+                "; the scope may not be granted, or a new login is needed)");
+      case RetryDecision::Retry:
+        break;
+    }
+    if (attempts >= max_attempts) {
+      throw sdk::HttpError(
+          ex.status, url,
+          "GET " + url + ": gave up after " + std::to_string(attempts) + " attempts: " + what);
+    }
+    std::optional<std::chrono::milliseconds> retry_after;
+    if (ex.retry_after) retry_after = RetryPolicy::parseRetryAfter(*ex.retry_after);
+    const std::chrono::milliseconds delay = d.policy.backoff(attempts, retry_after);
+    if (waited + delay > rs.max_total) {
+      throw sdk::HttpError(ex.status, url,
+                           "GET " + url + ": gave up after " + std::to_string(attempts) +
+                               " attempts (waiting " + std::to_string(delay.count()) +
+                               " ms more would exceed the retry budget of " +
+                               std::to_string(rs.max_total.count()) + " ms): " + what);
+    }
+    if (ex.status == 429 && retry_after) {
+      d.limiter.pauseUntil(RateLimiter::Clock::now() + *retry_after);
+    }
+    httpLog().warning("GET " + url + ": " + what + "; retry " + std::to_string(attempts) + " of " +
+                      std::to_string(max_attempts - 1) + " in " + std::to_string(delay.count()) +
+                      " ms");
+    std::this_thread::sleep_for(delay);
+    waited += delay;
+  }
+}
+
+void forEachDocument(ApiClient& client, const std::string& path, const QueryParams& query,
+                     RequestStats& stats,
+                     const std::function<void(const Poco::JSON::Object::Ptr&)>& on_document,
+                     std::size_t max_pages) {
+  std::set<std::string> seen_tokens;
+  std::string cursor;
+  for (std::size_t page = 0;; ++page) {
+    QueryParams page_query = query;
+    if (!cursor.empty()) page_query.emplace_back("next_token", cursor);
+    if (page >= max_pages) {
+      const std::string url = ApiClient::buildUri(path, page_query);
+      throw sdk::HttpError(200, url,
+                           "GET " + url + ": more than " + std::to_string(max_pages) +
+                               " pages; stopping (is the server repeating itself?)");
+    }
+    HttpResponse response;
+    Poco::JSON::Object::Ptr object;
+    // A page that is not a JSON object is fetched once more (a proxy's error page, a body
+    // mangled in transit), then reported.
+    for (int tries = 1;; ++tries) {
+      response = client.get(path, page_query, stats);
+      std::string error;
+      try {
+        Poco::JSON::Parser parser;
+        Poco::Dynamic::Var parsed = parser.parse(response.body);
+        if (parsed.type() == typeid(Poco::JSON::Object::Ptr)) {
+          object = parsed.extract<Poco::JSON::Object::Ptr>();
+        } else {
+          error = "the response is JSON but not an object";
+        }
+      } catch (const Poco::Exception& e) {
+        error = "the response is not JSON (" + e.displayText() + ")";
+      }
+      if (object) break;
+      if (tries >= 2) {
+        throw sdk::HttpError(response.status, response.url,
+                             "GET " + response.url + ": " + error + " after " +
+                                 std::to_string(tries) + " tries: " + excerpt(response.body, ""));
+      }
+      httpLog().warning("GET " + response.url + ": " + error + "; fetching the page again");
+      ++stats.retries;
+    }
+    ++stats.pages;
+    Poco::JSON::Array::Ptr data;
+    if (object->has("data") && object->get("data").type() == typeid(Poco::JSON::Array::Ptr)) {
+      data = object->getArray("data");
+    }
+    if (!data) {
+      throw sdk::HttpError(response.status, response.url,
+                           "GET " + response.url +
+                               ": the response has no `data` array: " + excerpt(response.body, ""));
+    }
+    for (std::size_t i = 0; i < data->size(); ++i) {
+      const Poco::Dynamic::Var& element = data->get(static_cast<unsigned int>(i));
+      Poco::JSON::Object::Ptr document;  // null when the element is not an object
+      if (element.type() == typeid(Poco::JSON::Object::Ptr)) {
+        document = element.extract<Poco::JSON::Object::Ptr>();
+      }
+      on_document(document);
+    }
+    if (!object->has("next_token") || object->isNull("next_token")) return;
+    const Poco::Dynamic::Var next = object->get("next_token");
+    if (!next.isString()) {
+      throw sdk::HttpError(response.status, response.url,
+                           "GET " + response.url + ": `next_token` is not a string");
+    }
+    const std::string next_token = next.extract<std::string>();
+    if (next_token.empty()) return;
+    if (seen_tokens.count(next_token) != 0) {
+      throw sdk::HttpError(response.status, response.url,
+                           "GET " + response.url +
+                               ": the server repeated a next_token it sent before; stopping "
+                               "to avoid an endless loop");
+    }
+    seen_tokens.insert(next_token);
+    cursor = next_token;
+  }
+}
+
+}  // namespace oura::core
