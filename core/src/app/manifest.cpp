@@ -556,8 +556,9 @@ sdk::PluginConfig validatePluginConfig(const toml::table& table, const sdk::Conf
   for (const auto& key : schema) known.push_back(key.name);
 
   for (const auto& [key, node] : table) {
+    const std::string_view name = key.str();  // clang 14 cannot capture a structured binding
     const bool declared = std::any_of(schema.begin(), schema.end(),
-                                      [&](const sdk::ConfigKey& k) { return k.name == key.str(); });
+                                      [&](const sdk::ConfigKey& k) { return k.name == name; });
     if (declared) continue;
     const toml::source_region& where = key.source().begin.line != 0 ? key.source() : node.source();
     fail(file, where, join(key_path, key.str()),
