@@ -18,4 +18,6 @@ function(oura_add_plugin target)
     target_link_options(${target} PRIVATE -Wl,--no-undefined)
   endif()
   install(TARGETS ${target} LIBRARY DESTINATION ${OURA_PLUGIN_INSTALL_DIR})
+  # Tests that load every built plugin (contract, end to end) depend on this list.
+  set_property(GLOBAL APPEND PROPERTY OURA_PLUGIN_TARGETS ${target})
 endfunction()

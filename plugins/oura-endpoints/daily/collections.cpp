@@ -3,6 +3,8 @@
 // test in tests/daily_plugin_test.cpp checks this against tests/fixtures/openapi.json.
 #include "collections.hpp"
 
+#include <oura_sdk/schema.hpp>
+
 #include <string>
 #include <utility>
 
@@ -14,16 +16,13 @@ using sdk::Column;
 using sdk::ColumnType;
 using sdk::StreamSchema;
 
-constexpr bool kRequired = true;
-constexpr bool kOptional = false;
+constexpr sdk::Presence kRequired = sdk::Presence::Required;
+constexpr sdk::Presence kOptional = sdk::Presence::Optional;
 
-/// A column read from `json_path`; the column name is the path with '.' replaced by '_'.
-Column col(const std::string& json_path, ColumnType type, bool required, std::string description) {
-  std::string name = json_path;
-  for (char& c : name) {
-    if (c == '.') c = '_';
-  }
-  return Column{std::move(name), type, json_path, required, std::move(description)};
+/// A column read from `json_path` (the SDK's naming: '.' becomes '_').
+Column col(const std::string& json_path, ColumnType type, sdk::Presence presence,
+           std::string description) {
+  return sdk::column(json_path, type, presence, std::move(description));
 }
 
 Column dayColumn(const std::string& what) {
@@ -41,12 +40,6 @@ Column timestampColumn(const std::string& what) {
              "timestamp of the " + what + ", ISO 8601 with the user's UTC offset at the time");
 }
 
-Column rawColumn() {
-  return Column{"raw", ColumnType::Jsonb, "$", false,
-                "the source document as the API returned it (JSON), so fields Oura adds later are "
-                "kept"};
-}
-
 Column contributor(const std::string& field, std::string meaning) {
   return col("contributors." + field, ColumnType::Integer, kOptional,
              "score contributor: " + std::move(meaning) + ", 1-100 (higher is better); null when "
@@ -55,27 +48,13 @@ Column contributor(const std::string& field, std::string meaning) {
 
 CollectionSpec baseSpec(const std::string& name, const std::string& schema,
                         const std::string& scope) {
-  CollectionSpec spec;
-  spec.name = name;
-  spec.path = "/v2/usercollection/" + name;
-  spec.openapi_schema = schema;
-  spec.strategy = sdk::SyncStrategy::DateWindow;
-  spec.day_field = "day";
-  spec.bare_object = false;
-  spec.scope = scope;
-  spec.max_window_days = 365;
-  return spec;
+  return sdk::collectionSpec(name, schema, scope, sdk::SyncStrategy::DateWindow, "day");
 }
 
 StreamSchema documentStream(const std::string& name, const std::string& schema,
                             const std::string& what, std::vector<Column> columns) {
-  StreamSchema stream;
-  stream.name = name;
-  stream.description = what + ", one row per day (OpenAPI " + schema + ")";
-  stream.columns = std::move(columns);
-  stream.columns.push_back(rawColumn());
-  stream.primary_key = {"day"};
-  return stream;
+  return sdk::documentStream(name, what + ", one row per day (OpenAPI " + schema + ")",
+                             std::move(columns), {"day"});
 }
 
 CollectionSpec dailyActivity() {

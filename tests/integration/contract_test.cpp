@@ -1,0 +1,353 @@
+// The contract test: reads tests/fixtures/openapi.json (Oura's public OpenAPI export) and checks
+// every collection of every built endpoint plugin against it. When Oura adds a field to a
+// document schema, this test fails until the field is mapped to a column or listed as raw-only
+// with a reason.
+//  - every property of the document schema is a column (nested objects flattened with '_'), a
+//    sample child stream (a PublicSample) or listed in raw_only; and every column reads a
+//    property of the schema, with a fitting type and the schema's `required`;
+//  - the request path exists, takes the parameters the sync strategy sends, and answers the
+//    declared document schema; the scope is one of the spec's OAuth2 scopes;
+//  - the 19 collections of Oura API v2 are each served by exactly one plugin.
+#include "app/loader.hpp"
+#include "mapping_support.hpp"
+
+#include <oura_sdk/endpoint.hpp>
+#include <oura_sdk/logger.hpp>
+
+#include <Poco/JSON/Array.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace oura::test;
+using Poco::JSON::Array;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Contract test: every property of each OpenAPI document schema is a column, a sample stream or
+// listed in raw_only; every column points at a property of the schema, with a fitting type and
+// the schema's `required`.
+
+class OpenApi {
+ public:
+  OpenApi() : root_(parseFile(fixtures() / "openapi.json").extract<Object::Ptr>()) {
+    schemas_ = root_->getObject("components")->getObject("schemas");
+  }
+
+  Object::Ptr schema(const std::string& name) const { return schemas_->getObject(name); }
+  Object::Ptr root() const { return root_; }
+
+  /// Resolves `$ref` and `anyOf: [X, null]`. Sets `nullable` and, for references, `ref` (the
+  /// last referenced schema name).
+  Object::Ptr resolve(Object::Ptr node, bool& nullable, std::string& ref) const {
+    for (int depth = 0; depth < 16; ++depth) {
+      if (node->has("$ref")) {
+        const std::string target = node->getValue<std::string>("$ref");
+        ref = target.substr(target.rfind('/') + 1);
+        node = schemas_->getObject(ref);
+        if (!node) throw std::runtime_error("dangling $ref " + target);
+        continue;
+      }
+      if (node->has("anyOf")) {
+        const auto any = node->getArray("anyOf");
+        Object::Ptr chosen;
+        for (std::size_t i = 0; i < any->size(); ++i) {
+          auto alt = any->getObject(static_cast<unsigned>(i));
+          if (alt->has("type") && alt->getValue<std::string>("type") == "null") {
+            nullable = true;
+          } else {
+            chosen = alt;
+          }
+        }
+        if (!chosen) throw std::runtime_error("anyOf without a non-null alternative");
+        node = chosen;
+        continue;
+      }
+      return node;
+    }
+    throw std::runtime_error("$ref chain too deep");
+  }
+
+ private:
+  Object::Ptr root_;
+  Object::Ptr schemas_;
+};
+
+ColumnType expectedType(const Object::Ptr& schema, const std::string& ref) {
+  const std::string type = schema->optValue<std::string>("type", "");
+  if (type == "integer") return ColumnType::Integer;
+  if (type == "number") return ColumnType::Real;
+  if (type == "boolean") return ColumnType::Boolean;
+  if (type == "string") {
+    const std::string format = schema->optValue<std::string>("format", "");
+    if (ref == "ISODate" || format == "date") return ColumnType::Date;
+    if (ref == "LocalizedDateTime" || ref == "UtcDateTime" || format == "date-time") {
+      return ColumnType::Timestamptz;
+    }
+    return ColumnType::Text;  // plain strings and enums (unknown values kept as text)
+  }
+  return ColumnType::Jsonb;
+}
+
+bool isRequired(const Object::Ptr& schema, const std::string& property) {
+  if (!schema->has("required")) return false;
+  const auto required = schema->getArray("required");
+  for (std::size_t i = 0; i < required->size(); ++i) {
+    if (required->getElement<std::string>(static_cast<unsigned>(i)) == property) return true;
+  }
+  return false;
+}
+
+void checkCoverage(const OpenApi& api, const sdk::CollectionSpec& spec, const Object::Ptr& schema,
+                   const std::string& prefix, bool parent_required,
+                   std::set<std::string>& schema_paths) {
+  const auto properties = schema->getObject("properties");
+  ASSERT_TRUE(properties) << spec.openapi_schema << ": object schema without properties";
+  const auto& stream = spec.streams[0];
+  for (const auto& name : properties->getNames()) {
+    const std::string path = prefix + name;
+    SCOPED_TRACE(spec.name + ": property " + path);
+    schema_paths.insert(path);
+    bool nullable = false;
+    std::string ref;
+    const auto property = api.resolve(properties->getObject(name), nullable, ref);
+    const bool required = parent_required && isRequired(schema, name);
+
+    const auto column = std::find_if(stream.columns.begin(), stream.columns.end(),
+                                     [&](const sdk::Column& c) { return c.json_path == path; });
+    if (column != stream.columns.end()) {
+      EXPECT_EQ(column->type, expectedType(property, ref))
+          << "column " << column->name << " is " << sdk::toSqlType(column->type) << ", expected "
+          << sdk::toSqlType(expectedType(property, ref));
+      EXPECT_EQ(column->required, required) << "column " << column->name;
+      std::string flat = path;
+      std::replace(flat.begin(), flat.end(), '.', '_');
+      EXPECT_EQ(column->name, flat);
+      continue;
+    }
+    const bool raw_only = std::any_of(spec.raw_only.begin(), spec.raw_only.end(),
+                                      [&](const sdk::RawOnlyProperty& p) { return p.json_path == path; });
+    if (raw_only) continue;
+    const bool sampled = std::any_of(spec.streams.begin(), spec.streams.end(), [&](const auto& s) {
+      return s.samples && s.samples->json_path == path;
+    });
+    if (sampled) {
+      EXPECT_EQ(ref, "PublicSample") << "a sample stream must read a PublicSample";
+      continue;
+    }
+    if (property->optValue<std::string>("type", "") == "object" && property->has("properties")) {
+      // Nested object: its properties are flattened; required only if every level is required
+      // and not nullable.
+      checkCoverage(api, spec, property, path + ".", required && !nullable, schema_paths);
+      continue;
+    }
+    ADD_FAILURE() << "property '" << path << "' of " << spec.openapi_schema
+                  << " is neither a column, a sample stream nor listed in raw_only";
+  }
+}
+
+
+std::string readText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct Endpoint {
+  std::string name;
+  std::shared_ptr<sdk::EndpointPlugin> plugin;
+};
+
+/// Every endpoint plugin built into $OURA_PLUGIN_DIR, created with its default configuration.
+const std::vector<Endpoint>& endpoints() {
+  static const std::vector<Endpoint> list = [] {
+    const char* dir = std::getenv("OURA_PLUGIN_DIR");
+    if (dir == nullptr) throw std::runtime_error("OURA_PLUGIN_DIR is not set (run through ctest)");
+    static oura::core::PluginLoader loader({dir});
+    auto found = loader.discover();
+    std::vector<Endpoint> out;
+    for (const auto& loaded : found.plugins) {
+      if (loaded.descriptor->kind != sdk::PluginKind::Endpoint) continue;
+      std::map<std::string, sdk::ConfigValue> defaults;
+      for (const auto& key : loaded.descriptor->config_schema()) {
+        if (key.default_value) defaults.emplace(key.name, *key.default_value);
+      }
+      sdk::PluginContext context{loaded.descriptor->name,
+                                 sdk::Logger(std::string("oura.endpoint.") + loaded.descriptor->name),
+                                 sdk::PluginConfig(defaults)};
+      out.push_back({loaded.descriptor->name,
+                     loader.create<sdk::EndpointPlugin>(loaded, context)});
+    }
+    return out;
+  }();
+  return list;
+}
+
+std::vector<const sdk::CollectionSpec*> allCollections() {
+  std::vector<const sdk::CollectionSpec*> out;
+  for (const auto& e : endpoints()) {
+    for (const auto& spec : e.plugin->collections()) out.push_back(&spec);
+  }
+  return out;
+}
+
+std::set<std::string> parametersOf(const Object::Ptr& get) {
+  std::set<std::string> names;
+  if (!get->has("parameters")) return names;
+  const auto list = get->getArray("parameters");
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    names.insert(list->getObject(static_cast<unsigned>(i))->getValue<std::string>("name"));
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST(Contract, EveryOuraCollectionIsServedByExactlyOnePlugin) {
+  const std::set<std::string> oura = {
+      "personal_info", "tag", "enhanced_tag", "workout", "session", "daily_activity",
+      "daily_sleep", "daily_spo2", "daily_readiness", "sleep", "sleep_time",
+      "rest_mode_period", "ring_configuration", "daily_stress", "daily_resilience",
+      "daily_cardiovascular_age", "vO2_max", "heartrate", "ring_battery_level"};
+  std::map<std::string, std::vector<std::string>> served;
+  for (const auto& e : endpoints()) {
+    for (const auto& spec : e.plugin->collections()) served[spec.name].push_back(e.name);
+  }
+  for (const auto& name : oura) {
+    EXPECT_EQ(served[name].size(), 1u) << name << " is served by " << served[name].size()
+                                       << " plugins";
+  }
+  for (const auto& [name, plugins] : served) {
+    EXPECT_TRUE(oura.count(name)) << name << " (" << plugins.front()
+                                  << ") is not an Oura API v2 collection";
+  }
+}
+
+TEST(Contract, ColumnsSampleStreamsAndRawOnlyCoverEveryPropertyOfTheOpenApiSchema) {
+  const OpenApi api;
+  for (const sdk::CollectionSpec* spec : allCollections()) {
+    SCOPED_TRACE(spec->name);
+    const auto schema = api.schema(spec->openapi_schema);
+    ASSERT_TRUE(schema) << "no schema " << spec->openapi_schema << " in openapi.json";
+    ASSERT_FALSE(spec->streams.empty());
+    std::set<std::string> schema_paths;
+    checkCoverage(api, *spec, schema, "", true, schema_paths);
+    // The other direction: every column and raw_only entry names a property of the schema.
+    for (const auto& column : spec->streams[0].columns) {
+      if (column.json_path == "$") continue;
+      EXPECT_TRUE(schema_paths.count(column.json_path))
+          << "column " << column.name << " reads '" << column.json_path
+          << "', which is not in " << spec->openapi_schema;
+    }
+    for (const auto& raw_only : spec->raw_only) {
+      EXPECT_TRUE(schema_paths.count(raw_only.json_path)) << raw_only.json_path;
+      EXPECT_FALSE(raw_only.reason.empty()) << raw_only.json_path << " needs a reason";
+    }
+    for (std::size_t s = 1; s < spec->streams.size(); ++s) {
+      ASSERT_TRUE(spec->streams[s].samples) << spec->streams[s].name << " is not a sample stream";
+      EXPECT_TRUE(schema_paths.count(spec->streams[s].samples->json_path))
+          << spec->streams[s].name;
+    }
+    // Every key column exists, and the document stream keeps the raw document.
+    for (const auto& stream : spec->streams) {
+      for (const auto& key : stream.primary_key) {
+        EXPECT_NO_THROW(stream.columnIndex(key)) << stream.name << " key " << key;
+      }
+    }
+    const auto& last = spec->streams[0].columns.back();
+    EXPECT_EQ(last.json_path, "$") << "the document stream's last column keeps the raw document";
+  }
+}
+
+TEST(Contract, PathsParametersResponsesAndScopesMatchTheSpec) {
+  const OpenApi api;
+  const auto paths = api.root()->getObject("paths");
+  const auto scopes = api.root()
+                          ->getObject("components")
+                          ->getObject("securitySchemes")
+                          ->getObject("OAuth2")
+                          ->getObject("flows")
+                          ->getObject("authorizationCode")
+                          ->getObject("scopes");
+  for (const sdk::CollectionSpec* spec : allCollections()) {
+    SCOPED_TRACE(spec->name);
+    EXPECT_TRUE(scopes->has(spec->scope)) << "scope " << spec->scope << " is not an OAuth2 scope";
+    const auto path = paths->getObject(spec->path);
+    ASSERT_TRUE(path) << spec->path << " is not in the spec";
+    const auto get = path->getObject("get");
+    ASSERT_TRUE(get);
+    const std::set<std::string> parameters = parametersOf(get);
+    switch (spec->strategy) {
+      case sdk::SyncStrategy::DateWindow:
+      case sdk::SyncStrategy::FullRefetch:
+        EXPECT_TRUE(parameters.count("start_date"));
+        EXPECT_TRUE(parameters.count("end_date"));
+        EXPECT_FALSE(spec->day_field.empty()) << "windowed documents are kept by their own day";
+        break;
+      case sdk::SyncStrategy::DateTimeWindow:
+        EXPECT_TRUE(parameters.count("start_datetime"));
+        EXPECT_TRUE(parameters.count("end_datetime"));
+        EXPECT_LE(spec->max_window_days, 30) << "the API takes at most 30 days a request";
+        EXPECT_FALSE(spec->day_field.empty());
+        break;
+      case sdk::SyncStrategy::Snapshot:
+        EXPECT_FALSE(parameters.count("start_date"));
+        EXPECT_FALSE(parameters.count("start_datetime"));
+        break;
+    }
+    const std::string body = toJson(get->getObject("responses")->getObject("200"));
+    if (spec->bare_object) {
+      EXPECT_FALSE(parameters.count("next_token")) << "a bare object does not paginate";
+      EXPECT_NE(body.find("/" + spec->openapi_schema + "\""), std::string::npos) << body;
+    } else {
+      EXPECT_TRUE(parameters.count("next_token"));
+      EXPECT_TRUE(body.find("MultiDocumentResponse_" + spec->openapi_schema + "_") !=
+                      std::string::npos ||
+                  body.find("TimeSeriesResponse_" + spec->openapi_schema + "_") !=
+                      std::string::npos)
+          << body;
+    }
+  }
+}
+
+// Each endpoint plugin's folder documents exactly what the code declares: its README.md has a
+// collections table row per collection (`| `name` | `path` | `schema` | `scope` |`), a heading
+// `#### `stream`` per stream and a row `| `column` | <sql type> |` per column; its sample.toml
+// enables the plugin.
+TEST(Contract, ReadmeAndSampleMatchTheCode) {
+  const char* source = std::getenv("OURA_SOURCE_DIR");
+  ASSERT_NE(source, nullptr);
+  for (const auto& e : endpoints()) {
+    SCOPED_TRACE("plugin " + e.name);
+    const auto dir = std::filesystem::path(source) / "plugins" / "oura-endpoints" / e.name;
+    const std::string readme = readText(dir / "README.md");
+    ASSERT_FALSE(readme.empty()) << dir / "README.md";
+    for (const auto& spec : e.plugin->collections()) {
+      EXPECT_NE(readme.find("| `" + spec.name + "` | `" + spec.path + "` | `" +
+                            spec.openapi_schema + "` | `" + spec.scope + "` |"),
+                std::string::npos)
+          << spec.name;
+      for (const auto& stream : spec.streams) {
+        EXPECT_NE(readme.find("#### `" + stream.name + "`"), std::string::npos) << stream.name;
+        for (const auto& column : stream.columns) {
+          EXPECT_NE(readme.find("| `" + column.name + "` | " + sdk::toSqlType(column.type) + " |"),
+                    std::string::npos)
+              << stream.name << "." << column.name;
+        }
+      }
+    }
+    const std::string sample = readText(dir / "sample.toml");
+    EXPECT_NE(sample.find("[[endpoints]]\nplugin = \"" + e.name + "\""), std::string::npos)
+        << dir / "sample.toml";
+  }
+}
