@@ -211,9 +211,10 @@ void CollectorApplication::printHelp() const {
   help.setUsage("[OPTIONS] COMMAND [ARGS]");
   help.setHeader("Collects your Oura Ring data (Oura API v2) into PostgreSQL, or prints it as "
                  "JSON Lines for a dry run.");
-  help.setFooter(kCommands);
   help.setUnixStyle(true);
   help.format(std::cout);
+  // The command list is laid out by hand: HelpFormatter's footer would re-wrap it.
+  std::cout << "\n" << kCommands;
 }
 
 std::string CollectorApplication::manifestPath() const {
@@ -267,24 +268,40 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
   }
   const std::string path = manifestPath();
   auto runtime = buildRuntime(loadEffectiveManifest(path), false);
-  std::cout << "manifest " << path << ": OK\n";
-  std::cout << "  account: " << runtime->manifest.account << "\n";
-  std::cout << "  api: " << runtime->manifest.http.base_url << "\n";
-  std::cout << "  token store: " << runtime->token_store_name << " ("
-            << runtime->token_store->describe() << ")\n";
-  for (const auto& endpoint : runtime->endpoints) {
-    std::cout << "  endpoint " << endpoint.name << " (" << endpoint.loaded.file << "):";
-    for (const auto& spec : endpoint.plugin->collections()) std::cout << ' ' << spec.name;
-    std::cout << "\n";
-  }
-  for (const auto& sink : runtime->sinks) {
-    std::cout << "  sink " << sink.name << " (" << sink.loaded.file << ")\n";
-  }
   // The enabled list must name served collections.
   for (const std::string& name : runtime->manifest.collections) {
     if (!runtime->find(name)) {
       throw ExitError(kExitConfig, path + ": collector.collections: unknown collection '" + name + "'");
     }
+  }
+  std::cout << "manifest " << path << ": OK\n";
+  std::cout << "  account: " << runtime->manifest.account << "\n";
+  std::cout << "  api: " << runtime->manifest.http.base_url << "\n";
+  // Whether the store holds a token (never the token itself); reading the store is local.
+  std::string token_state;
+  try {
+    const auto tokens = runtime->token_store->load();
+    token_state = tokens && !tokens->access_token.empty() ? "a token is present"
+                                                          : "NO TOKEN: scrape would exit 77";
+  } catch (const std::exception& e) {
+    token_state = std::string("cannot be read: ") + e.what();
+  }
+  std::cout << "  token store: " << runtime->token_store_name << " ("
+            << runtime->token_store->describe() << "): " << token_state << "\n";
+  for (const auto& endpoint : runtime->endpoints) {
+    std::cout << "  endpoint " << endpoint.name << " (" << endpoint.loaded.file << "):";
+    for (const auto& spec : endpoint.plugin->collections()) std::cout << ' ' << spec.name;
+    std::cout << "\n";
+  }
+  std::cout << "  enabled collections:";
+  if (runtime->manifest.collections.empty()) {
+    std::cout << " all served";
+  } else {
+    for (const std::string& name : runtime->manifest.collections) std::cout << ' ' << name;
+  }
+  std::cout << "\n";
+  for (const auto& sink : runtime->sinks) {
+    std::cout << "  sink " << sink.name << " (" << sink.loaded.file << ")\n";
   }
   return kExitOk;
 }

@@ -16,8 +16,8 @@ const sdk::TokenSet& StoreTokenProvider::current() {
   if (!tokens_ || tokens_->access_token.empty()) {
     throw sdk::LoginNeededError(
         "no access token in " + store_.describe() +
-        ". Provide one: for the env store, export the variable with your Oura access token; for "
-        "a writable store, run `oura-collector auth login`.");
+        (store_.writable() ? ". Log in with `oura-collector auth login` to store one."
+                           : ". Provide one: set it to your Oura access token."));
   }
   return *tokens_;
 }
