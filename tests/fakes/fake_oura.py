@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A fake Oura API v2 server for tests (Python 3 standard library only).
 
-Serves deterministic generated documents for the daily collections on loopback and
-imitates the real API's quirks. Every quirk names the recording (tests/fixtures/recorded/)
-or the OpenAPI line (tests/fixtures/openapi.json) it follows. See tests/fakes/README.md.
+Serves deterministic generated documents for all 19 Oura API v2 collections on loopback (or,
+with --recorded DIR, the documents of the recorded responses) and imitates the real API's
+quirks. Every quirk names the recording (tests/fixtures/recorded/) or the OpenAPI line
+(tests/fixtures/openapi.json) it follows. See tests/fakes/README.md.
 
 Adding a collection = one generator function + one entry in COLLECTIONS.
 """
@@ -11,13 +12,18 @@ Adding a collection = one generator function + one entry in COLLECTIONS.
 import argparse
 import base64
 import binascii
+import collections
 import datetime as dt
 import functools
+import glob
 import gzip
 import hashlib
 import json
+import math
+import os
 import random
 import signal
+import struct
 import sys
 import threading
 import time
@@ -295,61 +301,1017 @@ def gen_daily_cardiovascular_age(rng, day, ctx):
     }
 
 
-class Collection:
-    """One served collection: its generator and its end_date rule."""
+# --------------------------------------------------------------------------------------
+# Generators for the other collections. Helpers first.
+# --------------------------------------------------------------------------------------
 
-    def __init__(self, generator, end_inclusive):
+EPOCH_DATE = dt.date(1970, 1, 1)
+UTC = dt.timezone.utc
+
+
+def doc_uuid_n(seed, collection, day, index):
+    """The id of the `index`-th document of a collection on one day (several per day)."""
+    return doc_uuid(seed, "%s#%d" % (collection, index), day)
+
+
+def local_moment(day, secs, millis=False, as_utc=False):
+    """The Central European wall-clock moment `secs` seconds after `day` 00:00 local (`secs` may
+    be negative or beyond a day): (ISO string with its Europe-style offset, UTC epoch seconds).
+    `as_utc` renders the same instant at `+00:00` instead (workout__list_2024-10-09_to_2024-11-03
+    has such timestamps for a CET user)."""
+    moment_day = day + dt.timedelta(days=secs // 86400)
+    sec = secs % 86400
+    offset = europe_offset_hours(moment_day, sec // 3600)
+    epoch = (moment_day - EPOCH_DATE).days * 86400 + sec - offset * 3600
+    if as_utc:
+        return utc_iso(epoch, millis), epoch
+    frac = ".000" if millis else ""
+    return "%sT%02d:%02d:%02d%s+%02d:00" % (moment_day.isoformat(), sec // 3600, sec // 60 % 60, sec % 60,
+                                            frac, offset), epoch
+
+
+def render_local(epoch, millis=False, as_utc=False):
+    """The instant `epoch` (UTC seconds) as a Central European wall-clock ISO string with its
+    offset (EU rule: +02:00 from the last Sunday of March 01:00 UTC to the last Sunday of October
+    01:00 UTC): the end of a period is its start plus its real duration, across a DST change too."""
+    if as_utc:
+        return utc_iso(epoch, millis)
+    utc_day = EPOCH_DATE + dt.timedelta(days=int(epoch // 86400))
+    offset = 1
+    if 1 <= utc_day.year <= 9998:
+        start = (_last_sunday(utc_day.year, 3) - EPOCH_DATE).days * 86400 + 3600
+        end = (_last_sunday(utc_day.year, 10) - EPOCH_DATE).days * 86400 + 3600
+        offset = 2 if start <= epoch < end else 1
+    local = int(epoch) + offset * 3600
+    days, sec = divmod(local, 86400)
+    return "%sT%02d:%02d:%02d%s+%02d:00" % ((EPOCH_DATE + dt.timedelta(days=days)).isoformat(), sec // 3600,
+                                            sec // 60 % 60, sec % 60, ".000" if millis else "", offset)
+
+
+_DAY_STRINGS = {}
+
+
+def utc_iso(epoch, millis=False):
+    """'YYYY-MM-DDTHH:MM:SS+00:00' of whole UTC epoch seconds (heartrate__list_default_window
+    renders every row like this: `+00:00`, no fraction)."""
+    days, sec = divmod(int(epoch), 86400)
+    text = _DAY_STRINGS.get(days)
+    if text is None:
+        text = _DAY_STRINGS[days] = (EPOCH_DATE + dt.timedelta(days=days)).isoformat()
+    return "%sT%02d:%02d:%02d%s+00:00" % (text, sec // 3600, sec // 60 % 60, sec % 60, ".000" if millis else "")
+
+
+def utc_date_of(text):
+    """The UTC date of an ISO date-time with an offset (None when it is not one)."""
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).date()
+
+
+def epoch_of(text):
+    """UTC epoch seconds (float) of an ISO date-time; naive = UTC; None when unparsable."""
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def float32(value):
+    """A float as the real API serialises its 32-bit ones: 1422.4962158203125
+    (workout__list_2024-10-09_to_2024-11-03 distances)."""
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def eighths(value):
+    """Recorded sleep averages are multiples of 1/8 (71.25, 72.875, 14.375)."""
+    return round(value * 8) / 8.0
+
+
+def readiness_contributors(rng):
+    """PublicReadinessContributors, as gen_daily_readiness serves them."""
+    return {
+        "activity_balance": maybe_null(rng, rng.randint(40, 100), 0.01),
+        "body_temperature": maybe_null(rng, rng.randint(0, 100), 0.01),
+        "hrv_balance": maybe_null(rng, rng.randint(30, 100), 0.2),
+        "previous_day_activity": maybe_null(rng, rng.randint(30, 100), 0.01),
+        "previous_night": maybe_null(rng, rng.randint(1, 100), 0.01),
+        "recovery_index": rng.randint(0, 100),
+        "resting_heart_rate": rng.randint(0, 100),
+        "sleep_balance": rng.randint(30, 100),
+        "sleep_regularity": maybe_null(rng, rng.randint(30, 100), 0.1),
+    }
+
+
+# -- sleep -------------------------------------------------------------------------------
+
+SLEEP_ANALYSIS_REASONS = ("foreground_sleep_analysis", "background_sleep_analysis",
+                          "background_created_foreground_updated", "bedtime_edit")
+
+
+def _sleep_phases_5_min(rng, slots, long_sleep):
+    """'1' deep, '2' light, '3' REM, '4' awake per 5 minutes; awake at both ends as recorded
+    (sleep__list_2024-10-09_to_2024-11-03: 47 of 48 start with '4')."""
+    latency = rng.randint(1, 4) if long_sleep else rng.randint(0, 2)
+    out = []
+    for i in range(slots):
+        if i < latency or i >= slots - rng.choice((0, 1, 1, 2)):
+            out.append("4")
+            continue
+        if not long_sleep:
+            out.append("2" if rng.random() < 0.75 else rng.choice("144"))
+            continue
+        cycle, pos = divmod(i - latency, 18)  # ~90-minute cycles
+        if pos < 4:
+            phase = "2"
+        elif pos < 9:
+            phase = "1" if cycle < 2 else "2"
+        elif pos < 13:
+            phase = "2"
+        else:
+            phase = "3"
+        roll = rng.random()
+        if roll < 0.04:
+            phase = "4"
+        elif roll < 0.15:
+            phase = rng.choice("123")
+        out.append(phase)
+    return "".join(out)
+
+
+def _expand_30_sec(rng, phases5, length):
+    """The 30-second classification consistent with the 5-minute one."""
+    out = []
+    for phase in phases5:
+        for _ in range(10):
+            out.append(phase if rng.random() > 0.06 else rng.choice("1234"))
+    return "".join(out[:length])
+
+
+def _sleep_document(rng, ctx, day, sleep_type, start, duration, period):
+    """One PublicModifiedSleepModel document. Shape: sleep__single and
+    sleep__list_2024-10-09_to_2024-11-03 (time_in_bed = bedtime_end - bedtime_start;
+    awake_time + total_sleep_duration = time_in_bed; the 5-min string has ceil(tib/300) chars,
+    the 30-s strings ceil(tib/30); samples every 300 s, floor(tib/300) items, their timestamp
+    with `.000`). Spec properties absent from the recordings (ring_id, app_sleep_phase_5_min,
+    sleep_phase_30_sec, sleep_analysis_reason) are served, sometimes null."""
+    bedtime_start, start_epoch = local_moment(day, start)
+    bedtime_end = render_local(start_epoch + duration)
+    long_sleep = sleep_type == "long_sleep"
+    phases5 = _sleep_phases_5_min(rng, -(-duration // 300), long_sleep)
+    n30 = -(-duration // 30)
+    phases30 = _expand_30_sec(rng, phases5, n30)
+    counted = phases30[:duration // 30]
+    deep, light, rem = (counted.count(c) * 30 for c in "123")
+    total = deep + light + rem
+    latency = (len(phases30) - len(phases30.lstrip("4"))) * 30
+    movement = "".join(rng.choices("1234", weights=(75, 18, 5, 2), k=n30))
+    # Short naps have no samples, no average HRV and lowest_heart_rate 255 (a sentinel):
+    # sleep__list_2024-10-09_to_2024-11-03, 15 of 48 documents.
+    no_samples = duration < 2400 and rng.random() < 0.8
+    base_hr = rng.uniform(50, 62) if long_sleep else rng.uniform(60, 80)
+    if no_samples:
+        heart_rate = hrv = None
+        average_hrv = None
+        lowest = 255
+        average_hr = eighths(base_hr + rng.uniform(2, 10))
+    else:
+        count = duration // 300
+        hr_items, hrv_items = [], []
+        hrv_base = rng.uniform(15, 60)
+        for i in range(count):
+            if rng.random() < 0.08:
+                hr_items.append(None)
+                hrv_items.append(None)
+                continue
+            progress = i / max(count - 1, 1)
+            hr = base_hr + 12 * (1 - progress) ** 2 + rng.uniform(-2, 2)
+            hr_items.append(float(round(hr)))
+            hrv_items.append(float(max(5, round(hrv_base * (0.5 + progress) + rng.uniform(-8, 8)))))
+        sample_start, _ = local_moment(day, start, millis=True)
+        heart_rate = {"interval": 300.0, "items": hr_items, "timestamp": sample_start}
+        hrv = {"interval": 300.0, "items": hrv_items, "timestamp": sample_start}
+        hr_values = [v for v in hr_items if v is not None] or [round(base_hr)]
+        hrv_values = [v for v in hrv_items if v is not None] or [hrv_base]
+        average_hr = eighths(sum(hr_values) / len(hr_values) + rng.uniform(-0.5, 0.5))
+        lowest = int(min(hr_values)) - rng.choice((0, 0, 1, 2))
+        average_hrv = maybe_null(rng, int(round(sum(hrv_values) / len(hrv_values))), 0.05)
+    if sleep_type == "deleted" or rng.random() < 0.02:
+        readiness = None
+    else:
+        readiness = {
+            "contributors": readiness_contributors(rng),
+            "score": maybe_null(rng, rng.randint(40, 98), 0.01),
+            "temperature_deviation": maybe_null(rng, round(rng.uniform(-0.8, 0.8), 2), 0.1),
+            "temperature_trend_deviation": maybe_null(rng, round(rng.uniform(-0.5, 0.5), 2), 0.05),
+        }
+    if long_sleep:
+        readiness_delta, sleep_delta = 0, 0
+    elif sleep_type in ("sleep", "late_nap") and not no_samples and rng.random() < 0.6:
+        readiness_delta, sleep_delta = rng.randint(1, 6), rng.randint(1, 6)
+    else:
+        readiness_delta = sleep_delta = None
+    return {
+        "id": doc_uuid_n(ctx.seed, "sleep", day, period),
+        "average_breath": eighths(rng.uniform(13.5, 18.0)),
+        "average_heart_rate": average_hr,
+        "average_hrv": average_hrv,
+        "awake_time": duration - total,
+        "bedtime_end": bedtime_end,
+        "bedtime_start": bedtime_start,
+        "day": day.isoformat(),
+        "deep_sleep_duration": deep,
+        "efficiency": max(1, min(100, int(round(100.0 * total / duration)))),
+        "heart_rate": heart_rate,
+        "hrv": hrv,
+        "latency": latency,
+        "light_sleep_duration": light,
+        "low_battery_alert": rng.random() < 0.02,
+        "lowest_heart_rate": lowest,
+        "movement_30_sec": movement,
+        "period": period,
+        "readiness": readiness,
+        "readiness_score_delta": readiness_delta,
+        "rem_sleep_duration": rem,
+        "restless_periods": rng.randint(150, 420) if long_sleep else rng.randint(0, 30),
+        "sleep_phase_30_sec": maybe_null(rng, phases30, 0.05),
+        "sleep_phase_5_min": phases5,
+        "sleep_score_delta": sleep_delta,
+        "sleep_algorithm_version": "v2" if day >= dt.date(2023, 1, 1) else "v1",
+        "sleep_analysis_reason": maybe_null(
+            rng, rng.choices(SLEEP_ANALYSIS_REASONS, weights=(60, 25, 10, 5))[0], 0.05),
+        "time_in_bed": duration,
+        "total_sleep_duration": total,
+        "type": sleep_type,
+        "ring_id": ctx.ring_id_for(day),
+        "app_sleep_phase_5_min": maybe_null(rng, phases5, 0.1),
+    }
+
+
+def gen_sleep(rng, day, ctx):
+    """PublicModifiedSleepModel: every sleep period that counts for `day` (several per day,
+    sleep__list_2024-10-09_to_2024-11-03: up to 6). A `long_sleep` (most nights) starts
+    21:30-02:30 local, so one starting 23:30 on the 9th has day = the 10th; a `sleep` nap some
+    afternoons; rarely a `late_nap` (ended after 18:00 the evening before: counts for this
+    day, spec PublicSleepType), a `rest` (rejected by the user) or a `deleted` one. Oldest
+    first; `period` numbers them within the day."""
+    periods = []  # (start seconds from `day` 00:00 local, duration, type)
+    if rng.random() < 0.04:
+        periods.append((rng.randint(-25200, -22500), rng.randint(3600, 6000), "rest"))  # ends after 18:00
+    elif rng.random() < 0.08:
+        periods.append((rng.randint(-18900, -14400), rng.randint(1200, 3600), "late_nap"))
+    if rng.random() < 0.95:
+        periods.append((rng.randint(-9000, 9000), rng.randint(21600, 34200), "long_sleep"))
+    if rng.random() < 0.3:
+        nap_type = "deleted" if rng.random() < 0.07 else "sleep"
+        periods.append((rng.randint(45000, 57600), rng.randint(900, 5400), nap_type))
+    return [_sleep_document(rng, ctx, day, kind, start, duration, index)
+            for index, (start, duration, kind) in enumerate(periods)]
+
+
+def sleep_filter_day(doc):
+    """/sleep filters start_date/end_date on the UTC date of bedtime_start, not on `day`."""
+    return utc_date_of(doc.get("bedtime_start"))
+
+
+# -- sleep_time --------------------------------------------------------------------------
+
+
+def gen_sleep_time(rng, day, ctx):
+    """PublicSleepTime, at most one a day (sleep_time__list_2024-10-09_to_2024-11-03: 19 of 24
+    days, with gaps). The recordings only have `optimal_bedtime: null` with earlier_bedtime /
+    only_recommended_found; the other enum values and a PublicSleepTimeWindow (seconds from
+    local midnight, negative before it; day_tz the offset in seconds) come from the spec."""
+    if rng.random() < 0.15:
+        return None
+    roll = rng.random()
+    optimal = None
+    if roll < 0.55:
+        recommendation = rng.choice(("earlier_bedtime", "earlier_bedtime", "later_bedtime"))
+        status = "only_recommended_found"
+    elif roll < 0.85:
+        recommendation, status = "follow_optimal_bedtime", "optimal_found"
+        start_offset = rng.randint(-8, 2) * 900
+        optimal = {"day_tz": europe_offset_hours(day, 0) * 3600, "end_offset": start_offset + 3600,
+                   "start_offset": start_offset}
+    elif roll < 0.95:
+        recommendation = maybe_null(rng, "improve_efficiency", 0.5)
+        status = rng.choice(("not_enough_nights", "not_enough_recent_nights"))
+    else:
+        recommendation = rng.choice(("improve_efficiency", "earlier_wake_up_time", "later_wake_up_time"))
+        status = "bad_sleep_quality"
+    return {
+        "id": doc_uuid(ctx.seed, "sleep_time", day),
+        "day": day.isoformat(),
+        "optimal_bedtime": optimal,
+        "recommendation": recommendation,
+        "status": status,
+    }
+
+
+# -- workout -----------------------------------------------------------------------------
+
+WORKOUT_ACTIVITIES = (  # (activity, weight, minutes range, kcal per minute, has distance)
+    ("walking", 50, (10, 70), 3.5, True),
+    ("running", 12, (20, 75), 11.0, True),
+    ("cycling", 10, (20, 120), 8.0, True),
+    ("strength_training", 8, (30, 75), 6.0, False),
+    ("yoga", 6, (20, 60), 3.0, False),
+    ("hiking", 5, (60, 240), 6.5, True),
+    ("swimming", 4, (20, 60), 9.0, True),
+    ("dancing", 3, (20, 90), 5.5, False),
+    ("other", 2, (10, 60), 4.0, False),
+)
+WORKOUT_LABELS = ("Morning run", "Commute", "Leg day", "With the dog")
+
+
+def gen_workout(rng, day, ctx):
+    """PublicWorkout, 0-2 a day, oldest first. As in workout__list_2024-10-09_to_2024-11-03:
+    `label` mostly null; `distance` null for some; float32 tails on distances; calories with
+    three decimals; some timestamps at `+00:00` for a CET user, sometimes only one of the two
+    (start and end at different offsets in one document). A few start between 00:05 and 01:30
+    local, so their UTC start date is the day before `day` (the recorded 2024-10-23T00:20+02:00)."""
+    count = rng.choices((0, 1, 2), weights=(35, 45, 20))[0]
+    starts = []
+    for _ in range(count):
+        if rng.random() < 0.06:
+            starts.append(rng.randint(300, 5400) // 60 * 60)
+        else:
+            starts.append(rng.randint(6 * 3600, 21 * 3600) // 60 * 60)
+    docs = []
+    for index, start in enumerate(sorted(starts)):
+        activity, _, (low, high), kcal, has_distance = rng.choices(
+            WORKOUT_ACTIVITIES, weights=[a[1] for a in WORKOUT_ACTIVITIES])[0]
+        minutes = rng.randint(low, high)
+        intensity = rng.choices(("easy", "moderate", "hard"), weights=(55, 35, 10))[0]
+        factor = {"easy": 0.8, "moderate": 1.0, "hard": 1.3}[intensity]
+        distance = None
+        if has_distance and rng.random() < 0.6:
+            speed = {"walking": 80, "running": 170, "cycling": 350, "hiking": 70, "swimming": 30}[activity]
+            distance = float32(minutes * speed * rng.uniform(0.7, 1.3))
+        start_text, start_epoch = local_moment(day, start, as_utc=rng.random() < 0.06)
+        end_text = render_local(start_epoch + minutes * 60, as_utc=rng.random() < 0.06)
+        docs.append({
+            "id": doc_uuid_n(ctx.seed, "workout", day, index),
+            "activity": activity,
+            "calories": round(minutes * kcal * factor * rng.uniform(0.8, 1.2), 3),
+            "day": day.isoformat(),
+            "distance": distance,
+            "end_datetime": end_text,
+            "intensity": intensity,
+            "label": rng.choice(WORKOUT_LABELS) if rng.random() < 0.05 else None,
+            "source": rng.choices(("confirmed", "autodetected", "manual", "workout_heart_rate"),
+                                  weights=(60, 25, 10, 5))[0],
+            "start_datetime": start_text,
+        })
+    return docs
+
+
+def workout_filter_day(doc):
+    """/workout filters start_date/end_date on the UTC date of start_datetime."""
+    return utc_date_of(doc.get("start_datetime"))
+
+
+# -- session -----------------------------------------------------------------------------
+
+
+def _session_sample(rng, start_text, count, lead_nulls, make):
+    items = []
+    for i in range(count):
+        if i < lead_nulls or (i >= count - lead_nulls // 2 and rng.random() < 0.5):
+            items.append(None)
+        else:
+            items.append(make(i))
+    return {"interval": 5.0, "items": items, "timestamp": start_text}
+
+
+def gen_session(rng, day, ctx):
+    """PublicSession, 0-1 a day. Samples at 5 s (session__single: heart_rate,
+    heart_rate_variability and motion_count, 149 items, leading nulls); a breathing session has
+    heart_rate and heart_rate_variability null and only motion_count
+    (session__list_2024-10-09_to_2024-11-03)."""
+    if rng.random() > 0.25:
+        return None
+    session_type = rng.choices(("breathing", "meditation", "nap", "relaxation", "rest", "body_status"),
+                               weights=(25, 30, 10, 15, 10, 10))[0]
+    start = rng.randint(7 * 3600, 22 * 3600)
+    duration = rng.randint(180, 1200)
+    start_text, start_epoch = local_moment(day, start)
+    end_text = render_local(start_epoch + duration)
+    sample_start, _ = local_moment(day, start, millis=True)
+    count = duration // 5 + 1
+    if session_type == "breathing" or rng.random() < 0.1:
+        heart_rate = variability = None
+    else:
+        hr0 = rng.uniform(60, 85)
+        hrv0 = rng.uniform(15, 60)
+        heart_rate = _session_sample(rng, sample_start, count, 4,
+                                     lambda i: round(hr0 + 3 * math.sin(i / 25.0) + rng.uniform(-0.2, 0.2), 1))
+        variability = _session_sample(rng, sample_start, count, 12,
+                                      lambda i: float(round(hrv0 + rng.uniform(-2, 2))))
+    motion = None if rng.random() < 0.05 else {
+        "interval": 5.0,
+        "items": [float(rng.randint(5, 55)) if rng.random() < 0.1 else 0.0 for _ in range(count)],
+        "timestamp": sample_start,
+    }
+    return {
+        "id": doc_uuid(ctx.seed, "session", day),
+        "day": day.isoformat(),
+        "start_datetime": start_text,
+        "end_datetime": end_text,
+        "type": session_type,
+        "heart_rate": heart_rate,
+        "heart_rate_variability": variability,
+        "mood": maybe_null(rng, rng.choice(("bad", "worse", "same", "good", "great")), 0.3),
+        "motion_count": motion,
+    }
+
+
+# -- tag, enhanced_tag, vO2_max ------------------------------------------------------------
+
+TAG_CODES = ("tag_generic_alcohol", "tag_generic_caffeine", "tag_generic_nocaffeine", "tag_sleep_latemeal",
+             "tag_generic_late_work", "tag_generic_sauna", "tag_generic_stress", "tag_generic_party",
+             "tag_generic_fasting", "tag_generic_dark_bedroom", "tag_generic_cold")
+
+
+def gen_tag(rng, day, ctx):
+    """TagModel (the deprecated tag route), sparse. No real tag response exists (the tag
+    cassettes were hand-written mocks, recorded/README.md), so the shape is the spec's."""
+    if rng.random() > 0.08:
+        return None
+    timestamp, _ = local_moment(day, rng.randint(8 * 3600, 23 * 3600))
+    return {
+        "id": doc_uuid(ctx.seed, "tag", day),
+        "day": day.isoformat(),
+        "text": rng.choice((None, None, "", "long day", "felt a cold coming")),
+        "timestamp": timestamp,
+        "tags": rng.sample(TAG_CODES, rng.choice((1, 1, 1, 2))),
+    }
+
+
+def gen_enhanced_tag(rng, day, ctx):
+    """EnhancedTagModel, sparse, keyed by start_day; sometimes two on a day
+    (enhanced_tag__list_full_history_start_0024: 21 tags, two days with two). As recorded:
+    `comment` is "" (not null), `end_time`/`end_day`/`custom_name` null. From the spec: tags with
+    a duration (end_time, end_day), `custom` tags with a custom_name, text-only tags
+    (tag_type_code null)."""
+    if rng.random() > 0.1:
+        return None
+    count = 2 if rng.random() < 0.15 else 1
+    starts = sorted(rng.randint(6 * 3600, 86399) for _ in range(count))
+    docs = []
+    for index, start in enumerate(starts):
+        code, comment, custom, end, end_day = rng.choice(TAG_CODES), "", None, None, None
+        roll = rng.random()
+        if roll < 0.15:
+            length = rng.randint(1800, 2 * 86400)
+            end = render_local(local_moment(day, start)[1] + length)
+            end_day = end[:10]
+        elif roll < 0.22:
+            code, custom = "custom", rng.choice(("Sauna", "Cold plunge", "Late espresso"))
+        elif roll < 0.25:
+            code, comment = None, "felt great"
+        start_text, _ = local_moment(day, start)
+        docs.append({
+            "id": doc_uuid_n(ctx.seed, "enhanced_tag", day, index),
+            "tag_type_code": code,
+            "start_time": start_text,
+            "end_time": end,
+            "start_day": day.isoformat(),
+            "end_day": end_day,
+            "comment": comment,
+            "custom_name": custom,
+        })
+    return docs
+
+
+def gen_vo2_max(rng, day, ctx):
+    """PublicVO2Max (path vO2_max, field vo2_max, an integer), sparse. No real document exists
+    (the vO2_max cassettes with data were hand-made, recorded/README.md); the shape is the spec's."""
+    if rng.random() > 0.12:
+        return None
+    trend = 42 + 4 * math.sin(day.toordinal() / 120.0)
+    timestamp, _ = local_moment(day, rng.randint(9 * 3600, 20 * 3600))
+    return {
+        "id": doc_uuid(ctx.seed, "vO2_max", day),
+        "day": day.isoformat(),
+        "timestamp": timestamp,
+        "vo2_max": int(round(trend + rng.uniform(-1.5, 1.5))),
+    }
+
+
+# -- rest_mode_period -----------------------------------------------------------------------
+
+REST_MODE_TAGS = ("tag_generic_cold", "tag_generic_sick", "tag_sleep_alcohol", "tag_generic_headache",
+                  "tag_generic_pain", "tag_generic_surgery", "tag_generic_airplane")
+
+
+def gen_rest_mode_period(rng, day, ctx):
+    """PublicRestModePeriod, keyed by start_day: a handful over the account (about one every
+    45 days) plus the LAST one, which is still open (end_day and end_time null; it starts within
+    the account's last 20 days). As in rest_mode_period__list_full_history_start_0024: most
+    have `episodes: []`, some are zero-length (start_time = end_time), some span days; episode
+    timestamps have milliseconds (`.000`, `.592`) while start_time/end_time do not."""
+    is_open = day == ctx.rest_open_start
+    if not is_open and (day >= ctx.rest_open_start - dt.timedelta(days=4) or rng.random() > 1 / 45.0):
+        return None
+    start = rng.randint(7 * 3600, 18 * 3600)
+    if is_open:
+        length = None
+    elif rng.random() < 0.3:
+        length = 0
+    else:
+        length = rng.randint(600, 3 * 86400)
+    start_text, start_epoch = local_moment(day, start)
+    episodes = []
+    if rng.random() < 0.25 or is_open:
+        span = length if length is not None else rng.randint(600, 7200)  # episodes within the period
+        for offset in sorted(rng.randint(0, span) for _ in range(rng.choice((1, 1, 2)))):
+            stamp = render_local(start_epoch + offset)
+            episodes.append({
+                "tags": rng.sample(REST_MODE_TAGS, rng.choice((0, 1, 1, 2))),
+                "timestamp": stamp[:19] + ".%03d" % rng.choice((0, rng.randint(0, 999))) + stamp[19:],
+            })
+    if length is None:
+        end_text = end_day = None
+    else:
+        end_text = render_local(start_epoch + length)
+        end_day = end_text[:10]
+    return {
+        "id": doc_uuid(ctx.seed, "rest_mode_period", day),
+        "end_day": end_day,
+        "end_time": end_text,
+        "episodes": episodes,
+        "start_day": day.isoformat(),
+        "start_time": start_text,
+    }
+
+
+# -- heartrate, ring_battery_level (time series, one UTC day per generator call) ------------------
+
+
+def gen_heartrate(rng, day, ctx):
+    """PublicHeartRateRow rows of one UTC day as (epoch, bpm, source) tuples, oldest first.
+    About 300 a day: every 300 s while asleep (source "rest" as in heartrate__list_default_window,
+    or "sleep"), a daytime "rest" stretch some days, irregular "awake" rows (minutes apart, or
+    bursts 1-7 s apart), and a "workout" stretch every 5 s. Every day one "awake" row and the
+    first "workout" row share a timestamp (heartrate__list_default_window: 18:47:08, awake and
+    workout)."""
+    base = (day - EPOCH_DATE).days * 86400
+    wake = rng.randint(16200, 25200)   # 04:30-07:00 UTC
+    bed = rng.randint(73800, 82800)    # 20:30-23:00 UTC
+    night_source = "rest" if rng.random() < 0.7 else "sleep"
+    rows = []  # (second of day, order at equal seconds, bpm, source)
+    bpm = rng.randint(52, 62)
+    for sec in range(rng.randint(0, 299), 86400, 300):
+        if wake <= sec < bed or rng.random() < 0.04:
+            continue
+        bpm = min(max(bpm + rng.randint(-2, 2), 45), 72)
+        rows.append((sec, 1, bpm, night_source))
+    workout_start = rng.randint(wake + 3600, bed - 3600)
+    workout_end = workout_start + 5 * (rng.randint(36, 96) - 1)
+    rest_start = rest_end = -1
+    if rng.random() < 0.4:
+        rest_start = rng.randint(wake + 1800, bed - 7200)
+        rest_end = rest_start + rng.randint(1800, 5400)
+        if rest_start <= workout_end + 600 and workout_start - 600 <= rest_end:
+            rest_start = rest_end = -1
+        for sec in range(rest_start, rest_end, 300):
+            rows.append((sec, 1, rng.randint(58, 70), "rest"))
+    awake_bpm = rng.randint(65, 85)
+    sec = wake + rng.randint(0, 300)
+    while sec < bed:
+        if not (workout_start - 5 <= sec <= workout_end + 5) and not (rest_start <= sec < rest_end):
+            awake_bpm = min(max(awake_bpm + rng.randint(-4, 4), 58), 110)
+            rows.append((sec, 0, awake_bpm, "awake"))
+        sec += rng.randint(1, 7) if rng.random() < 0.3 else rng.randint(120, 900)
+    rows.append((workout_start, 0, awake_bpm, "awake"))  # the shared timestamp
+    workout_bpm = rng.randint(100, 120)
+    for sec in range(workout_start, workout_end + 1, 5):
+        workout_bpm = min(max(workout_bpm + rng.randint(-3, 4), 90), 175)
+        rows.append((sec, 2, workout_bpm, "workout"))
+    rows.sort()
+    return [(base + sec, value, source) for sec, _, value, source in rows]
+
+
+def build_heartrate(row):
+    """The served row: no `timestamp_unix` although the spec requires it
+    (heartrate__list_default_window: 1101 of 1101 rows without it); keys as recorded."""
+    return {"bpm": row[1], "source": row[2], "timestamp": utc_iso(row[0])}
+
+
+def gen_ring_battery_level(rng, day, ctx):
+    """PublicRingBatteryLevelRow rows of one UTC day, every 15-30 min, as (epoch, level,
+    charging, in_charger). The ring drains to ~15 % over a few days, then charges for about an
+    hour (in_charger true, charging true until 100 %). No recording exists; the shape is the
+    spec's (timestamp_unix in milliseconds is served, as the spec requires)."""
+    base = (day - EPOCH_DATE).days * 86400
+    rows = []
+    sec = rng.randint(0, 899)
+    while sec < 86400:
+        level, charging, in_charger = ctx.battery_state(base + sec)
+        if rng.random() < 0.01:
+            charging = None
+        if rng.random() < 0.01:
+            in_charger = None
+        rows.append((base + sec, level, charging, in_charger))
+        sec += rng.randint(900, 1800)
+    return rows
+
+
+def build_ring_battery_level(row):
+    return {"timestamp": utc_iso(row[0]), "timestamp_unix": row[0] * 1000, "charging": row[2],
+            "in_charger": row[3], "level": row[1]}
+
+
+# -- snapshots ---------------------------------------------------------------------------
+
+
+def gen_personal_info(ctx):
+    """PersonalInfoResponse: a bare object (personal_info__get); height in metres, weight in kg."""
+    rng = random.Random("%s|personal_info" % ctx.seed)
+    return {
+        "id": doc_uuid(ctx.seed, "personal_info", EPOCH_DATE),
+        "age": rng.randint(22, 65),
+        "weight": round(rng.uniform(52.0, 100.0), 1),
+        "height": round(rng.uniform(1.55, 1.98), 2),
+        "biological_sex": rng.choice(("male", "female")),
+        "email": "user@example.com",
+    }
+
+
+def gen_ring_configuration(ctx):
+    """PublicRingConfiguration, 1-2 rings, oldest first (ring_configuration__list: two gen3
+    rings, the older with set_up_at "1970-01-01T00:00:00+00:00", a sentinel)."""
+    return [ring["doc"] for ring in ctx.rings]
+
+
+# --------------------------------------------------------------------------------------
+# The routing table
+# --------------------------------------------------------------------------------------
+
+
+class Collection:
+    """One served collection.
+
+    kind "daily": date-windowed (start_date/end_date), generator(rng, day, ctx) returns the
+      documents whose own day (`day_field`) is that day (None, a dict or a list); requests
+      filter on `filter_day(doc)` (default: the own day) within [start_date, end_date], the end
+      inclusive or not (`end_inclusive`).
+    kind "series": datetime-windowed (start_datetime/end_datetime, at most 30 days),
+      generator(rng, utc_day, ctx) returns that UTC day's rows as tuples (epoch first), `build`
+      turns one into the served dict; a row is kept when start <= timestamp < end.
+    kind "snapshot": no dates, generator(ctx) returns the list, paginated as usual.
+    kind "object": no dates, generator(ctx) returns one bare object (no envelope).
+    """
+
+    def __init__(self, kind, generator, end_inclusive=True, day_field="day", filter_day=None, build=None,
+                 time_field=None):
+        self.kind = kind
         self.generator = generator
         self.end_inclusive = end_inclusive
+        self.day_field = day_field
+        self.filter_day = filter_day
+        self.build = build
+        self.time_field = time_field  # orders recorded documents within a day
 
 
-# The routing table. end_inclusive: daily_activity's end_date is exclusive
-# (daily_activity__list_2024-11-11_to_2024-11-12 returned only 11-11, although recorded on
-# 10 Dec); the other daily collections returned both days in the same window (inclusive).
+# end_inclusive: see the README's quirks table for the source of each rule.
 COLLECTIONS = {
-    "daily_activity": Collection(gen_daily_activity, end_inclusive=False),
-    "daily_sleep": Collection(gen_daily_sleep, end_inclusive=True),
-    "daily_readiness": Collection(gen_daily_readiness, end_inclusive=True),
-    "daily_spo2": Collection(gen_daily_spo2, end_inclusive=True),
-    "daily_stress": Collection(gen_daily_stress, end_inclusive=True),
-    "daily_resilience": Collection(gen_daily_resilience, end_inclusive=True),
-    "daily_cardiovascular_age": Collection(gen_daily_cardiovascular_age, end_inclusive=True),
+    "daily_activity": Collection("daily", gen_daily_activity, end_inclusive=False),
+    "daily_sleep": Collection("daily", gen_daily_sleep),
+    "daily_readiness": Collection("daily", gen_daily_readiness),
+    "daily_spo2": Collection("daily", gen_daily_spo2),
+    "daily_stress": Collection("daily", gen_daily_stress),
+    "daily_resilience": Collection("daily", gen_daily_resilience),
+    "daily_cardiovascular_age": Collection("daily", gen_daily_cardiovascular_age),
+    "sleep": Collection("daily", gen_sleep, end_inclusive=False, filter_day=sleep_filter_day,
+                        time_field="bedtime_start"),
+    "sleep_time": Collection("daily", gen_sleep_time),
+    "workout": Collection("daily", gen_workout, end_inclusive=False, filter_day=workout_filter_day,
+                          time_field="start_datetime"),
+    "session": Collection("daily", gen_session, time_field="start_datetime"),
+    "tag": Collection("daily", gen_tag, time_field="timestamp"),
+    "enhanced_tag": Collection("daily", gen_enhanced_tag, day_field="start_day", time_field="start_time"),
+    "vO2_max": Collection("daily", gen_vo2_max, time_field="timestamp"),
+    "rest_mode_period": Collection("daily", gen_rest_mode_period, end_inclusive=False, day_field="start_day",
+                                   time_field="start_time"),
+    "heartrate": Collection("series", gen_heartrate, build=build_heartrate),
+    "ring_battery_level": Collection("series", gen_ring_battery_level, build=build_ring_battery_level),
+    "personal_info": Collection("object", gen_personal_info),
+    "ring_configuration": Collection("snapshot", gen_ring_configuration),
 }
+SERIES_MAX_WINDOW = 30 * 86400  # seconds; a longer start_datetime..end_datetime answers 400
+
+
+def own_day_text(collection, doc):
+    """The day a client keeps a document under: `day`, `start_day`, or the date part of a
+    time-series row's `timestamp`."""
+    if COLLECTIONS[collection].kind == "series":
+        value = doc.get("timestamp")
+        return value[:10] if isinstance(value, str) else None
+    value = doc.get(COLLECTIONS[collection].day_field)
+    return value if isinstance(value, str) else None
+
+
+class LruDays:
+    """A bounded day -> value cache (the generators are deterministic, so an evicted day is
+    simply generated again)."""
+
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.entries = collections.OrderedDict()
+
+    def get(self, key):
+        value = self.entries.get(key, _MISSING)
+        if value is not _MISSING:
+            self.entries.move_to_end(key)
+        return value
+
+    def put(self, key, value):
+        self.entries[key] = value
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+
+
+_MISSING = object()
+DAY_CACHE_DAYS = 400     # per collection: a year's window plus its margins
+WINDOW_CACHE_SIZE = 4    # per collection: the last filtered windows, so a page walk filters once
 
 
 class Store:
-    """Generates and caches documents; same seed, same documents."""
+    """Generates documents lazily per day and caches them; same seed, same documents.
+    Nothing is generated at start: a 5-year account costs only the days asked for."""
 
     def __init__(self, seed, first_day, last_day):
         self.seed = seed
         self.first_day = first_day
         self.last_day = last_day
-        self._cache = {}
+        self._days = {name: LruDays(DAY_CACHE_DAYS) for name in COLLECTIONS}
+        self._windows = {name: LruDays(WINDOW_CACHE_SIZE) for name in COLLECTIONS}
+        self._charges = {}
         self._lock = threading.Lock()
+        self._snapshots = {}
+        rng = random.Random("%s|account" % seed)
+        span = (last_day - first_day).days
+        self.rest_open_start = last_day - dt.timedelta(days=rng.randint(0, min(20, span)))
+        self.battery_cycle = rng.randint(4, 6)
+        self.battery_phase = rng.randint(0, 5)
+        self.rings = self._make_rings(rng)
 
-    def documents(self, collection, start, end):
-        """Documents whose day is in [start, end] (inclusive), oldest first."""
-        start = max(start, self.first_day)
-        end = min(end, self.last_day)
-        docs = []
-        if start > end:
-            return docs
-        for day in day_range(start, end):
-            doc = self._document(collection, day)
-            if doc is not None:
-                docs.append(doc)
-        return docs
+    # -- account-wide facts the generators share --------------------------------------------
 
-    def _document(self, collection, day):
-        key = (collection, day)
+    def _make_rings(self, rng):
+        hardware = rng.choice(("gen3", "gen3", "or5", "gen4"))
+        color = rng.choice(("silver", "stealth_black", "brushed_silver", "glossy_gold", "rose", "titanium"))
+        rings = []
+        count = 2 if rng.random() < 0.5 and (self.last_day - self.first_day).days >= 60 else 1
+        for index in range(count):
+            if index == 0:
+                set_up_day = self.first_day
+                set_up_at = ("1970-01-01T00:00:00+00:00" if rng.random() < 0.4
+                             else utc_iso((set_up_day - EPOCH_DATE).days * 86400 + rng.randint(28800, 79200)))
+            else:
+                span = (self.last_day - self.first_day).days
+                set_up_day = self.first_day + dt.timedelta(days=rng.randint(span // 2, span))
+                set_up_at = utc_iso((set_up_day - EPOCH_DATE).days * 86400 + rng.randint(28800, 79200))
+            ring_id = doc_uuid(self.seed, "ring_configuration#%d" % index, EPOCH_DATE)
+            rings.append({
+                "since": set_up_day,
+                "ring_id": hashlib.sha256(("%s|ring|%s" % (self.seed, ring_id)).encode()).hexdigest()[:40],
+                "doc": {
+                    "id": ring_id,
+                    "color": color,
+                    "design": rng.choice(("heritage", "horizon", "balance")),
+                    "firmware_version": "%d.%d.%d" % (rng.randint(2, 3), rng.randint(0, 9), rng.randint(0, 30)),
+                    "hardware_type": hardware,
+                    "set_up_at": set_up_at,
+                    "size": rng.randint(6, 13),
+                },
+            })
+        return rings
+
+    def ring_id_for(self, day):
+        """The `ring_id` of the sleep documents of a day (the newest ring set up by then)."""
+        ring_id = self.rings[0]["ring_id"]
+        for ring in self.rings:
+            if ring["since"] <= day:
+                ring_id = ring["ring_id"]
+        return ring_id
+
+    def _charge_window(self, day_number):
+        window = self._charges.get(day_number)
+        if window is None:
+            rng = random.Random("%s|charge|%d" % (self.seed, day_number))
+            start = day_number * 86400 + rng.randint(6 * 3600, 9 * 3600)
+            window = self._charges[day_number] = (start, start + rng.randint(3000, 5400))
+        return window
+
+    def battery_state(self, epoch):
+        """(level %, charging, in_charger) at a moment: charged every battery_cycle days."""
+        cycle = self.battery_cycle
+        day_number = epoch // 86400
+        last = day_number - (day_number + self.battery_phase) % cycle
+        start, end = self._charge_window(last)
+        drain = 85.0 / (cycle * 24 * 3600)  # % per second
+        previous_end = self._charge_window(last - cycle)[1]
+        if epoch < start:  # before today's charge: still draining since the previous one
+            return max(1, int(round(100 - drain * (epoch - previous_end)))), False, False
+        if epoch >= end:
+            return max(1, int(round(100 - drain * (epoch - end)))), False, False
+        before = max(1.0, 100 - drain * (start - previous_end))
+        level = int(round(before + (100 - before) * (epoch - start) / float(end - start)))
+        return min(level, 100), level < 100, True
+
+    # -- documents ------------------------------------------------------------------------
+
+    def _day(self, collection, day):
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+            cached = self._days[collection].get(day)
+        if cached is not _MISSING:
+            return cached
         rng = random.Random("%s|%s|%s" % (self.seed, collection, day.isoformat()))
-        doc = COLLECTIONS[collection].generator(rng, day, self)
+        result = COLLECTIONS[collection].generator(rng, day, self)
+        if result is None:
+            result = ()
+        elif isinstance(result, dict):
+            result = (result,)
         with self._lock:
-            self._cache[key] = doc
-        return doc
+            self._days[collection].put(day, result)
+        return result
+
+    def _days_between(self, collection, first, last):
+        first = max(first, self.first_day)
+        last = min(last, self.last_day)
+        items = []
+        if first <= last:
+            for day in day_range(first, last):
+                items.extend(self._day(collection, day))
+        return items
+
+    def window(self, collection, lo, hi):
+        """What a request selects, oldest first: for "daily" the documents whose filter day is
+        in [lo, hi] (dates, inclusive); for "series" the rows with lo <= epoch < hi."""
+        key = (lo, hi)
+        with self._lock:
+            cached = self._windows[collection].get(key)
+        if cached is not _MISSING:
+            return cached
+        spec = COLLECTIONS[collection]
+        if spec.kind == "series":
+            first, last = day_of_epoch(lo), day_of_epoch(hi)
+            items = [row for row in self._days_between(collection, first, last) if lo <= row[0] < hi]
+        elif spec.filter_day is None:
+            items = self._days_between(collection, lo, hi)
+        else:
+            # The filter day is the own day or the day before (a UTC date of a local
+            # moment of that day or the evening before), so one day more is enough.
+            items = [doc for doc in self._days_between(collection, lo, hi + ONE_DAY)
+                     if (lambda d: d is not None and lo <= d <= hi)(spec.filter_day(doc))]
+        with self._lock:
+            self._windows[collection].put(key, items)
+        return items
+
+    def materialize(self, collection, items):
+        build = COLLECTIONS[collection].build
+        return [build(item) for item in items] if build else list(items)
+
+    def own_days(self, collection, start, end):
+        """/_fake/documents: what a client keeps for days [start, end] by the document's own day."""
+        kind = COLLECTIONS[collection].kind
+        if kind in ("snapshot", "object"):
+            return self.snapshot(collection)
+        return self.materialize(collection, self._days_between(collection, start, end))
+
+    def snapshot(self, collection):
+        """The documents of a snapshot collection (a one-element list for an object)."""
+        if collection not in self._snapshots:
+            result = COLLECTIONS[collection].generator(self)
+            self._snapshots[collection] = [result] if isinstance(result, dict) else list(result)
+        return self._snapshots[collection]
+
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def day_of_epoch(epoch):
+    """The UTC date of epoch seconds, clamped to the dates Python knows."""
+    try:
+        return EPOCH_DATE + dt.timedelta(days=int(epoch // 86400))
+    except OverflowError:
+        return dt.date.min if epoch < 0 else dt.date.max
+
+
+def _safe_day(value):
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except (TypeError, ValueError):
+        return None
+
+
+class RecordedStore:
+    """--recorded DIR: the union of the documents in the recorded 200 responses (list and
+    single files), de-duplicated by id, else by (timestamp, source) for heartrate, else by day
+    (else by timestamp), served with the same filters, paging and /_fake/documents rules.
+    --first-day/--last-day do not limit it; a collection without a recording serves nothing."""
+
+    def __init__(self, directory):
+        found = {name: collections.OrderedDict() for name in COLLECTIONS}
+        for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
+            with open(path, encoding="utf-8") as handle:
+                try:
+                    recording = json.load(handle)
+                except ValueError as exc:
+                    raise ValueError("%s: not JSON (%s)" % (path, exc))
+            if not isinstance(recording, dict) or recording.get("status") != 200:
+                continue
+            route = (recording.get("request") or {}).get("path", "")
+            if not route.startswith(API_PREFIX):
+                continue
+            collection = route[len(API_PREFIX):].split("/")[0]
+            if collection not in COLLECTIONS:
+                continue
+            body = recording.get("body")
+            if isinstance(body, dict) and isinstance(body.get("data"), list):
+                docs = body["data"]
+            elif isinstance(body, dict):
+                docs = [body]
+            else:
+                continue
+            for doc in docs:
+                if isinstance(doc, dict):
+                    found[collection].setdefault(self._key(collection, doc), doc)
+        self._docs = {}
+        self._series = {}
+        for name, docs in found.items():
+            spec = COLLECTIONS[name]
+            docs = list(docs.values())
+            if spec.kind == "series":
+                rows = [(epoch_of(doc.get("timestamp")), doc) for doc in docs]
+                rows = [row for row in rows if row[0] is not None]
+                rows.sort(key=lambda row: row[0])
+                self._series[name] = rows
+            elif spec.kind == "daily":
+                def order(doc, spec=spec):
+                    moment = epoch_of(doc.get(spec.time_field)) if spec.time_field else None
+                    return (str(doc.get(spec.day_field)), moment if moment is not None else 0.0)
+                docs.sort(key=order)
+                self._docs[name] = docs
+            elif spec.kind == "object":
+                self._docs[name] = docs[-1:]
+            else:
+                self._docs[name] = docs
+
+    @staticmethod
+    def _key(collection, doc):
+        if "id" in doc and collection != "heartrate":
+            return ("id", doc["id"])
+        if collection == "heartrate":
+            return ("row", doc.get("timestamp"), doc.get("source"))
+        if "day" in doc:
+            return ("day", doc["day"])
+        if "timestamp" in doc:
+            return ("timestamp", doc["timestamp"])
+        return ("doc", json.dumps(doc, sort_keys=True))
+
+    def window(self, collection, lo, hi):
+        spec = COLLECTIONS[collection]
+        if spec.kind == "series":
+            return [row for row in self._series[collection] if lo <= row[0] < hi]
+        pick = spec.filter_day or (lambda doc: _safe_day(doc.get(spec.day_field)))
+        return [doc for doc in self._docs[collection]
+                if (lambda d: d is not None and lo <= d <= hi)(pick(doc))]
+
+    def materialize(self, collection, items):
+        if COLLECTIONS[collection].kind == "series":
+            return [row[1] for row in items]
+        return list(items)
+
+    def own_days(self, collection, start, end):
+        spec = COLLECTIONS[collection]
+        if spec.kind in ("snapshot", "object"):
+            return self.snapshot(collection)
+        low, high = start.isoformat(), end.isoformat()
+        if spec.kind == "series":
+            docs = [row[1] for row in self._series[collection]]
+        else:
+            docs = self._docs[collection]
+        result = []
+        for doc in docs:
+            day = own_day_text(collection, doc)
+            if day is not None and low <= day <= high:
+                result.append(doc)
+        return result
+
+    def snapshot(self, collection):
+        return list(self._docs[collection])
 
 
 # --------------------------------------------------------------------------------------
@@ -385,6 +1347,36 @@ def parse_api_date(name, raw):
             "type": "date_from_datetime_parsing",
             "input": raw,
         }])
+
+
+def parse_api_datetime(name, raw):
+    """start_datetime/end_datetime (heartrate, ring_battery_level; spec: `date-time`) as UTC
+    epoch seconds. An offset is honoured (`%2B01:00`); an unencoded `+` that arrives as a space
+    is tolerated; `Z` and naive values are UTC; a bare date is its UTC midnight; an integer is
+    Unix seconds (as parse_api_date). Anything else: 400 with an HTTPValidationError body."""
+    text = raw.strip()
+    try:
+        if text.lstrip("-").isdigit():
+            moment = dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=int(text))
+        elif len(text) == 10:
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), UTC)
+        else:
+            moment = dt.datetime.fromisoformat(text.replace(" ", "+").replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    except (ValueError, OverflowError):
+        raise BadRequest(400, [{
+            "loc": ["query", name],
+            "msg": "Input should be a valid datetime",
+            "type": "datetime_parsing",
+            "input": raw,
+        }])
+
+
+def epoch_text(epoch):
+    """An epoch as the ISO date-time kept in a next_token."""
+    return (dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=epoch)).isoformat()
 
 
 def encode_token(state):
@@ -499,6 +1491,8 @@ class State:
             sizes = self.page_sizes.get(collection)
         if sizes:
             return sizes[page_index % len(sizes)]
+        if COLLECTIONS[collection].kind == "series":
+            return self.args.series_page_size
         return self.args.page_size
 
     def record(self, path, query, status):
@@ -604,7 +1598,7 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 start = parse_api_date("start_date", query["start_date"]) if query.get("start_date") else dt.date.min
                 end = parse_api_date("end_date", query["end_date"]) if query.get("end_date") else dt.date.max
-                self.send_json(200, self.store.documents(collection, start, end))
+                self.send_json(200, self.store.own_days(collection, start, end))
             elif method == "GET" and name == "stats":
                 self.send_json(200, self.state.stats())
             elif method == "POST" and name == "faults":
@@ -668,6 +1662,8 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.state.take_fault(collection, bool(cursor))
         if fault is not None and fault["kind"] not in FAULT_WORDS:
             return self.send_fault(fault)
+        if COLLECTIONS[collection].kind == "object":
+            return self.send_object(collection, fault)
         try:
             page, next_token = self.page(collection, query, cursor)
         except BadRequest as exc:
@@ -693,15 +1689,59 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, {"data": page, "next_token": next_token})
         return 200
 
+    def send_object(self, collection, fault):
+        """A bare object (personal_info, no envelope, no dates); faults apply as elsewhere
+        (no_data gives `{}`, repeat_token never fires: there is no cursor)."""
+        docs = self.store.snapshot(collection)
+        if not docs:
+            self.send_json(404, {"detail": "Document not found."})
+            return 404
+        kind = fault["kind"] if fault is not None else None
+        if kind == "not_json":
+            self.send_body(200, fault.get("body", "<html><body>upstream hiccup</body></html>"),
+                           content_type="application/json")
+        elif kind == "no_data":
+            self.send_json(200, {})
+        elif kind == "truncated":
+            self.send_body(200, json.dumps(docs[0], separators=(",", ":")), truncate=True)
+        else:
+            self.send_json(200, docs[0])
+        return 200
+
     def page(self, collection, query, cursor):
+        spec = COLLECTIONS[collection]
         if cursor:
             state = decode_token(cursor)
             if state["c"] != collection:
                 raise BadRequest(400, "Invalid next_token.")
-            start = dt.date.fromisoformat(state["s"])
-            end = dt.date.fromisoformat(state["e"])
-            offset, page_index = int(state["o"]), int(state["p"])
-        else:
+            try:
+                if spec.kind == "series":
+                    start, end = epoch_of(state["s"]), epoch_of(state["e"])
+                    if start is None or end is None:
+                        raise ValueError("bad window")
+                elif spec.kind == "daily":
+                    start = dt.date.fromisoformat(state["s"])
+                    end = dt.date.fromisoformat(state["e"])
+                else:
+                    start = end = None
+                offset, page_index = int(state["o"]), int(state["p"])
+            except (TypeError, ValueError):
+                raise BadRequest(400, "Invalid next_token.")
+        elif spec.kind == "series":
+            # Missing end_datetime: now; missing start_datetime: end minus one day
+            # (heartrate__list_default_window, no dates sent: the preceding 24 h).
+            now = time.time()
+            end = parse_api_datetime("end_datetime", query["end_datetime"]) if query.get("end_datetime") else now
+            start = (parse_api_datetime("start_datetime", query["start_datetime"]) if query.get("start_datetime")
+                     else end - 86400)
+            if start > end:
+                raise BadRequest(400, "Start datetime is greater than end datetime: [start_datetime: %s; "
+                                      "end_datetime: %s]" % (epoch_text(start), epoch_text(end)))
+            if end - start > SERIES_MAX_WINDOW:
+                raise BadRequest(400, "The requested time range exceeds the maximum allowed of 30 days: "
+                                      "[start_datetime: %s; end_datetime: %s]" % (epoch_text(start), epoch_text(end)))
+            offset, page_index = 0, 0
+        elif spec.kind == "daily":
             # Missing end_date: today; missing start_date: end_date minus one day.
             today = dt.datetime.now(dt.timezone.utc).date()
             end = parse_api_date("end_date", query["end_date"]) if query.get("end_date") else today
@@ -711,15 +1751,25 @@ class Handler(BaseHTTPRequestHandler):
                 raise BadRequest(400, "Start date is greater than end date: [start_date: %s; end_date: %s]"
                                  % (start.isoformat(), end.isoformat()))
             offset, page_index = 0, 0
-        last = end if COLLECTIONS[collection].end_inclusive else end - dt.timedelta(days=1)
-        docs = self.store.documents(collection, start, last) if last >= start else []
+        else:  # a snapshot: no dates (ring_configuration's spec parameters are fields and next_token)
+            start = end = None
+            offset, page_index = 0, 0
+        if spec.kind == "series":
+            docs = self.store.window(collection, start, end)
+            window = {"s": epoch_text(start), "e": epoch_text(end)}
+        elif spec.kind == "daily":
+            last = end if spec.end_inclusive else end - dt.timedelta(days=1)
+            docs = self.store.window(collection, start, last) if last >= start else []
+            window = {"s": start.isoformat(), "e": end.isoformat()}
+        else:
+            docs = self.store.snapshot(collection)
+            window = {"s": "", "e": ""}
         size = self.state.page_size(collection, page_index)
-        page = docs[offset:offset + size]
+        page = self.store.materialize(collection, docs[offset:offset + size])
         next_offset = offset + size
         next_token = None
         if next_offset < len(docs):
-            next_token = encode_token({"c": collection, "s": start.isoformat(), "e": end.isoformat(),
-                                       "o": next_offset, "p": page_index + 1})
+            next_token = encode_token(dict(window, c=collection, o=next_offset, p=page_index + 1))
         return page, next_token
 
     def send_fault(self, fault):
@@ -755,6 +1805,10 @@ def main(argv=None):
     parser.add_argument("--first-day", type=dt.date.fromisoformat, default=dt.date(2024, 1, 1))
     parser.add_argument("--last-day", type=dt.date.fromisoformat, default=dt.date(2024, 12, 31))
     parser.add_argument("--page-size", type=int, default=100, help="documents per page")
+    parser.add_argument("--series-page-size", type=int, default=1000,
+                        help="rows per page for heartrate and ring_battery_level")
+    parser.add_argument("--recorded", metavar="DIR",
+                        help="serve the documents of the recorded responses in DIR instead of generated ones")
     parser.add_argument("--latency-ms", type=float, default=0, help="added to every API response")
     parser.add_argument("--seed", default="1")
     parser.add_argument("--fault", action="append", default=[],
@@ -764,6 +1818,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.page_size < 1:
         parser.error("--page-size must be at least 1")
+    if args.series_page_size < 1:
+        parser.error("--series-page-size must be at least 1")
     if args.first_day > args.last_day:
         parser.error("--first-day is after --last-day")
     try:
@@ -772,7 +1828,15 @@ def main(argv=None):
         parser.error("--fault: %s" % exc)
 
     Handler.state = state
-    Handler.store = Store(args.seed, args.first_day, args.last_day)
+    if args.recorded:
+        if not os.path.isdir(args.recorded):
+            parser.error("--recorded: not a folder: %s" % args.recorded)
+        try:
+            Handler.store = RecordedStore(args.recorded)
+        except (OSError, ValueError) as exc:
+            parser.error("--recorded: %s" % exc)
+    else:
+        Handler.store = Store(args.seed, args.first_day, args.last_day)
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True
     server = ThreadingHTTPServer((args.host, args.port), Handler)

@@ -15,6 +15,7 @@
 #include <oura_sdk/logger.hpp>
 
 #include <Poco/JSON/Array.h>
+#include <Poco/String.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include <fstream>
 #include <sstream>
 #include <map>
+#include <regex>
 #include <memory>
 #include <set>
 #include <string>
@@ -90,7 +92,9 @@ ColumnType expectedType(const Object::Ptr& schema, const std::string& ref) {
   if (type == "string") {
     const std::string format = schema->optValue<std::string>("format", "");
     if (ref == "ISODate" || format == "date") return ColumnType::Date;
-    if (ref == "LocalizedDateTime" || ref == "UtcDateTime" || format == "date-time") {
+    // LocalDateTime (TagModel, EnhancedTagModel) carries an offset too: "2023-08-30T18:36:03+02:00".
+    if (ref == "LocalizedDateTime" || ref == "LocalDateTime" || ref == "UtcDateTime" ||
+        format == "date-time") {
       return ColumnType::Timestamptz;
     }
     return ColumnType::Text;  // plain strings and enums (unknown values kept as text)
@@ -240,6 +244,23 @@ TEST(Contract, ColumnsSampleStreamsAndRawOnlyCoverEveryPropertyOfTheOpenApiSchem
     const auto schema = api.schema(spec->openapi_schema);
     ASSERT_TRUE(schema) << "no schema " << spec->openapi_schema << " in openapi.json";
     ASSERT_FALSE(spec->streams.empty());
+    EXPECT_EQ(spec->streams[0].name, Poco::toLower(spec->name))
+        << "the document stream is named like the collection, in lower case";
+    for (const auto& stream : spec->streams) {
+      EXPECT_TRUE(std::regex_match(stream.name, std::regex("[a-z][a-z0-9_]*")))
+          << stream.name << " is not a plain lower-case SQL identifier";
+      for (const auto& column : stream.columns) {
+        EXPECT_TRUE(std::regex_match(column.name, std::regex("[a-z][a-z0-9_]*")))
+            << stream.name << "." << column.name;
+      }
+    }
+    for (std::size_t s = 1; s < spec->streams.size(); ++s) {
+      if (!spec->streams[s].samples) continue;
+      std::string field = spec->streams[s].samples->json_path;
+      std::replace(field.begin(), field.end(), '.', '_');
+      EXPECT_EQ(spec->streams[s].name, Poco::toLower(spec->name) + "_" + field)
+          << "a sample stream is named <collection>_<field>";
+    }
     std::set<std::string> schema_paths;
     checkCoverage(api, *spec, schema, "", true, schema_paths);
     // The other direction: every column and raw_only entry names a property of the schema.
@@ -331,7 +352,10 @@ TEST(Contract, ReadmeAndSampleMatchTheCode) {
     SCOPED_TRACE("plugin " + e.name);
     const auto dir = std::filesystem::path(source) / "plugins" / "oura-endpoints" / e.name;
     const std::string readme = readText(dir / "README.md");
-    ASSERT_FALSE(readme.empty()) << dir / "README.md";
+    if (readme.empty()) {
+      ADD_FAILURE() << dir / "README.md" << " is missing or empty";
+      continue;
+    }
     for (const auto& spec : e.plugin->collections()) {
       EXPECT_NE(readme.find("| `" + spec.name + "` | `" + spec.path + "` | `" +
                             spec.openapi_schema + "` | `" + spec.scope + "` |"),

@@ -1,5 +1,6 @@
 // End to end: the built oura-collector program against the fake Oura server, dry run to stdout.
 // The JSON Lines rows must carry exactly the fake's documents for the requested window.
+#include "app/days.hpp"
 #include "fake_oura.hpp"
 #include "test_support.hpp"
 
@@ -7,6 +8,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
+#include <Poco/String.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -22,13 +24,32 @@ const std::vector<std::string> kDaily = {"daily_activity", "daily_sleep", "daily
                                          "daily_spo2", "daily_stress", "daily_resilience",
                                          "daily_cardiovascular_age"};
 
-std::string manifest(const FakeOura& fake, const std::string& extra = "") {
-  return "[collector]\naccount = \"e2e\"\nplugin_dirs = [\"" +
-         oura::test::envOr("OURA_PLUGIN_DIR", "") + "\"]\n" + extra +
-         "\n[api]\nbase_url = \"" + fake.baseUrl() +
-         "\"\n[retry]\nbase_delay = 0.01\nmax_delay = 0.05\n"
-         "[token_store]\nplugin = \"env\"\n[token_store.config]\nvariable = \"OURA_E2E_TOKEN\"\n"
-         "[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n";
+// Every endpoint plugin and the collections it serves (README "Collections").
+const std::vector<std::string> kEndpoints = {"daily", "sleep", "activity", "heart", "tags", "ring"};
+const std::vector<std::string> kAllCollections = {
+    "daily_activity", "daily_sleep", "daily_readiness", "daily_spo2", "daily_stress",
+    "daily_resilience", "daily_cardiovascular_age", "sleep", "sleep_time", "workout", "session",
+    "heartrate", "vO2_max", "tag", "enhanced_tag", "personal_info", "ring_configuration",
+    "ring_battery_level", "rest_mode_period"};
+// Embedded time series: child stream -> (collection, SampleModel field).
+const std::map<std::string, std::pair<std::string, std::string>> kSampleStreams = {
+    {"daily_activity_met", {"daily_activity", "met"}},
+    {"sleep_heart_rate", {"sleep", "heart_rate"}},
+    {"sleep_hrv", {"sleep", "hrv"}},
+    {"session_heart_rate", {"session", "heart_rate"}},
+    {"session_heart_rate_variability", {"session", "heart_rate_variability"}},
+    {"session_motion_count", {"session", "motion_count"}}};
+
+std::string manifest(const FakeOura& fake, const std::string& extra = "",
+                     const std::vector<std::string>& endpoints = {"daily"}) {
+  std::string text = "[collector]\naccount = \"e2e\"\nplugin_dirs = [\"" +
+                     oura::test::envOr("OURA_PLUGIN_DIR", "") + "\"]\n" + extra +
+                     "\n[api]\nbase_url = \"" + fake.baseUrl() +
+                     "\"\n[retry]\nbase_delay = 0.01\nmax_delay = 0.05\n"
+                     "[token_store]\nplugin = \"env\"\n[token_store.config]\nvariable = "
+                     "\"OURA_E2E_TOKEN\"\n";
+  for (const auto& endpoint : endpoints) text += "[[endpoints]]\nplugin = \"" + endpoint + "\"\n";
+  return text + "[[sinks]]\nplugin = \"stdout\"\n";
 }
 
 struct ScrapeRun {
@@ -214,4 +235,135 @@ TEST(Program, HelpVersionAndPlugins) {
   EXPECT_NE(describe.out.find("daily_activity_met"), std::string::npos);
   CommandResult none = oura::test::runCommand(binary, {}, env);
   EXPECT_EQ(none.exit_code, 64);
+}
+
+namespace {
+
+std::multiset<std::string> canonicalDocs(const Poco::JSON::Array::Ptr& docs) {
+  std::multiset<std::string> out;
+  for (std::size_t i = 0; i < docs->size(); ++i) out.insert(canonical(docs->get(static_cast<unsigned>(i))));
+  return out;
+}
+
+// Every collection's document rows carry exactly the fake's documents for [first, last]
+// (compared by their raw content: no more, no less, no duplicates), and every sample stream has
+// one row per item of its documents' series.
+void expectRowsEqualFake(FakeOura& fake, ScrapeRun& run, const std::string& first,
+                         const std::string& last) {
+  std::map<std::string, Poco::JSON::Array::Ptr> expected;
+  for (const std::string& collection : kAllCollections) {
+    SCOPED_TRACE(collection);
+    // A full re-fetch (rest_mode_period) keeps the whole history, not only the window.
+    expected[collection] = collection == "rest_mode_period"
+                               ? fake.documents(collection, "2015-01-01", last)
+                               : fake.documents(collection, first, last);
+    std::multiset<std::string> got;
+    for (const auto& row : run.rows[Poco::toLower(collection)]) {  // the stream's name
+      EXPECT_EQ(row->getValue<std::string>("account"), "e2e");
+      got.insert(canonical(row->get("raw")));
+    }
+    const std::multiset<std::string> want = canonicalDocs(expected[collection]);
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want) << "rows differ from the fake's documents";
+    EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), got.size()) << "duplicates";
+  }
+  for (const auto& [stream, source] : kSampleStreams) {
+    SCOPED_TRACE(stream);
+    std::size_t items = 0;
+    const auto& docs = expected[source.first];
+    for (std::size_t i = 0; i < docs->size(); ++i) {
+      auto doc = docs->getObject(static_cast<unsigned>(i));
+      if (doc->has(source.second) && !doc->isNull(source.second)) {
+        items += doc->getObject(source.second)->getArray("items")->size();
+      }
+    }
+    EXPECT_EQ(run.rows[stream].size(), items);
+  }
+}
+
+}  // namespace
+
+TEST(DryRunAllCollections, RowsEqualTheFakesDocumentsForAWindowAcrossADstChange) {
+  FakeOura fake({"--first-day", "2024-03-01", "--last-day", "2024-04-30", "--page-size", "7"});
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-03-28", "--until", "2024-04-03"},
+                         manifest(fake, "", kEndpoints), fake.token());
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  expectRowsEqualFake(fake, run, "2024-03-28", "2024-04-03");
+  // The days at each edge of the window are present exactly once, and nothing from outside.
+  std::size_t edge_documents = 0;
+  for (const std::string collection : {"daily_activity", "daily_sleep", "sleep", "sleep_time",
+                                       "workout", "heartrate"}) {
+    SCOPED_TRACE(collection);
+    const std::string field = collection == std::string("heartrate") ? "timestamp" : "day";
+    std::map<std::string, int> fake_days, row_days;
+    const auto docs = fake.documents(collection, "2024-03-27", "2024-04-04");
+    for (std::size_t i = 0; i < docs->size(); ++i) {
+      ++fake_days[docs->getObject(static_cast<unsigned>(i))->getValue<std::string>(field).substr(0, 10)];
+    }
+    for (const auto& row : run.rows[collection]) {
+      ++row_days[row->getValue<std::string>(field).substr(0, 10)];
+    }
+    for (const std::string day : {"2024-03-28", "2024-04-03"}) {
+      EXPECT_EQ(row_days[day], fake_days[day]) << day;
+      edge_documents += static_cast<std::size_t>(fake_days[day]);
+    }
+    EXPECT_EQ(row_days.count("2024-03-27"), 0u);
+    EXPECT_EQ(row_days.count("2024-04-04"), 0u);
+  }
+  EXPECT_GT(edge_documents, 6u) << "the fake must have documents on the edge days";
+  // The sleep samples cross the DST change with their own offsets.
+  std::set<std::string> offsets;
+  for (const auto& row : run.rows["sleep_heart_rate"]) {
+    const std::string ts = row->getValue<std::string>("timestamp");
+    offsets.insert(ts.substr(ts.size() - 6));
+  }
+  EXPECT_EQ(offsets, (std::set<std::string>{"+01:00", "+02:00"}));
+}
+
+TEST(DryRunAllCollections, RecordedRealResponsesAllLand) {
+  const std::string recorded = oura::test::envOr("OURA_FIXTURES", "") + "/recorded";
+  FakeOura fake({"--recorded", recorded, "--page-size", "500"});
+  ScrapeRun run = scrape({"--dry-run", "--since", "2018-01-01", "--until", "2024-12-31"},
+                         manifest(fake, "", kEndpoints), fake.token());
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  expectRowsEqualFake(fake, run, "2018-01-01", "2024-12-31");
+  EXPECT_EQ(run.rows["daily_readiness"].size(), 2141u);
+  EXPECT_FALSE(run.rows["heartrate"].empty());
+  EXPECT_FALSE(run.rows["sleep_heart_rate"].empty());
+  EXPECT_EQ(run.rows["personal_info"].size(), 1u);
+}
+
+TEST(DryRunAllCollections, HeartRateOver120DaysArrivesIn30DayRequestsWithoutDuplicates) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-06-30"});
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-10", "--until", "2024-05-08",
+                          "--collections", "heartrate"},
+                         manifest(fake, "", kEndpoints), fake.token());
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  const auto want = canonicalDocs(fake.documents("heartrate", "2024-01-10", "2024-05-08"));
+  std::multiset<std::string> got;
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const auto& row : run.rows["heartrate"]) {
+    got.insert(canonical(row->get("raw")));
+    EXPECT_TRUE(keys.emplace(row->getValue<std::string>("timestamp"),
+                             row->getValue<std::string>("source")).second)
+        << "duplicate sample";
+  }
+  EXPECT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want);
+  // Every request asked for at most 30 days, with the offset's '+' arriving intact.
+  const auto log = fake.stats()->getArray("log");
+  std::size_t first_pages = 0;
+  for (std::size_t i = 0; i < log->size(); ++i) {
+    auto entry = log->getObject(static_cast<unsigned>(i));
+    auto query = entry->getObject("query");
+    EXPECT_EQ(entry->getValue<int>("status"), 200);
+    ASSERT_TRUE(query->has("start_datetime"));
+    const std::string start = query->get("start_datetime").toString();
+    const std::string end = query->get("end_datetime").toString();
+    EXPECT_NE(start.find("+00:00"), std::string::npos) << start;
+    const long days = oura::core::parseDay(end.substr(0, 10)) - oura::core::parseDay(start.substr(0, 10));
+    EXPECT_LE(days, 30) << start << " .. " << end;
+    if (!query->has("next_token") || query->get("next_token").toString().empty()) ++first_pages;
+  }
+  EXPECT_EQ(first_pages, 5u) << "120 days in windows of 28 kept days (30 asked)";
 }

@@ -39,11 +39,11 @@ struct Column {
   std::string description;  ///< meaning and unit (seconds, bpm, metres, kcal, degrees Celsius)
 };
 
-/// An embedded time series (OpenAPI `SampleModel`: `{interval, items, timestamp}`) flattened into
+/// An embedded time series (OpenAPI `PublicSample`: `{interval, items, timestamp}`) flattened into
 /// one row per item: the parent's key columns, then `timestamp` (timestamptz, `timestamp + i *
 /// interval` in the document's own offset), then `value` (null items stay null).
 struct SampleSeries {
-  std::string json_path;                      ///< path of the SampleModel in the parent document
+  std::string json_path;                      ///< path of the PublicSample in the parent document
   ColumnType value_type = ColumnType::Real;   ///< type of `value`
 };
 

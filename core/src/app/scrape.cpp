@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -37,6 +38,19 @@ namespace {
 
 constexpr std::size_t kBatchRows = 5000;  // rows buffered before a batch goes to the sinks
 constexpr int kSinkAttempts = 4;          // a sink's RetryLater is tried this many times in all
+// The first day a full re-fetch asks for: Oura's first ring shipped in 2015, so no account holds
+// anything earlier.
+constexpr const char* kHistoryStart = "2015-01-01";
+
+// Which fetched documents a batch keeps.
+enum class Keep {
+  ByDay,  // only those whose own day (CollectionSpec::day_field) is inside the chunk
+  All,    // every document (snapshots and full re-fetches)
+};
+
+// A request asks for one day more on each side than the days it keeps (see dateQuery), so a
+// chunk of days must be two days shorter than the widest request allowed.
+int requestDays(int max_window_days) { return std::max(1, max_window_days - 2); }
 
 struct Interrupted {};
 
@@ -56,12 +70,23 @@ class BatchEmitter : public sdk::RowEmitter {
     streams_[stream_index].rows.push_back(std::move(row));
     ++pending_;
   }
+  // Each distinct problem is logged once per collection, with the first document that showed
+  // it (a field missing from every heart-rate row would otherwise flood the log); the run
+  // summary counts every occurrence, and the end of the collection logs the count per problem.
   void warn(const std::string& message) override {
     ++summary_.warnings;
-    if (summary_.warnings <= 20) {
-      log_.warning(spec_.name + " document " + document_ + ": " + message);
-    } else if (summary_.warnings == 21) {
-      log_.warning(spec_.name + ": more warnings; the run summary counts them");
+    auto [it, first] = warning_counts_.try_emplace(message, 0);
+    ++it->second;
+    if (first && warning_counts_.size() <= 50) {
+      log_.warning(spec_.name + " document " + document_ + ": " + message +
+                   " (logged once; the run summary counts every document)");
+    }
+  }
+  void logWarningCounts() const {
+    for (const auto& [message, count] : warning_counts_) {
+      if (count > 1) {
+        log_.warning(spec_.name + ": " + std::to_string(count) + " documents: " + message);
+      }
     }
   }
   void setDocument(std::string id) { document_ = std::move(id); }
@@ -96,6 +121,7 @@ class BatchEmitter : public sdk::RowEmitter {
   std::vector<sdk::StreamRows> streams_;
   std::size_t pending_ = 0;
   std::string document_;
+  std::map<std::string, std::uint64_t> warning_counts_;
 };
 
 std::string documentId(const Poco::JSON::Object& doc, const std::string& day_field) {
@@ -128,19 +154,26 @@ class CollectionRun {
     try {
       switch (spec_.strategy) {
         case sdk::SyncStrategy::DateWindow:
-          for (const DayRange& chunk : splitWindow(window, spec_.max_window_days)) {
-            fetchChunk(chunk, dateQuery(chunk), true, stats);
+          for (const DayRange& chunk : splitWindow(window, requestDays(spec_.max_window_days))) {
+            fetchChunk(chunk, dateQuery(chunk), Keep::ByDay, stats);
           }
           break;
         case sdk::SyncStrategy::DateTimeWindow:
-          for (const DayRange& chunk : splitWindow(window, std::min(spec_.max_window_days, 30))) {
-            fetchChunk(chunk, dateTimeQuery(chunk), true, stats);
+          for (const DayRange& chunk :
+               splitWindow(window, requestDays(std::min(spec_.max_window_days, 30)))) {
+            fetchChunk(chunk, dateTimeQuery(chunk), Keep::ByDay, stats);
           }
           break;
         case sdk::SyncStrategy::Snapshot:
-        case sdk::SyncStrategy::FullRefetch:
-          fetchChunk(window, {}, false, stats);
+          fetchChunk(window, {}, Keep::All, stats);
           break;
+        case sdk::SyncStrategy::FullRefetch: {
+          // The whole history every run, so a period that was open last time closes: from the
+          // first day Oura can hold (or the run's own start, if earlier) to the run's last day.
+          const DayRange history{std::min(window.first, parseDay(kHistoryStart)), window.last};
+          fetchChunk(history, dateQuery(history), Keep::All, stats);
+          break;
+        }
       }
     } catch (const Interrupted&) {
       summary_.outcome = Outcome::Interrupted;
@@ -170,6 +203,7 @@ class CollectionRun {
     summary_.requests = stats.requests;
     summary_.retries = stats.retries;
     summary_.pages = stats.pages;
+    emitter_.logWarningCounts();
   }
 
  private:
@@ -179,6 +213,10 @@ class CollectionRun {
     // kept by their own day, so the widening never adds a day.
     return {{"start_date", formatDay(chunk.first - 1)}, {"end_date", formatDay(chunk.last + 1)}};
   }
+  // [first - 1 day, last + 2 days) in UTC: the same one-day widening as dateQuery, so a
+  // sample whose own (local) date is inside the chunk is fetched whatever its UTC offset; the
+  // request spans the chunk plus two days, at most 30 days. Consecutive chunks' requests
+  // overlap, and keeping samples by their own date keeps each exactly once.
   QueryParams dateTimeQuery(const DayRange& chunk) const {
     return {{"start_datetime", formatDay(chunk.first - 1) + "T00:00:00+00:00"},
             {"end_datetime", formatDay(chunk.last + 2) + "T00:00:00+00:00"}};
@@ -199,11 +237,13 @@ class CollectionRun {
     return day >= chunk.first && day <= chunk.last;
   }
 
-  void fetchChunk(const DayRange& chunk, const QueryParams& query, bool ranged,
+  void fetchChunk(const DayRange& chunk, const QueryParams& query, Keep keep,
                   RequestStats& stats) {
     if (stop_) throw Interrupted{};
-    const sdk::DayWindow window = ranged ? sdk::DayWindow{formatDay(chunk.first), formatDay(chunk.last)}
-                                         : sdk::DayWindow{};
+    const bool ranged = keep == Keep::ByDay;
+    const bool snapshot = spec_.strategy == sdk::SyncStrategy::Snapshot;
+    const sdk::DayWindow window = snapshot ? sdk::DayWindow{}
+                                           : sdk::DayWindow{formatDay(chunk.first), formatDay(chunk.last)};
     auto on_document = [&](const Poco::JSON::Object::Ptr& doc) {
       if (stop_) throw Interrupted{};
       if (!doc) {
@@ -247,7 +287,7 @@ class CollectionRun {
       forEachDocument(client_, spec_.path, query, stats, on_document);
     }
     std::optional<std::string> synced;
-    if (ranged && !rt_.sinks.empty()) synced = window.last_day;
+    if (!snapshot && !rt_.sinks.empty()) synced = window.last_day;
     flush(window, true, synced);
   }
 

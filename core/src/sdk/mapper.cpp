@@ -1,5 +1,5 @@
 // The generic document mapper: fills typed columns from JSON paths and flattens embedded
-// sample series (OpenAPI SampleModel) into child rows.
+// sample series (OpenAPI PublicSample) into child rows.
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/errors.hpp>
 
@@ -257,7 +257,7 @@ StreamSchema sampleStream(const StreamSchema& parent, std::string name, std::str
                           ColumnType value_type, std::string value_description) {
   StreamSchema child;
   child.name = std::move(name);
-  child.description = "samples of " + parent.name + "." + json_path + " (OpenAPI SampleModel)";
+  child.description = "samples of " + parent.name + "." + json_path + " (OpenAPI PublicSample)";
   for (const auto& key : parent.primary_key) {
     const Column& pk = parent.columns[parent.columnIndex(key)];
     Column column{parent.name + "_" + pk.name, pk.type, pk.json_path, true,
