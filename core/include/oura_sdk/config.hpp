@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -33,11 +34,26 @@ using ConfigValue = std::variant<std::string, std::int64_t, double, bool, std::v
 
 /// One declared configuration key.
 struct ConfigKey {
+  ConfigKey() = default;
+  /// `ConfigKey{"port", ConfigType::Integer, false, ConfigValue{std::int64_t{5432}},
+  /// "server port", "OURA_DB_PORT"}`; the environment variable is optional.
+  ConfigKey(std::string name_, ConfigType type_, bool required_,
+            std::optional<ConfigValue> default_value_, std::string description_,
+            std::string env_ = {})
+      : name(std::move(name_)), type(type_), required(required_),
+        default_value(std::move(default_value_)), description(std::move(description_)),
+        env(std::move(env_)) {}
+
   std::string name;                         ///< TOML key, lower_snake_case
   ConfigType type = ConfigType::String;     ///< expected type
   bool required = false;                    ///< must be present when no default is given
   std::optional<ConfigValue> default_value; ///< used when the key is absent
   std::string description;                  ///< one line for `plugins describe`, with units
+  /// An environment variable that, when set and not empty, overrides the manifest's value
+  /// (precedence: environment, manifest, default), e.g. "OURA_DB_HOST". Empty: none. The core
+  /// converts its text to `type` (integers and floats as written, booleans true/false/1/0,
+  /// string lists comma-separated) and reports a bad value naming the variable, never the value.
+  std::string env;
 };
 
 /// The keys a plugin accepts. Keys not listed here are rejected with `file:line:column`.

@@ -41,4 +41,20 @@ class LoginNeededError : public Error {
   ~LoginNeededError() override;
 };
 
+/// A required service (a sink's database) cannot be reached at start: nothing was done.
+/// `what()` names the host and port (never a password). The program exits 69.
+class UnavailableError : public Error {
+ public:
+  explicit UnavailableError(const std::string& message);
+  ~UnavailableError() override;
+};
+
+/// Another run holds the account's run lock (a sink's PostgreSQL advisory lock): this run did
+/// nothing and is safe to repeat. The program exits 75.
+class RunLockedError : public Error {
+ public:
+  explicit RunLockedError(const std::string& message);
+  ~RunLockedError() override;
+};
+
 }  // namespace oura::sdk

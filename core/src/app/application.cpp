@@ -3,6 +3,7 @@
 #include "app/exit_codes.hpp"
 #include "app/loader.hpp"
 #include "app/manifest.hpp"
+#include "app/migrations.hpp"
 #include "app/runtime.hpp"
 #include "app/scrape.hpp"
 
@@ -39,6 +40,11 @@ const char* kCommands =
     "  check-config   validate the manifest and every plugin's configuration, load the\n"
     "                 plugins; touches no network\n"
     "  plugins        list the plugins found in the plugin directories\n"
+    "  init-db        create or upgrade the database schema of the sinks (sql/ migrations)\n"
+    "  purge --account ID --yes\n"
+    "                 delete one account's rows and sync state from the sinks\n"
+    "  reprocess      re-map the raw documents the sinks stored (after an upgrade added\n"
+    "                 columns), without fetching; --collections narrows it\n"
     "  plugins describe NAME\n"
     "                 a plugin's configuration keys and, for endpoints, its collections,\n"
     "                 streams and columns\n"
@@ -83,6 +89,17 @@ Manifest loadEffectiveManifest(const std::string& path) {
   Manifest manifest = loadManifest(path);
   const std::string base_url = Poco::Environment::get("OURA_API_BASE_URL", "");
   if (!base_url.empty()) manifest.http.base_url = base_url;
+  // OURA_SCRAPE_DAYS: the window of a run without sync state (the name existing deployments
+  // of this job use); it overrides collector.days, and --days overrides it.
+  const std::string days = Poco::Environment::get("OURA_SCRAPE_DAYS", "");
+  if (!days.empty()) {
+    int value = 0;
+    if (!Poco::NumberParser::tryParse(days, value) || value < 1) {
+      throw sdk::ConfigError("environment variable OURA_SCRAPE_DAYS: expected a whole number of "
+                             "days >= 1, not '" + days + "'");
+    }
+    manifest.days = value;
+  }
   return manifest;
 }
 
@@ -127,6 +144,9 @@ void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
                         .repeatable(true));
   options.addOption(Option("log-level", "", "error, warning, information (default) or debug")
                         .argument("LEVEL"));
+  options.addOption(Option("account", "", "purge: the account label whose data is deleted")
+                        .argument("ID"));
+  options.addOption(Option("yes", "", "purge: really delete (there is no undo)"));
 }
 
 void CollectorApplication::handleOption(const std::string& name, const std::string& value) {
@@ -151,6 +171,10 @@ void CollectorApplication::handleOption(const std::string& name, const std::stri
     since_ = value;
   } else if (name == "until") {
     until_ = value;
+  } else if (name == "account") {
+    account_ = value;
+  } else if (name == "yes") {
+    yes_ = true;
   } else if (name == "collections") {
     collections_.push_back(value);
   } else if (name == "log-level") {
@@ -242,6 +266,9 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   if (command == "scrape") return commandScrape(rest);
   if (command == "check-config") return commandCheckConfig(rest);
   if (command == "plugins") return commandPlugins(rest);
+  if (command == "init-db") return commandInitDb(rest);
+  if (command == "purge") return commandPurge(rest);
+  if (command == "reprocess") return commandReprocess(rest);
   throw ExitError(kExitUsage, "unknown command '" + command + "'.\nTry 'oura-collector --help'.");
 }
 
@@ -256,6 +283,8 @@ int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
   options.since = since_;
   options.until = until_;
   options.collections = collections_;
+  options.overlap_days = runtime->manifest.overlap_days;
+  if (!dry_run_) requireCurrentSchema(*runtime);
   RunSummary summary = runScrape(*runtime, options, stop_);
   std::cout.flush();
   summary.print(std::cerr);
@@ -304,6 +333,80 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
     std::cout << "  sink " << sink.name << " (" << sink.loaded.file << ")\n";
   }
   return kExitOk;
+}
+
+int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
+  if (!args.empty()) throw ExitError(kExitUsage, "init-db takes no arguments, got '" + args[0] + "'");
+  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  const std::string dir = migrationsDir(runtime->manifest);
+  const std::vector<sdk::Migration> migrations = loadMigrations(dir);
+  bool any = false;
+  for (SinkInstance& sink : runtime->sinks) {
+    std::vector<int> applied;
+    try {
+      if (!sink.plugin->schemaVersion()) {
+        std::cout << "sink " << sink.name << ": keeps no schema\n";
+        continue;
+      }
+      applied = sink.plugin->migrate(migrations);
+    } catch (const sdk::UnavailableError& e) {
+      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+    } catch (const sdk::Error& e) {
+      throw ExitError(kExitConfig, "sink " + sink.name + ": migration failed: " + e.what());
+    }
+    any = true;
+    if (applied.empty()) {
+      std::cout << "sink " << sink.name << ": schema up to date (migration "
+                << migrations.back().version << ")\n";
+    }
+    for (int version : applied) {
+      std::cout << "sink " << sink.name << ": applied " << migrations[version - 1].name << "\n";
+    }
+  }
+  if (!any) std::cout << "no sink of the manifest keeps a schema; nothing to do\n";
+  return kExitOk;
+}
+
+int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
+  if (!args.empty()) throw ExitError(kExitUsage, "purge takes no arguments, got '" + args[0] + "'");
+  if (!account_ || account_->empty()) {
+    throw ExitError(kExitUsage, "purge needs --account ID (the account label whose data goes)");
+  }
+  if (!yes_) {
+    throw ExitError(kExitUsage, "purge deletes every row and the sync state of account '" +
+                                    *account_ + "' for good; add --yes to do it");
+  }
+  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  for (SinkInstance& sink : runtime->sinks) {
+    try {
+      if (!sink.plugin->schemaVersion()) {
+        std::cout << "sink " << sink.name << ": keeps no data\n";
+        continue;
+      }
+      const std::uint64_t rows = sink.plugin->purge(*account_);
+      std::cout << "sink " << sink.name << ": deleted " << rows << " rows of account '"
+                << *account_ << "'\n";
+    } catch (const sdk::UnavailableError& e) {
+      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+    } catch (const sdk::RunLockedError& e) {
+      throw ExitError(kExitInterrupted, "sink " + sink.name + ": " + e.what());
+    } catch (const sdk::Error& e) {
+      throw ExitError(kExitPartial, "sink " + sink.name + ": purge failed, nothing deleted: " +
+                                        e.what());
+    }
+  }
+  return kExitOk;
+}
+
+int CollectorApplication::commandReprocess(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    throw ExitError(kExitUsage, "reprocess takes no arguments, got '" + args[0] + "'");
+  }
+  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  requireCurrentSchema(*runtime);
+  RunSummary summary = runReprocess(*runtime, collections_, stop_);
+  summary.print(std::cerr);
+  return summary.exitCode();
 }
 
 int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {

@@ -29,6 +29,9 @@ class CollectorApplication : public Poco::Util::Application {
   int commandScrape(const std::vector<std::string>& args);
   int commandCheckConfig(const std::vector<std::string>& args);
   int commandPlugins(const std::vector<std::string>& args);
+  int commandInitDb(const std::vector<std::string>& args);
+  int commandPurge(const std::vector<std::string>& args);
+  int commandReprocess(const std::vector<std::string>& args);
   std::string manifestPath() const;
   void setUpLogging();
   void printHelp() const;
@@ -42,6 +45,8 @@ class CollectorApplication : public Poco::Util::Application {
   std::optional<std::string> since_;
   std::optional<std::string> until_;
   std::vector<std::string> collections_;
+  std::optional<std::string> account_;  // purge --account
+  bool yes_ = false;                    // purge --yes
   std::string log_level_ = "information";
 };
 

@@ -14,6 +14,12 @@
 #include <limits>
 #include <map>
 #include <oura_sdk/errors.hpp>
+
+#include <Poco/Environment.h>
+#include <Poco/NumberParser.h>
+#include <Poco/StringTokenizer.h>
+
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -256,7 +262,8 @@ void readCollector(const toml::table& root, const std::string& file, const fs::p
     return;
   }
   const std::string path = "collector";
-  rejectUnknownKeys(*t, {"account", "plugin_dirs", "collections", "days"}, file, path);
+  rejectUnknownKeys(*t, {"account", "plugin_dirs", "collections", "days", "overlap_days", "sql_dir"},
+                    file, path);
   if (auto account = optionalString(*t, "account", file, path)) m.account = *account;
   if (auto dirs = optionalStringList(*t, "plugin_dirs", file, path)) {
     m.plugin_dirs.clear();
@@ -268,6 +275,8 @@ void readCollector(const toml::table& root, const std::string& file, const fs::p
     m.collections = *collections;
   }
   if (auto days = optionalCount(*t, "days", file, path, 1)) m.days = *days;
+  if (auto overlap = optionalCount(*t, "overlap_days", file, path, 0)) m.overlap_days = *overlap;
+  if (auto dir = optionalString(*t, "sql_dir", file, path)) m.sql_dir = resolveRelative(folder, *dir);
 }
 
 void readApi(const toml::table& root, const std::string& file, const fs::path& folder,
@@ -547,6 +556,47 @@ sdk::ConfigValue readValue(const toml::node& node, const sdk::ConfigKey& key,
   fail(file, node.source(), key_path, "unsupported configuration type");
 }
 
+// The value of `key.env` converted to the key's type, or nothing when the variable is unset or
+// empty. Throws sdk::ConfigError naming the variable (never its value, which may be a secret).
+std::optional<sdk::ConfigValue> envOverride(const sdk::ConfigKey& key, const std::string& path) {
+  if (key.env.empty()) return std::nullopt;
+  const std::string text = Poco::Environment::get(key.env, "");
+  if (text.empty()) return std::nullopt;
+  auto bad = [&](const char* expected) -> sdk::ConfigError {
+    return sdk::ConfigError("environment variable " + key.env + " (overriding " + path +
+                            "): expected " + expected);
+  };
+  switch (key.type) {
+    case sdk::ConfigType::String:
+    case sdk::ConfigType::Secret:
+      return sdk::ConfigValue{text};
+    case sdk::ConfigType::Integer: {
+      Poco::Int64 value = 0;
+      if (!Poco::NumberParser::tryParse64(text, value)) throw bad("an integer");
+      return sdk::ConfigValue{static_cast<std::int64_t>(value)};
+    }
+    case sdk::ConfigType::Float: {
+      double value = 0;
+      if (!Poco::NumberParser::tryParseFloat(text, value)) throw bad("a number");
+      return sdk::ConfigValue{value};
+    }
+    case sdk::ConfigType::Boolean: {
+      bool value = false;
+      if (!Poco::NumberParser::tryParseBool(text, value)) throw bad("true or false");
+      return sdk::ConfigValue{value};
+    }
+    case sdk::ConfigType::StringList: {
+      std::vector<std::string> items;
+      Poco::StringTokenizer tokens(text, ",",
+                                   Poco::StringTokenizer::TOK_TRIM |
+                                       Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+      for (const auto& token : tokens) items.push_back(token);
+      return sdk::ConfigValue{items};
+    }
+  }
+  throw bad("a supported type");
+}
+
 }  // namespace
 
 sdk::PluginConfig validatePluginConfig(const toml::table& table, const sdk::ConfigSchema& schema,
@@ -569,7 +619,12 @@ sdk::PluginConfig validatePluginConfig(const toml::table& table, const sdk::Conf
   std::map<std::string, sdk::ConfigValue> values;
   for (const auto& key : schema) {
     const std::string path = join(key_path, key.name);
-    if (const toml::node* node = table.get(key.name)) {
+    if (std::optional<sdk::ConfigValue> from_env = envOverride(key, path)) {
+      // The environment beats the manifest (docs/manifest.md "Environment"); a manifest value
+      // is still type-checked so that a broken manifest is not hidden by the environment.
+      if (const toml::node* node = table.get(key.name)) readValue(*node, key, file, path);
+      values.emplace(key.name, std::move(*from_env));
+    } else if (const toml::node* node = table.get(key.name)) {
       values.emplace(key.name, readValue(*node, key, file, path));
     } else if (key.default_value) {
       values.emplace(key.name, *key.default_value);

@@ -62,7 +62,9 @@ struct Manifest {
   std::string account = "default";
   std::vector<std::string> plugin_dirs;
   std::vector<std::string> collections;  // empty: all served
-  int days = 7;
+  int days = 7;                          // window of a run without sync state, --days or --since
+  int overlap_days = 2;                  // an incremental run starts this many days before state
+  std::string sql_dir;                   // the migrations folder; empty: $OURA_SQL_DIR or installed
   HttpSettings http;
   RateLimitSettings rate_limit;
   RetrySettings retry;

@@ -2,6 +2,7 @@
 
 #include "app/days.hpp"
 #include "app/exit_codes.hpp"
+#include "app/migrations.hpp"
 #include "app/token_provider.hpp"
 #include "http/api_client.hpp"
 
@@ -19,6 +20,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 namespace oura::core {
 
@@ -59,6 +61,9 @@ class BatchEmitter : public sdk::RowEmitter {
  public:
   BatchEmitter(const sdk::CollectionSpec& spec, CollectionSummary& summary, Poco::Logger& log)
       : spec_(spec), summary_(summary), log_(log) {
+    for (const auto& key : spec_.streams.at(0).primary_key) {
+      key_columns_.push_back(spec_.streams[0].columnIndex(key));
+    }
     reset();
   }
   void emit(std::size_t stream_index, sdk::Row row) override {
@@ -66,6 +71,11 @@ class BatchEmitter : public sdk::RowEmitter {
       throw sdk::MappingError("row for stream index " + std::to_string(stream_index) +
                               " of a collection with " + std::to_string(streams_.size()) +
                               " streams");
+    }
+    if (stream_index == 0) {
+      sdk::Row key;
+      for (std::size_t column : key_columns_) key.push_back(row.at(column));
+      window_keys_.push_back(std::move(key));
     }
     streams_[stream_index].rows.push_back(std::move(row));
     ++pending_;
@@ -91,7 +101,8 @@ class BatchEmitter : public sdk::RowEmitter {
   }
   void setDocument(std::string id) { document_ = std::move(id); }
   // Drops the rows of the current document (it failed to map half-way).
-  void rollbackTo(const std::vector<std::size_t>& sizes) {
+  void rollbackTo(const std::vector<std::size_t>& sizes, std::size_t window_keys) {
+    window_keys_.resize(window_keys);
     for (std::size_t i = 0; i < streams_.size(); ++i) {
       pending_ -= streams_[i].rows.size() - sizes[i];
       streams_[i].rows.resize(sizes[i]);
@@ -103,6 +114,9 @@ class BatchEmitter : public sdk::RowEmitter {
     return s;
   }
   std::size_t pending() const { return pending_; }
+  std::size_t windowKeyCount() const { return window_keys_.size(); }
+  // The keys of every document emitted since the last call: one window's documents.
+  std::vector<sdk::Row> takeWindowKeys() { return std::exchange(window_keys_, {}); }
   std::vector<sdk::StreamRows> take() {
     std::vector<sdk::StreamRows> out = std::move(streams_);
     reset();
@@ -122,6 +136,8 @@ class BatchEmitter : public sdk::RowEmitter {
   std::size_t pending_ = 0;
   std::string document_;
   std::map<std::string, std::uint64_t> warning_counts_;
+  std::vector<std::size_t> key_columns_;  // primary-key column indexes of streams[0]
+  std::vector<sdk::Row> window_keys_;
 };
 
 std::string documentId(const Poco::JSON::Object& doc, const std::string& day_field) {
@@ -132,6 +148,39 @@ std::string documentId(const Poco::JSON::Object& doc, const std::string& day_fie
     return "of " + doc.getValue<std::string>(day_field);
   }
   return "(without id)";
+}
+
+// Hands one batch to one sink: RetryLater is retried with a growing pause (at most
+// kSinkAttempts tries in all, none once a stop was asked for); anything but Done throws, naming
+// the sink, the collection and the window. Counts what the sink inserted and updated.
+void writeBatch(SinkInstance& sink, const sdk::SinkBatch& batch, const std::atomic<bool>& stop,
+                Poco::Logger& log, CollectionSummary& summary) {
+  const std::string& collection = batch.collection->name;
+  std::lock_guard lock(*sink.mutex);
+  sdk::SinkOutcome outcome;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      outcome = sink.plugin->write(batch);
+    } catch (const std::exception& e) {
+      outcome = sdk::SinkOutcome{sdk::SinkOutcome::Status::Failed, e.what(), 0, 0};
+    }
+    if (outcome.status != sdk::SinkOutcome::Status::RetryLater || attempt >= kSinkAttempts ||
+        stop) {
+      break;
+    }
+    log.warning("sink " + sink.name + " asked to retry a batch of " + collection + ": " +
+                outcome.message);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500) * (1 << attempt));
+  }
+  if (outcome.status != sdk::SinkOutcome::Status::Done) {
+    throw std::runtime_error("sink " + sink.name + " could not write " + collection +
+                             (batch.window.first_day.empty()
+                                  ? std::string()
+                                  : " " + batch.window.first_day + ".." + batch.window.last_day) +
+                             ": " + outcome.message);
+  }
+  summary.inserted += outcome.inserted;
+  summary.updated += outcome.updated;
 }
 
 class CollectionRun {
@@ -244,10 +293,13 @@ class CollectionRun {
     const bool snapshot = spec_.strategy == sdk::SyncStrategy::Snapshot;
     const sdk::DayWindow window = snapshot ? sdk::DayWindow{}
                                            : sdk::DayWindow{formatDay(chunk.first), formatDay(chunk.last)};
+    std::size_t skipped_in_window = 0;
+    emitter_.takeWindowKeys();  // a new window: forget the keys of the previous one
     auto on_document = [&](const Poco::JSON::Object::Ptr& doc) {
       if (stop_) throw Interrupted{};
       if (!doc) {
         ++summary_.skipped;
+        ++skipped_in_window;
         log_.error(spec_.name + ": a document is not a JSON object; skipped");
         return;
       }
@@ -257,12 +309,14 @@ class CollectionRun {
       std::ostringstream raw;
       doc->stringify(raw);
       const auto before = emitter_.sizes();
+      const std::size_t keys_before = emitter_.windowKeyCount();
       const std::size_t pending_before = emitter_.pending();
       try {
         rt_.find(spec_.name)->endpoint->plugin->mapDocument(spec_, *doc, raw.str(), emitter_);
       } catch (const std::exception& e) {
-        emitter_.rollbackTo(before);
+        emitter_.rollbackTo(before, keys_before);
         ++summary_.skipped;
+        ++skipped_in_window;
         log_.error(spec_.name + " document " + id + " cannot be mapped and was skipped: " +
                    e.what());
         return;
@@ -288,39 +342,21 @@ class CollectionRun {
     }
     std::optional<std::string> synced;
     if (!snapshot && !rt_.sinks.empty()) synced = window.last_day;
-    flush(window, true, synced);
+    // The window was fetched to its last page: authoritative for deletions, unless a document
+    // could not be mapped (its stored row must not be taken for deleted).
+    flush(window, skipped_in_window == 0, synced);
   }
 
   void flush(const sdk::DayWindow& window, bool complete, std::optional<std::string> synced) {
-    sdk::SinkBatch batch{rt_.manifest.account, &spec_, window, complete, std::move(synced),
-                         emitter_.take()};
-    for (SinkInstance& sink : rt_.sinks) {
-      std::lock_guard lock(*sink.mutex);
-      sdk::SinkOutcome outcome;
-      for (int attempt = 1;; ++attempt) {
-        try {
-          outcome = sink.plugin->write(batch);
-        } catch (const std::exception& e) {
-          outcome = sdk::SinkOutcome{sdk::SinkOutcome::Status::Failed, e.what(), 0, 0};
-        }
-        if (outcome.status != sdk::SinkOutcome::Status::RetryLater || attempt >= kSinkAttempts ||
-            stop_) {
-          break;
-        }
-        log_.warning("sink " + sink.name + " asked to retry a batch of " + spec_.name + ": " +
-                     outcome.message);
-        std::this_thread::sleep_for(std::chrono::milliseconds(500) * (1 << attempt));
-      }
-      if (outcome.status != sdk::SinkOutcome::Status::Done) {
-        throw std::runtime_error("sink " + sink.name + " could not write " + spec_.name +
-                                 (window.first_day.empty()
-                                      ? std::string()
-                                      : " " + window.first_day + ".." + window.last_day) +
-                                 ": " + outcome.message);
-      }
-      summary_.inserted += outcome.inserted;
-      summary_.updated += outcome.updated;
-    }
+    sdk::SinkBatch batch;
+    batch.account = rt_.manifest.account;
+    batch.collection = &spec_;
+    batch.window = window;
+    batch.window_complete = complete;
+    if (complete) batch.window_document_keys = emitter_.takeWindowKeys();
+    batch.synced_through = std::move(synced);
+    batch.streams = emitter_.take();
+    for (SinkInstance& sink : rt_.sinks) writeBatch(sink, batch, stop_, log_, summary_);
   }
 
   Runtime& rt_;
@@ -351,6 +387,47 @@ std::string servedList(const Runtime& rt) {
   for (const auto& c : rt.collections) out += (out.empty() ? "" : ", ") + c.spec->name;
   return out;
 }
+
+// The collections a run covers: `requested` (--collections, comma-separated items) or else the
+// manifest's list, or else every served collection. Unknown names: exit 64 from the command
+// line, 78 from the manifest.
+std::vector<const ServedCollection*> selectCollections(const Runtime& rt,
+                                                       const std::vector<std::string>& requested) {
+  std::vector<const ServedCollection*> selected;
+  const bool from_cli = !requested.empty();
+  std::vector<std::string> names = splitList(from_cli ? requested : rt.manifest.collections);
+  if (names.empty()) {
+    for (const auto& c : rt.collections) selected.push_back(&c);
+  }
+  std::set<std::string> seen;
+  for (const std::string& name : names) {
+    const ServedCollection* served = rt.find(name);
+    if (served == nullptr) {
+      std::string message = "unknown collection '" + name +
+                            "': the enabled endpoint plugins serve " + servedList(rt);
+      if (from_cli) throw ExitError(kExitUsage, "--collections: " + message);
+      throw ExitError(kExitConfig, rt.manifest.file + ": collector.collections: " + message);
+    }
+    if (seen.insert(name).second) selected.push_back(served);
+  }
+  return selected;
+}
+
+// Opens every sink before anything is fetched; maps what they throw to DESIGN.md's exit codes.
+void openSinks(Runtime& rt, const std::vector<const sdk::CollectionSpec*>& specs) {
+  for (SinkInstance& sink : rt.sinks) {
+    try {
+      sink.plugin->open(rt.manifest.account, specs);
+    } catch (const sdk::RunLockedError& e) {
+      throw ExitError(kExitInterrupted, "sink " + sink.name + ": " + e.what() +
+                                            "; nothing was done, run again later");
+    } catch (const sdk::ConfigError& e) {
+      throw ExitError(kExitConfig, "sink " + sink.name + ": " + e.what());
+    } catch (const std::exception& e) {
+      throw ExitError(kExitUnavailable, "sink " + sink.name + " cannot open: " + e.what() +
+                                            "; nothing was fetched");
+    }
+  }}
 
 }  // namespace
 
@@ -399,27 +476,7 @@ void RunSummary::print(std::ostream& out) const {
 }
 
 RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomic<bool>& stop) {
-  // Which collections.
-  std::vector<const ServedCollection*> selected;
-  {
-    const bool from_cli = !options.collections.empty();
-    std::vector<std::string> names =
-        splitList(from_cli ? options.collections : rt.manifest.collections);
-    if (names.empty()) {
-      for (const auto& c : rt.collections) selected.push_back(&c);
-    }
-    std::set<std::string> seen;
-    for (const std::string& name : names) {
-      const ServedCollection* served = rt.find(name);
-      if (served == nullptr) {
-        std::string message = "unknown collection '" + name +
-                              "': the enabled endpoint plugins serve " + servedList(rt);
-        if (from_cli) throw ExitError(kExitUsage, "--collections: " + message);
-        throw ExitError(kExitConfig, rt.manifest.file + ": collector.collections: " + message);
-      }
-      if (seen.insert(name).second) selected.push_back(served);
-    }
-  }
+  std::vector<const ServedCollection*> selected = selectCollections(rt, options.collections);
 
   // Which days.
   DayRange window{};
@@ -452,13 +509,8 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
 
   std::vector<const sdk::CollectionSpec*> specs;
   for (const auto* c : selected) specs.push_back(c->spec);
-  for (SinkInstance& sink : rt.sinks) {
-    try {
-      sink.plugin->open(specs);
-    } catch (const std::exception& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + " cannot open: " + e.what());
-    }
-  }
+  openSinks(rt, specs);
+
 
   RunSummary summary;
   summary.collections.resize(selected.size());
@@ -467,18 +519,35 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     CollectionSummary& s = summary.collections[i];
     s.collection = selected[i]->spec->name;
     s.endpoint = selected[i]->endpoint->name;
-    // Incremental: without --since/--days, start at the synced day minus the overlap.
-    if (!options.since && !options.days && !options.dry_run) {
+    // Incremental: without --since/--days, start at the synced day minus the overlap; a sink
+    // without state for the collection needs the default window. With several sinks, the
+    // earliest start serves them all (upserts make the overlap harmless).
+    if (!options.since && !options.days && !options.dry_run && !rt.sinks.empty()) {
+      std::optional<DayNumber> first;
       for (SinkInstance& sink : rt.sinks) {
         std::lock_guard lock(*sink.mutex);
-        if (auto synced = sink.plugin->syncedThrough(rt.manifest.account, s.collection)) {
+        std::optional<std::string> synced;
+        try {
+          synced = sink.plugin->syncedThrough(rt.manifest.account, s.collection);
+        } catch (const sdk::RunLockedError& e) {
+          throw ExitError(kExitInterrupted, "sink " + sink.name + ": " + e.what());
+        } catch (const std::exception& e) {
+          throw ExitError(kExitUnavailable, "sink " + sink.name + " cannot read the sync state of " +
+                                                s.collection + ": " + e.what());
+        }
+        DayNumber start = window.first;
+        if (synced) {
           try {
-            windows[i].first = std::min(window.last,
-                                        parseDay(*synced) - options.overlap_days);
+            start = std::min(window.last, parseDay(*synced) - options.overlap_days);
           } catch (const std::invalid_argument&) {
+            Poco::Logger::get("oura.scrape")
+                .warning("sink " + sink.name + ": ignoring an unreadable sync state '" + *synced +
+                         "' of " + s.collection);
           }
         }
+        first = first ? std::min(*first, start) : start;
       }
+      windows[i].first = *first;
     }
     const bool ranged = selected[i]->spec->strategy == sdk::SyncStrategy::DateWindow ||
                         selected[i]->spec->strategy == sdk::SyncStrategy::DateTimeWindow;
@@ -532,6 +601,129 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     }
   }
   return summary;
+}
+
+RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections,
+                        const std::atomic<bool>& stop) {
+  std::vector<const ServedCollection*> selected = selectCollections(rt, collections);
+  std::vector<const sdk::CollectionSpec*> specs;
+  for (const auto* c : selected) specs.push_back(c->spec);
+  openSinks(rt, specs);
+  RunSummary summary;
+  for (const ServedCollection* served : selected) {
+    const sdk::CollectionSpec& spec = *served->spec;
+    CollectionSummary s;
+    s.collection = spec.name;
+    s.endpoint = served->endpoint->name;
+    Poco::Logger& log = Poco::Logger::get("oura.reprocess." + spec.name);
+    try {
+      for (SinkInstance& sink : rt.sinks) {
+        if (stop) throw Interrupted{};
+        std::vector<std::string> raws;
+        bool readable = false;
+        {
+          std::lock_guard lock(*sink.mutex);
+          readable = sink.plugin->readRaw(rt.manifest.account, spec,
+                                          [&](const std::string& raw) { raws.push_back(raw); });
+        }
+        if (!readable) {
+          log.information("sink " + sink.name + " keeps no documents to reprocess");
+          continue;
+        }
+        BatchEmitter emitter(spec, s, log);
+        auto flush = [&] {
+          sdk::SinkBatch batch;
+          batch.account = rt.manifest.account;
+          batch.collection = &spec;
+          batch.streams = emitter.take();
+          emitter.takeWindowKeys();  // reprocessing never marks anything deleted
+          writeBatch(sink, batch, stop, log, s);
+        };
+        Poco::JSON::Parser parser;
+        for (const std::string& raw : raws) {
+          if (stop) throw Interrupted{};
+          Poco::JSON::Object::Ptr doc;
+          try {
+            parser.reset();
+            doc = parser.parse(raw).extract<Poco::JSON::Object::Ptr>();
+          } catch (const std::exception& e) {
+            ++s.skipped;
+            log.error(spec.name + ": a stored raw document is not a JSON object; skipped");
+            continue;
+          }
+          const std::string id = documentId(*doc, spec.day_field);
+          emitter.setDocument(id);
+          const auto before = emitter.sizes();
+          const std::size_t keys_before = emitter.windowKeyCount();
+          const std::size_t pending_before = emitter.pending();
+          try {
+            served->endpoint->plugin->mapDocument(spec, *doc, raw, emitter);
+          } catch (const std::exception& e) {
+            emitter.rollbackTo(before, keys_before);
+            ++s.skipped;
+            log.error(spec.name + " document " + id + " cannot be mapped and was skipped: " +
+                      e.what());
+            continue;
+          }
+          ++s.documents;
+          s.rows += emitter.pending() - pending_before;
+          if (emitter.pending() >= kBatchRows) flush();
+        }
+        flush();
+        emitter.logWarningCounts();
+      }
+    } catch (const Interrupted&) {
+      s.outcome = Outcome::Interrupted;
+      s.message = "stopped by a signal; run reprocess again to finish";
+    } catch (const std::exception& e) {
+      s.outcome = Outcome::Failed;
+      s.message = e.what();
+    }
+    summary.collections.push_back(std::move(s));
+  }
+  for (SinkInstance& sink : rt.sinks) {
+    try {
+      sink.plugin->close();
+    } catch (const std::exception& e) {
+      Poco::Logger::get("oura.reprocess").error("sink " + sink.name + " did not close cleanly: " + e.what());
+    }
+  }
+  return summary;
+}
+
+void requireCurrentSchema(Runtime& rt) {
+  std::optional<int> newest_known;
+  auto newest = [&] {
+    if (!newest_known) {
+      try {
+        newest_known = loadMigrations(migrationsDir(rt.manifest)).back().version;
+      } catch (const sdk::ConfigError& e) {
+        throw ExitError(kExitConfig, e.what());
+      }
+    }
+    return *newest_known;
+  };
+  for (SinkInstance& sink : rt.sinks) {
+    std::optional<int> version;
+    try {
+      version = sink.plugin->schemaVersion();
+    } catch (const std::exception& e) {
+      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what() +
+                                            "; nothing was fetched");
+    }
+    if (!version) continue;  // a sink without a schema
+    if (*version < newest()) {
+      throw ExitError(kExitConfig,
+                      "sink " + sink.name + ": the database schema is at migration " +
+                          std::to_string(*version) + ", this program needs " +
+                          std::to_string(newest()) + ": run `oura-collector init-db` first");
+    }
+    if (*version > newest()) {
+      throw ExitError(kExitConfig, "sink " + sink.name + ": the database schema is at migration " +
+                                       std::to_string(*version) + ", newer than this program's " +
+                                       std::to_string(newest()) + ": upgrade oura-collector");
+    }
+  }
 }
 
 }  // namespace oura::core

@@ -6,6 +6,8 @@
 
 #include "app/runtime.hpp"
 
+#include <oura_sdk/sink.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -65,5 +67,20 @@ struct RunSummary {
 // Throws ExitError for usage errors (unknown --collections name: 64), configuration errors (78),
 // a missing token (77) and sinks that cannot open (69), all before any request.
 RunSummary runScrape(Runtime& runtime, const ScrapeOptions& options, const std::atomic<bool>& stop);
+
+// `reprocess`: re-maps the raw documents that sinks stored (after an upgrade added columns),
+// without fetching: for each selected collection and each sink that can read its documents
+// back, maps them with the endpoint plugin and writes the rows to that sink (child sample rows
+// replaced, nothing marked deleted, sync state untouched). A collection's stored documents are
+// read into memory before they are written back. Throws ExitError as runScrape does for
+// usage, configuration and sinks that cannot open.
+RunSummary runReprocess(Runtime& runtime, const std::vector<std::string>& collections,
+                        const std::atomic<bool>& stop);
+
+// Before a scrape or reprocess into sinks that keep a schema: every such sink's schema must be
+// at the newest migration of the migrations folder (read only when a sink keeps a schema).
+// Throws ExitError(78, "... run init-db") when one is behind, (78) when it is ahead (an older
+// program) or the folder is unusable, (69) when a sink cannot be reached.
+void requireCurrentSchema(Runtime& runtime);
 
 }  // namespace oura::core

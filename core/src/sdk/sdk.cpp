@@ -26,6 +26,10 @@ MappingError::MappingError(const std::string& message) : Error(message) {}
 MappingError::~MappingError() = default;
 LoginNeededError::LoginNeededError(const std::string& message) : Error(message) {}
 LoginNeededError::~LoginNeededError() = default;
+UnavailableError::UnavailableError(const std::string& message) : Error(message) {}
+UnavailableError::~UnavailableError() = default;
+RunLockedError::RunLockedError(const std::string& message) : Error(message) {}
+RunLockedError::~RunLockedError() = default;
 HttpError::HttpError(int status, std::string url, const std::string& message)
     : Error(message), status_(status), url_(std::move(url)) {}
 HttpError::~HttpError() = default;
@@ -45,11 +49,20 @@ RowEmitter::~RowEmitter() = default;
 SinkPlugin::~SinkPlugin() = default;
 TokenStore::~TokenStore() = default;
 
-void SinkPlugin::open(const std::vector<const CollectionSpec*>&) {}
+void SinkPlugin::open(const std::string&, const std::vector<const CollectionSpec*>&) {}
 std::optional<std::string> SinkPlugin::syncedThrough(const std::string&, const std::string&) {
   return std::nullopt;
 }
 void SinkPlugin::close() {}
+std::vector<int> SinkPlugin::migrate(const std::vector<Migration>&) { return {}; }
+std::optional<int> SinkPlugin::schemaVersion() { return std::nullopt; }
+std::uint64_t SinkPlugin::purge(const std::string&) {
+  throw Error("this sink keeps no data to purge");
+}
+bool SinkPlugin::readRaw(const std::string&, const CollectionSpec&,
+                         const std::function<void(const std::string&)>&) {
+  return false;
+}
 
 bool TokenStore::save(const TokenSet&, std::int64_t) {
   throw Error("token store '" + describe() + "' is read-only");

@@ -35,7 +35,7 @@ StdoutSink::StdoutSink(const PluginContext& context)
 
 StdoutSink::~StdoutSink() = default;
 
-void StdoutSink::open(const std::vector<const CollectionSpec*>&) {
+void StdoutSink::open(const std::string&, const std::vector<const CollectionSpec*>&) {
   if (path_ == "-") {
     out_ = &std::cout;
     return;
@@ -46,7 +46,7 @@ void StdoutSink::open(const std::vector<const CollectionSpec*>&) {
 }
 
 SinkOutcome StdoutSink::write(const SinkBatch& batch) {
-  if (out_ == nullptr) open({});
+  if (out_ == nullptr) open(batch.account, {});
   SinkOutcome outcome;
   Poco::JSON::Parser parser;
   for (const StreamRows& stream : batch.streams) {

@@ -12,7 +12,8 @@ class StdoutSink : public oura::sdk::SinkPlugin {
   static oura::sdk::ConfigSchema configSchema();
   explicit StdoutSink(const oura::sdk::PluginContext& context);
   ~StdoutSink() override;
-  void open(const std::vector<const oura::sdk::CollectionSpec*>& collections) override;
+  void open(const std::string& account,
+            const std::vector<const oura::sdk::CollectionSpec*>& collections) override;
   oura::sdk::SinkOutcome write(const oura::sdk::SinkBatch& batch) override;
   void close() override;
 

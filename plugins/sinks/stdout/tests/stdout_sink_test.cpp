@@ -47,7 +47,7 @@ TEST(StdoutSink, WritesOneJsonObjectPerRowInSchemaOrder) {
   StreamSchema schema = allTypes();
   CollectionSpec spec;
   spec.name = "things";
-  SinkBatch batch{"me", &spec, {"2024-01-01", "2024-01-02"}, false, std::nullopt, {}};
+  SinkBatch batch{"me", &spec, {"2024-01-01", "2024-01-02"}, false, {}, std::nullopt, {}};
   batch.streams.push_back(StreamRows{&schema, {}});
   batch.streams[0].rows.push_back(Row{std::string("2024-01-01"), std::int64_t{42}, 1.5, true,
                                       std::string("2024-01-01T04:00:00+01:00"),
@@ -56,7 +56,7 @@ TEST(StdoutSink, WritesOneJsonObjectPerRowInSchemaOrder) {
   batch.streams[0].rows.push_back(Row{std::string("2024-01-02"), std::monostate{},
                                       std::monostate{}, std::monostate{}, std::monostate{},
                                       std::monostate{}, std::string("{}")});
-  sink.open({&spec});
+  sink.open("me", {&spec});
   SinkOutcome outcome = sink.write(batch);
   sink.close();
   ASSERT_EQ(outcome.status, SinkOutcome::Status::Done) << outcome.message;
@@ -80,7 +80,7 @@ TEST(StdoutSink, LeavesRawOutWhenAsked) {
   oura::plugins::StdoutSink sink(context(tmp.path(), false));
   StreamSchema schema = allTypes();
   CollectionSpec spec;
-  SinkBatch batch{"me", &spec, {}, false, std::nullopt, {}};
+  SinkBatch batch{"me", &spec, {}, false, {}, std::nullopt, {}};
   batch.streams.push_back(StreamRows{&schema, {}});
   batch.streams[0].rows.push_back(Row{std::string("2024-01-01"), std::int64_t{1}, 2.0, false,
                                       std::monostate{}, std::string("x"), std::string("{}")});
@@ -96,7 +96,7 @@ TEST(StdoutSink, InvalidJsonInAJsonbColumnFailsTheBatch) {
   oura::plugins::StdoutSink sink(context(tmp.path()));
   StreamSchema schema = allTypes();
   CollectionSpec spec;
-  SinkBatch batch{"me", &spec, {}, false, std::nullopt, {}};
+  SinkBatch batch{"me", &spec, {}, false, {}, std::nullopt, {}};
   batch.streams.push_back(StreamRows{&schema, {}});
   batch.streams[0].rows.push_back(Row{std::string("2024-01-01"), std::int64_t{1}, 2.0, false,
                                       std::monostate{}, std::string("x"), std::string("{oops")});
