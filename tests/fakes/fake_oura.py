@@ -1434,7 +1434,7 @@ def parse_fault(obj):
 
 
 def parse_fault_spec(spec):
-    """--fault COLLECTION:KIND:COUNT[:RETRY_AFTER]; RETRY_AFTER takes the rest (HTTP dates hold ':')."""
+    """--fault COLLECTION:KIND[:COUNT[:RETRY_AFTER]]; RETRY_AFTER takes the rest (HTTP dates hold ':')."""
     parts = spec.split(":", 3)
     if len(parts) < 2:
         raise ValueError("expected COLLECTION:KIND[:COUNT[:RETRY_AFTER]]")
@@ -1812,7 +1812,7 @@ def main(argv=None):
     parser.add_argument("--latency-ms", type=float, default=0, help="added to every API response")
     parser.add_argument("--seed", default="1")
     parser.add_argument("--fault", action="append", default=[],
-                        help="COLLECTION:KIND:COUNT[:RETRY_AFTER], repeatable (e.g. daily_sleep:503:2)")
+                        help="COLLECTION:KIND[:COUNT[:RETRY_AFTER]], repeatable (e.g. daily_sleep:503:2)")
     parser.add_argument("--no-gzip", action="store_true", help="never gzip bodies, even when asked")
     parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
     args = parser.parse_args(argv)

@@ -420,6 +420,12 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
   PluginLoader loader(dirs);
   PluginLoader::Discovered found = loader.discover();
   for (const std::string& error : found.errors) std::cerr << "oura-collector: " << error << "\n";
+  if (found.plugins.empty()) {
+    std::string searched;
+    for (const auto& dir : dirs) searched += (searched.empty() ? "" : ", ") + dir;
+    std::cerr << "oura-collector: no plugins found in " << searched
+              << " (set OURA_PLUGIN_DIR or collector.plugin_dirs)\n";
+  }
 
   if (!args.empty() && args[0] == "describe") {
     if (args.size() != 2) throw ExitError(kExitUsage, "usage: oura-collector plugins describe NAME");
@@ -434,7 +440,8 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
       if (schema.empty()) std::cout << "  (none)\n";
       for (const sdk::ConfigKey& key : schema) {
         std::cout << "  " << key.name << " (" << sdk::toString(key.type) << ", "
-                  << (key.required ? "required" : "default " + describeDefault(key)) << "): "
+                  << (key.required ? "required" : "default " + describeDefault(key))
+                  << (key.env.empty() ? "" : ", environment " + key.env) << "): "
                   << key.description << "\n";
       }
       if (p.descriptor->kind != sdk::PluginKind::Endpoint) continue;
@@ -453,8 +460,9 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
           for (const auto& k : stream.primary_key) std::cout << ", " << k;
           std::cout << ")\n";
           for (const sdk::Column& column : stream.columns) {
-            std::cout << "    " << std::left << std::setw(40) << column.name << std::setw(18)
-                      << sdk::toSqlType(column.type) << column.description << "\n";
+            std::cout << "    " << std::left << std::setw(40) << column.name << ' '
+                      << std::setw(17) << sdk::toSqlType(column.type)
+                      << (column.required ? "required; " : "") << column.description << "\n";
           }
         }
         for (const auto& raw : spec.raw_only) {

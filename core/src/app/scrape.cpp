@@ -218,8 +218,10 @@ class CollectionRun {
           break;
         case sdk::SyncStrategy::FullRefetch: {
           // The whole history every run, so a period that was open last time closes: from the
-          // first day Oura can hold (or the run's own start, if earlier) to the run's last day.
-          const DayRange history{std::min(window.first, parseDay(kHistoryStart)), window.last};
+          // first day Oura can hold (or the run's own start, if earlier) through today, whatever
+          // --until says.
+          const DayRange history{std::min(window.first, parseDay(kHistoryStart)),
+                                 std::max(window.last, today())};
           fetchChunk(history, dateQuery(history), Keep::All, stats);
           break;
         }
@@ -244,6 +246,7 @@ class CollectionRun {
       } else {
         summary_.outcome = Outcome::Failed;
         summary_.message = e.what();
+        summary_.unreachable = e.status() == 0 && summary_.documents == 0 && stats.pages == 0;
       }
     } catch (const std::exception& e) {
       summary_.outcome = Outcome::Failed;
@@ -441,6 +444,12 @@ int RunSummary::exitCode() const {
     unauthorised += c.outcome == Outcome::NotAuthorised;
   }
   if (any_login) return kExitLoginNeeded;
+  // Not one collection reached the API: it is unreachable, nothing was done.
+  if (!collections.empty() &&
+      std::all_of(collections.begin(), collections.end(),
+                  [](const CollectionSummary& c) { return c.unreachable; })) {
+    return kExitUnavailable;
+  }
   if (!collections.empty() && unauthorised == collections.size()) return kExitLoginNeeded;
   if (any_interrupted) return kExitInterrupted;
   if (any_failed) return kExitPartial;
@@ -452,13 +461,14 @@ void RunSummary::print(std::ostream& out) const {
   for (const auto& c : collections) width = std::max(width, c.collection.size());
   out << std::left << std::setw(static_cast<int>(width)) << "collection" << std::right
       << std::setw(9) << "requests" << std::setw(8) << "retries" << std::setw(7) << "docs"
-      << std::setw(9) << "rows" << std::setw(8) << "skipped" << std::setw(9) << "warnings"
-      << "  outcome\n";
+      << std::setw(9) << "rows" << std::setw(9) << "inserted" << std::setw(8) << "updated"
+      << std::setw(8) << "skipped" << std::setw(9) << "warnings" << "  outcome\n";
   for (const auto& c : collections) {
     out << std::left << std::setw(static_cast<int>(width)) << c.collection << std::right
         << std::setw(9) << c.requests << std::setw(8) << c.retries << std::setw(7) << c.documents
-        << std::setw(9) << c.rows << std::setw(8) << c.skipped << std::setw(9) << c.warnings
-        << "  " << toString(c.outcome) << "\n";
+        << std::setw(9) << c.rows << std::setw(9) << c.inserted << std::setw(8) << c.updated
+        << std::setw(8) << c.skipped << std::setw(9) << c.warnings << "  "
+        << toString(c.outcome) << "\n";
   }
   for (const auto& c : collections) {
     if (c.outcome != Outcome::Ok && !c.message.empty()) {
@@ -471,6 +481,7 @@ void RunSummary::print(std::ostream& out) const {
           : code == kExitPartial     ? ": partial, some collections failed (see above); the rest landed"
           : code == kExitLoginNeeded ? ": login needed"
           : code == kExitInterrupted ? ": interrupted; safe to run again"
+          : code == kExitUnavailable ? ": the Oura API could not be reached; nothing was done"
                                      : "")
       << "\n";
 }

@@ -52,6 +52,7 @@ struct CollectionSummary {
   std::uint64_t inserted = 0;    // as reported by the sinks
   std::uint64_t updated = 0;
   Outcome outcome = Outcome::Ok;
+  bool unreachable = false;      // failed without ever reaching the API (connection refused...)
   std::string message;           // what failed and what to do
 };
 
