@@ -108,7 +108,9 @@ class SinkPlugin : public Plugin {
   virtual std::uint64_t purge(const std::string& account);
 
   /// Calls `on_document` with the stored raw document (JSON text) of every row of the document
-  /// stream of `collection` for `account` that is not marked deleted, oldest first.
+  /// stream of `collection` for `account` that is not marked deleted, oldest first. Holds
+  /// nothing open while it calls back: the callback may `write()` to this same sink (reprocess
+  /// does), and may throw, which ends the read and propagates.
   /// @return false when the sink cannot read back (the default; stdout).
   /// @throws Error when reading fails.
   virtual bool readRaw(const std::string& account, const CollectionSpec& collection,

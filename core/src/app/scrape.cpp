@@ -630,17 +630,6 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
     try {
       for (SinkInstance& sink : rt.sinks) {
         if (stop) throw Interrupted{};
-        std::vector<std::string> raws;
-        bool readable = false;
-        {
-          std::lock_guard lock(*sink.mutex);
-          readable = sink.plugin->readRaw(rt.manifest.account, spec,
-                                          [&](const std::string& raw) { raws.push_back(raw); });
-        }
-        if (!readable) {
-          log.information("sink " + sink.name + " keeps no documents to reprocess");
-          continue;
-        }
         BatchEmitter emitter(spec, s, log);
         auto flush = [&] {
           sdk::SinkBatch batch;
@@ -651,7 +640,9 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
           writeBatch(sink, batch, stop, log, s);
         };
         Poco::JSON::Parser parser;
-        for (const std::string& raw : raws) {
+        // Documents are mapped and written back in batches while they are read (readRaw leaves
+        // nothing open on the sink while it calls back, see SinkPlugin::readRaw).
+        auto on_raw = [&](const std::string& raw) {
           if (stop) throw Interrupted{};
           Poco::JSON::Object::Ptr doc;
           try {
@@ -660,7 +651,7 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
           } catch (const std::exception& e) {
             ++s.skipped;
             log.error(spec.name + ": a stored raw document is not a JSON object; skipped");
-            continue;
+            return;
           }
           const std::string id = documentId(*doc, spec.day_field);
           emitter.setDocument(id);
@@ -674,11 +665,15 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
             ++s.skipped;
             log.error(spec.name + " document " + id + " cannot be mapped and was skipped: " +
                       e.what());
-            continue;
+            return;
           }
           ++s.documents;
           s.rows += emitter.pending() - pending_before;
           if (emitter.pending() >= kBatchRows) flush();
+        };
+        if (!sink.plugin->readRaw(rt.manifest.account, spec, on_raw)) {
+          log.information("sink " + sink.name + " keeps no documents to reprocess");
+          continue;
         }
         flush();
         emitter.logWarningCounts();

@@ -72,8 +72,8 @@ RunSummary runScrape(Runtime& runtime, const ScrapeOptions& options, const std::
 // `reprocess`: re-maps the raw documents that sinks stored (after an upgrade added columns),
 // without fetching: for each selected collection and each sink that can read its documents
 // back, maps them with the endpoint plugin and writes the rows to that sink (child sample rows
-// replaced, nothing marked deleted, sync state untouched). A collection's stored documents are
-// read into memory before they are written back. Throws ExitError as runScrape does for
+// replaced, nothing marked deleted, sync state untouched), in batches while they are read.
+// Throws ExitError as runScrape does for
 // usage, configuration and sinks that cannot open.
 RunSummary runReprocess(Runtime& runtime, const std::vector<std::string>& collections,
                         const std::atomic<bool>& stop);

@@ -1,0 +1,705 @@
+// The postgres sink (see README.md). Everything goes through libpq (pg_connection.hpp); the SQL
+// is built from the stream schemas in statements.cpp; rows travel as one JSON array per
+// statement (row_json.cpp).
+#include "postgres_sink.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <oura_sdk/errors.hpp>
+#include <set>
+#include <thread>
+
+#include "row_json.hpp"
+#include "statements.hpp"
+
+namespace oura::plugins::postgres {
+
+using sdk::ColumnType;
+using sdk::ConfigKey;
+using sdk::ConfigType;
+using sdk::ConfigValue;
+using sdk::SinkOutcome;
+using sdk::StreamSchema;
+
+namespace {
+
+constexpr int kFetchRows = 500;  // readRaw: documents per FETCH
+
+const std::set<std::string>& sslModes() {
+  static const std::set<std::string> modes{"disable", "allow",     "prefer",
+                                           "require", "verify-ca", "verify-full"};
+  return modes;
+}
+
+std::uint64_t fnv1a64(const std::string& text) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::int64_t lockKey(const std::string& text) { return static_cast<std::int64_t>(fnv1a64(text)); }
+
+std::uint64_t toCount(const std::string& text) { return std::stoull(text); }
+
+bool schemaMismatch(const std::string& sqlstate) {
+  return sqlstate == "42P01"      // undefined_table
+         || sqlstate == "42703"   // undefined_column
+         || sqlstate == "42P10"   // invalid_column_reference (no unique index for ON CONFLICT)
+         || sqlstate == "42804"   // datatype_mismatch
+         || sqlstate == "3F000";  // invalid_schema_name
+}
+
+SinkOutcome outcome(SinkOutcome::Status status, std::string message) {
+  SinkOutcome o;
+  o.status = status;
+  o.message = std::move(message);
+  return o;
+}
+
+// Which statement of a batch failed, for the message and the search for a bad value.
+struct Stage {
+  const StreamSchema* stream = nullptr;
+  const std::vector<sdk::Row>* rows = nullptr;
+  const std::vector<std::size_t>* which = nullptr;
+  std::string what;  // "stream sleep", "oura.sync_state", ...
+};
+
+}  // namespace
+
+std::int64_t runLockKey(const std::string& account) { return lockKey("oura-collector:" + account); }
+
+sdk::ConfigSchema PostgresSink::configSchema() {
+  return {
+      ConfigKey{"host", ConfigType::String, false, ConfigValue{std::string("localhost")},
+                "server host name or address, or a Unix socket folder (a value starting with "
+                "'/', e.g. /run/postgresql)",
+                "OURA_DB_HOST"},
+      ConfigKey{"port", ConfigType::Integer, false, ConfigValue{std::int64_t{5432}},
+                "server port (TCP; for a socket folder, the number in the socket's file name)",
+                "OURA_DB_PORT"},
+      ConfigKey{"dbname", ConfigType::String, false, ConfigValue{std::string("oura")},
+                "database name", "OURA_DB_NAME"},
+      ConfigKey{"user", ConfigType::String, false, ConfigValue{std::string("oura")},
+                "role to connect as", "OURA_DB_USER"},
+      ConfigKey{"password", ConfigType::Secret, false, std::nullopt,
+                "the role's password, as a reference { env = \"NAME\" } or { file = \"PATH\" } "
+                "(never inline); absent: libpq's own lookup (~/.pgpass, PGPASSWORD) or no "
+                "password (peer/trust/certificate authentication)",
+                "OURA_DB_PASSWORD"},
+      ConfigKey{"sslmode", ConfigType::String, false, ConfigValue{std::string("prefer")},
+                "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full "
+                "(use verify-full with sslrootcert for a server across a network)"},
+      ConfigKey{"sslrootcert", ConfigType::String, false, std::nullopt,
+                "file of the CA certificate(s) that signed the server's certificate (for "
+                "verify-ca / verify-full); absent: libpq's default ~/.postgresql/root.crt"},
+      ConfigKey{"connect_timeout", ConfigType::Integer, false, ConfigValue{std::int64_t{10}},
+                "seconds to wait for a connection (0: wait forever)"},
+      ConfigKey{"application_name", ConfigType::String, false,
+                ConfigValue{std::string("oura-collector")},
+                "application_name of the session, shown in pg_stat_activity"},
+      ConfigKey{"lock", ConfigType::Boolean, false, ConfigValue{true},
+                "take the account's run lock (a session advisory lock) so that two runs for "
+                "one account never overlap; the second exits 75"},
+  };
+}
+
+PostgresSink::PostgresSink(const sdk::PluginContext& context) : logger_(context.logger) {
+  const sdk::PluginConfig& c = context.config;
+  settings_.host = c.getString("host");
+  settings_.dbname = c.getString("dbname");
+  settings_.user = c.getString("user");
+  settings_.sslmode = c.getString("sslmode");
+  settings_.application_name = c.getString("application_name");
+  if (c.has("password") && !c.getString("password").empty()) {
+    settings_.password = c.getString("password");
+  }
+  if (c.has("sslrootcert")) settings_.sslrootcert = c.getString("sslrootcert");
+  const std::int64_t port = c.getInt("port");
+  const std::int64_t timeout = c.getInt("connect_timeout");
+  lock_ = c.getBool("lock");
+
+  if (settings_.host.empty()) throw sdk::ConfigError("host: must not be empty");
+  if (port < 1 || port > 65535) {
+    throw sdk::ConfigError("port: must be between 1 and 65535, got " + std::to_string(port));
+  }
+  if (settings_.dbname.empty()) throw sdk::ConfigError("dbname: must not be empty");
+  if (settings_.user.empty()) throw sdk::ConfigError("user: must not be empty");
+  if (!sslModes().count(settings_.sslmode)) {
+    throw sdk::ConfigError(
+        "sslmode: must be disable, allow, prefer, require, verify-ca or "
+        "verify-full, got \"" +
+        settings_.sslmode + "\"");
+  }
+  if (settings_.sslrootcert && settings_.sslrootcert->empty()) {
+    throw sdk::ConfigError("sslrootcert: must be a file path (or left out)");
+  }
+  if (timeout < 0 || timeout > 3600) {
+    throw sdk::ConfigError("connect_timeout: must be between 0 and 3600 seconds, got " +
+                           std::to_string(timeout));
+  }
+  settings_.port = static_cast<int>(port);
+  settings_.connect_timeout = static_cast<int>(timeout);
+}
+
+PostgresSink::~PostgresSink() {
+  try {
+    close();
+  } catch (...) {
+  }
+}
+
+Connection& PostgresSink::connection() {
+  if (connection_ && connection_->ok()) return *connection_;
+  if (connection_) {
+    logger_.warning("the connection to PostgreSQL at " + endpointName(settings_) +
+                    " was lost; reconnecting");
+    disconnect();
+  }
+  connection_ = std::make_unique<Connection>(settings_, logger_);
+  logger_.debug("connected to PostgreSQL at " + endpointName(settings_) + ", database " +
+                settings_.dbname + " as " + settings_.user + " (session pid " +
+                std::to_string(connection_->backendPid()) + ")");
+  return *connection_;
+}
+
+void PostgresSink::disconnect() noexcept {
+  if (connection_) former_pid_ = connection_->backendPid();
+  connection_.reset();
+  locked_accounts_.clear();
+}
+
+void PostgresSink::throwUnavailable(const std::string& what, const PgError& e) const {
+  throw sdk::UnavailableError(what + ": PostgreSQL at " + endpointName(settings_) + ": " +
+                              e.what());
+}
+
+void PostgresSink::lockAccount(const std::string& account) {
+  if (!lock_ || locked_accounts_.count(account)) return;
+  Connection& c = connection();
+  const std::int64_t key = runLockKey(account);
+  const std::uint64_t ukey = static_cast<std::uint64_t>(key);
+  for (int attempt = 0;; ++attempt) {
+    if (c.exec("SELECT pg_try_advisory_lock($1::bigint)", {std::to_string(key)}).value(0, 0) ==
+        "t") {
+      locked_accounts_.insert(account);
+      logger_.debug("took the run lock of account " + account);
+      return;
+    }
+    // Who holds it (a bigint advisory key shows as classid = high half, objid = low half).
+    Result holder = c.exec(
+        "SELECT l.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, ''), "
+        "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '') "
+        "FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND "
+        "l.objid = $2::oid AND l.objsubid = 1 AND l.database = (SELECT oid FROM "
+        "pg_catalog.pg_database WHERE datname = current_database()) LIMIT 1",
+        {std::to_string(ukey >> 32), std::to_string(ukey & 0xffffffffu)});
+    const int pid = holder.rows() ? std::stoi(holder.value(0, 0)) : 0;
+    // Our own former session (the connection broke, the server has not noticed yet): end it.
+    if (pid != 0 && pid == former_pid_ && attempt < 20) {
+      if (attempt == 0) {
+        logger_.warning("the run lock of account " + account +
+                        " is still held by this "
+                        "program's former session (pid " +
+                        std::to_string(pid) + "); ending it");
+        try {
+          c.exec("SELECT pg_terminate_backend($1::int)", {std::to_string(pid)});
+        } catch (const PgError& e) {
+          logger_.warning(std::string("could not end the former session: ") + e.what());
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    if (pid == 0 && attempt < 3) {  // released meanwhile
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    std::string who;
+    if (pid != 0) {
+      who = " (PostgreSQL session pid " + std::to_string(pid);
+      if (!holder.value(0, 1).empty()) who += ", application " + holder.value(0, 1);
+      if (!holder.value(0, 2).empty()) who += ", from " + holder.value(0, 2);
+      if (!holder.value(0, 3).empty()) who += ", connected since " + holder.value(0, 3);
+      who += ")";
+    }
+    throw sdk::RunLockedError("another oura-collector run holds the lock of account " + account +
+                              who + " in database " + settings_.dbname + " at " +
+                              endpointName(settings_) +
+                              ": this run did nothing; run again when it has finished");
+  }
+}
+
+void PostgresSink::open(const std::string& account,
+                        const std::vector<const sdk::CollectionSpec*>& collections) {
+  Connection* c = &connection();         // UnavailableError
+  const int version = *schemaVersion();  // UnavailableError, Error
+  const std::string where = "database " + settings_.dbname + " at " + endpointName(settings_);
+  if (version == 0) {
+    throw sdk::ConfigError(where +
+                           " has no oura schema yet (no migration applied): run "
+                           "`oura-collector init-db` first");
+  }
+  Result problems = [&] {
+    try {
+      return c->exec(schemaCheckSql(), {expectedColumnsJson(collections)});
+    } catch (const PgError& e) {
+      if (e.connectionLost()) throwUnavailable("cannot open", e);
+      throw sdk::Error("cannot check the schema of " + where + ": " + e.what());
+    }
+  }();
+  if (problems.rows() > 0) {
+    std::string list;
+    std::set<std::string> missing_tables;
+    int listed = 0;
+    for (int r = 0; r < problems.rows(); ++r) {
+      const std::string table = problems.value(r, 0);
+      std::string item;
+      if (problems.value(r, 4) != "t") {
+        if (!missing_tables.insert(table).second) continue;
+        item = "table oura." + table + " is missing";
+      } else if (problems.isNull(r, 3)) {
+        item = "column oura." + table + "." + problems.value(r, 1) + " is missing";
+      } else {
+        item = "column oura." + table + "." + problems.value(r, 1) + " is " + problems.value(r, 3) +
+               ", expected " + problems.value(r, 2);
+      }
+      if (listed++ < 8) list += (list.empty() ? "" : "; ") + item;
+    }
+    if (listed > 8) list += "; and " + std::to_string(listed - 8) + " more";
+    throw sdk::ConfigError("the tables of " + where + " (schema version " +
+                           std::to_string(version) + ") do not match this program: " + list +
+                           "; run `oura-collector init-db`");
+  }
+  try {
+    lockAccount(account);
+  } catch (const PgError& e) {
+    if (e.connectionLost()) disconnect();
+    throwUnavailable("cannot take the run lock of account " + account, e);
+  }
+  logger_.info("connected to PostgreSQL at " + endpointName(settings_) + ", database " +
+               settings_.dbname + " as " + settings_.user + " (schema version " +
+               std::to_string(version) + ", " + std::to_string(collections.size()) +
+               " collections checked" +
+               (lock_ ? ", run lock of account " + account + " held" : "") + ")");
+}
+
+SinkOutcome PostgresSink::write(const sdk::SinkBatch& batch) {
+  try {
+    return writeBatch(batch);
+  } catch (const sdk::RunLockedError&) {
+    throw;
+  } catch (const sdk::UnavailableError& e) {
+    return outcome(SinkOutcome::Status::RetryLater, e.what());
+  } catch (const PgError& e) {  // outside a statement of the batch (the run lock)
+    if (connection_) connection_->rollbackQuietly();
+    if (e.connectionLost()) disconnect();
+    return outcome(e.transient() ? SinkOutcome::Status::RetryLater : SinkOutcome::Status::Failed,
+                   "PostgreSQL at " + endpointName(settings_) + ": " + e.what());
+  } catch (const std::exception& e) {
+    if (connection_) connection_->rollbackQuietly();
+    return outcome(SinkOutcome::Status::Failed, e.what());
+  }
+}
+
+SinkOutcome PostgresSink::writeBatch(const sdk::SinkBatch& batch) {
+  if (batch.collection == nullptr || batch.collection->streams.empty()) {
+    return outcome(SinkOutcome::Status::Failed, "a batch without its collection");
+  }
+  const sdk::CollectionSpec& spec = *batch.collection;
+  const StreamSchema& document = spec.streams[0];
+
+  // Everything is turned into JSON before the transaction: bad data touches nothing.
+  struct Prepared {
+    const StreamSchema* schema;
+    const std::vector<sdk::Row>* rows;
+    std::vector<std::size_t> which;  // the last row of each key
+    std::string json;
+    std::string parents_json;  // sample streams: the keys of the batch's documents
+  };
+  std::vector<Prepared> prepared;
+  const sdk::StreamRows* documents = nullptr;
+  std::vector<std::size_t> document_which;
+  for (const sdk::StreamRows& stream : batch.streams) {
+    if (stream.schema == nullptr)
+      return outcome(SinkOutcome::Status::Failed, "a stream without its schema");
+    if (!stream.schema->samples && stream.schema->name == document.name) documents = &stream;
+  }
+  for (const sdk::StreamRows& stream : batch.streams) {
+    const StreamSchema& schema = *stream.schema;
+    Prepared p{&schema, &stream.rows, {}, {}, {}};
+    try {
+      p.which = lastRowPerKey(schema, stream.rows);
+      if (p.which.size() < stream.rows.size()) {
+        logger_.debug("stream " + schema.name + ": " +
+                      std::to_string(stream.rows.size() - p.which.size()) +
+                      " rows repeat a key within the batch; the last one of each is kept");
+      }
+      p.json = rowsJson(schema, stream.rows, p.which);
+      if (&stream == documents) document_which = p.which;
+    } catch (const BadRow& e) {
+      return outcome(SinkOutcome::Status::Failed, "stream " + schema.name + ", document " +
+                                                      describeKey(schema, stream.rows.at(e.row())) +
+                                                      ": " + e.what());
+    } catch (const std::invalid_argument& e) {
+      return outcome(SinkOutcome::Status::Failed, e.what());
+    }
+    prepared.push_back(std::move(p));
+  }
+  for (Prepared& p : prepared) {
+    if (!p.schema->samples || documents == nullptr || documents->rows.empty()) continue;
+    try {
+      const std::vector<const sdk::Column*> key = parentKeyColumns(*p.schema, document);
+      std::vector<std::string> names;
+      for (const sdk::Column* c : key) names.push_back(c->name);
+      p.parents_json = keysJson(key, names, keyIndices(document), documents->rows, document_which);
+    } catch (const BadRow& e) {
+      return outcome(SinkOutcome::Status::Failed,
+                     "stream " + document.name + ", document " +
+                         describeKey(document, documents->rows.at(e.row())) + ": " + e.what());
+    } catch (const std::invalid_argument& e) {
+      return outcome(SinkOutcome::Status::Failed, e.what());
+    }
+  }
+  std::string window_keys_json;
+  std::optional<std::string> mark_sql;
+  const bool windowed = !batch.window.first_day.empty();
+  if (batch.window_complete) {
+    try {
+      mark_sql = markDeletedSql(spec, windowed);
+      std::vector<const sdk::Column*> key;
+      std::vector<std::size_t> positions, all(batch.window_document_keys.size());
+      for (std::size_t i = 0; i < document.primary_key.size(); ++i) {
+        key.push_back(&document.columns[document.columnIndex(document.primary_key[i])]);
+        positions.push_back(i);
+      }
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+      window_keys_json =
+          keysJson(key, document.primary_key, positions, batch.window_document_keys, all);
+    } catch (const std::exception& e) {
+      return outcome(SinkOutcome::Status::Failed,
+                     "stream " + document.name + ": the window's document keys: " + e.what());
+    }
+    if (!mark_sql) {
+      logger_.warning(spec.name + ": day_field \"" + spec.day_field +
+                      "\" is not a date, timestamptz or text column of stream " + document.name +
+                      ": documents gone upstream are not marked deleted");
+    }
+  }
+
+  Connection& c = connection();  // UnavailableError -> RetryLater
+  lockAccount(batch.account);    // RunLockedError is thrown on
+  Stage stage;
+  SinkOutcome result;
+  try {
+    stage.what = "BEGIN";
+    c.exec("BEGIN");
+    for (const Prepared& p : prepared) {
+      stage = Stage{p.schema, p.rows, &p.which, "stream " + p.schema->name};
+      if (!p.parents_json.empty()) {
+        c.exec(deleteStaleChildrenSql(*p.schema, document),
+               {p.parents_json, batch.account, p.json});
+      }
+      if (p.which.empty()) continue;
+      Result r = c.exec(upsertSql(*p.schema, !p.schema->samples), {p.json, batch.account});
+      result.inserted += toCount(r.value(0, 0));
+      result.updated += toCount(r.value(0, 1));
+    }
+    std::uint64_t marked = 0;
+    if (mark_sql) {
+      stage = Stage{nullptr, nullptr, nullptr, "stream " + document.name + " (marking deletions)"};
+      std::vector<std::optional<std::string>> params{batch.account, window_keys_json};
+      if (windowed) {
+        params.emplace_back(batch.window.first_day);
+        params.emplace_back(batch.window.last_day);
+      }
+      marked = toCount(c.exec(*mark_sql, params).value(0, 0));
+    }
+    if (batch.synced_through) {
+      stage = Stage{nullptr, nullptr, nullptr, "oura.sync_state"};
+      c.exec(
+          "INSERT INTO oura.sync_state AS s (account, collection, synced_through) "
+          "VALUES ($1::text, $2::text, $3::date) ON CONFLICT (account, collection) DO UPDATE "
+          "SET synced_through = EXCLUDED.synced_through, updated_at = now()",
+          {batch.account, spec.name, *batch.synced_through});
+    }
+    stage = Stage{nullptr, nullptr, nullptr, "COMMIT"};
+    c.exec("COMMIT");
+    const std::string window =
+        windowed ? " " + batch.window.first_day + ".." + batch.window.last_day : "";
+    if (marked > 0) {
+      logger_.info(spec.name + window + ": " + std::to_string(marked) +
+                   " documents no longer returned by the API were marked deleted");
+    }
+    if (logger_.debugEnabled()) {
+      logger_.debug(spec.name + window + ": " + std::to_string(result.inserted) + " inserted, " +
+                    std::to_string(result.updated) + " updated" +
+                    (batch.synced_through ? ", synced through " + *batch.synced_through : ""));
+    }
+    return result;
+  } catch (const PgError& e) {
+    c.rollbackQuietly();
+    std::string message = stage.what + ": " + e.what();
+    if (e.connectionLost() || !c.ok()) {
+      disconnect();
+      return outcome(SinkOutcome::Status::RetryLater,
+                     "PostgreSQL at " + endpointName(settings_) + ": " + message +
+                         "; nothing was written, the sink reconnects for the next attempt");
+    }
+    if (e.transient()) {
+      return outcome(SinkOutcome::Status::RetryLater, "PostgreSQL at " + endpointName(settings_) +
+                                                          ": " + message + "; nothing was written");
+    }
+    if (schemaMismatch(e.sqlstate())) {
+      message +=
+          "; the database schema does not match this program: run `oura-collector "
+          "init-db`";
+    } else if (e.sqlstate().rfind("22", 0) == 0 && stage.stream != nullptr) {
+      const std::string key = locateBadValue(*stage.stream, *stage.rows, *stage.which);
+      if (!key.empty()) message = stage.what + ", document " + key + ": " + e.what();
+    }
+    return outcome(SinkOutcome::Status::Failed, message + "; nothing was written");
+  }
+}
+
+std::string PostgresSink::locateBadValue(const StreamSchema& stream,
+                                         const std::vector<sdk::Row>& rows,
+                                         const std::vector<std::size_t>& which) {
+  if (!connection_ || !connection_->ok() || which.empty()) return {};
+  const std::string sql = castCheckSql(stream);
+  auto fails = [&](std::size_t from, std::size_t to) {
+    std::vector<std::size_t> part(which.begin() + static_cast<std::ptrdiff_t>(from),
+                                  which.begin() + static_cast<std::ptrdiff_t>(to));
+    try {
+      connection_->exec(sql, {rowsJson(stream, rows, part)});
+      return false;
+    } catch (const PgError& e) {
+      if (e.transient()) throw;
+      return true;
+    }
+  };
+  try {
+    std::size_t lo = 0, hi = which.size();
+    if (!fails(lo, hi)) return {};
+    while (hi - lo > 1) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (fails(lo, mid)) {
+        hi = mid;
+      } else {
+        lo = mid;
+      }
+    }
+    return describeKey(stream, rows[which[lo]]);
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+std::optional<std::string> PostgresSink::syncedThrough(const std::string& account,
+                                                       const std::string& collection) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Connection& c = connection();
+      lockAccount(account);
+      Result r = c.exec(
+          "SELECT to_char(synced_through, 'YYYY-MM-DD') FROM oura.sync_state "
+          "WHERE account = $1::text AND collection = $2::text",
+          {account, collection});
+      if (r.rows() == 0 || r.isNull(0, 0)) return std::nullopt;
+      return r.value(0, 0);
+    } catch (const PgError& e) {
+      if (e.connectionLost() && attempt < 2) {
+        disconnect();
+        continue;
+      }
+      if (e.connectionLost()) throwUnavailable("reading the sync state", e);
+      throw sdk::Error("reading oura.sync_state of " + account + "/" + collection + ": " +
+                       e.what());
+    }
+  }
+}
+
+void PostgresSink::close() {
+  if (connection_ && connection_->ok()) {
+    for (const std::string& account : locked_accounts_) {
+      try {
+        connection_->exec("SELECT pg_advisory_unlock($1::bigint)",
+                          {std::to_string(runLockKey(account))});
+        logger_.debug("released the run lock of account " + account);
+      } catch (const PgError&) {
+        // disconnecting releases it as well
+      }
+    }
+  }
+  connection_.reset();
+  locked_accounts_.clear();
+}
+
+std::vector<int> PostgresSink::migrate(const std::vector<sdk::Migration>& migrations) {
+  for (std::size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version < 1 ||
+        (i > 0 && migrations[i].version <= migrations[i - 1].version)) {
+      throw sdk::ConfigError("migrations must be numbered 1, 2, 3, ... in order; got " +
+                             migrations[i].name);
+    }
+  }
+  const std::string lock = std::to_string(lockKey("oura-collector:migrate"));
+  std::vector<int> applied_now;
+  Connection* c = nullptr;
+  std::string current = "preparing oura.schema_migrations";
+  try {
+    c = &connection();
+    // The bookkeeping table, created once; concurrent init-db runs queue on the lock.
+    c->exec("BEGIN");
+    c->exec("SELECT pg_advisory_xact_lock($1::bigint)", {lock});
+    if (c->exec("SELECT to_regnamespace('oura') IS NULL").value(0, 0) == "t") {
+      c->exec("CREATE SCHEMA oura");
+    }
+    if (c->exec("SELECT to_regclass('oura.schema_migrations') IS NULL").value(0, 0) == "t") {
+      c->exec(
+          "CREATE TABLE oura.schema_migrations (version integer PRIMARY KEY, name text NOT "
+          "NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    }
+    c->exec("COMMIT");
+    std::set<int> applied;
+    Result r = c->exec("SELECT version FROM oura.schema_migrations");
+    for (int i = 0; i < r.rows(); ++i) applied.insert(std::stoi(r.value(i, 0)));
+    for (const sdk::Migration& m : migrations) {
+      if (applied.count(m.version)) continue;
+      current = "migration " + m.name;
+      c->exec("BEGIN");
+      c->exec("SELECT pg_advisory_xact_lock($1::bigint)", {lock});
+      if (c->exec("SELECT 1 FROM oura.schema_migrations WHERE version = $1::int",
+                  {std::to_string(m.version)})
+              .rows() > 0) {
+        c->exec("COMMIT");  // another init-db applied it meanwhile
+        continue;
+      }
+      c->exec(m.sql);
+      if (!c->inTransaction()) {
+        throw sdk::Error("migration " + m.name +
+                         " ends the transaction itself (COMMIT or ROLLBACK in the file): its "
+                         "statements were committed but not recorded; remove BEGIN/COMMIT from "
+                         "the file (init-db runs each migration in its own transaction)");
+      }
+      c->exec("INSERT INTO oura.schema_migrations (version, name) VALUES ($1::int, $2::text)",
+              {std::to_string(m.version), m.name});
+      c->exec("COMMIT");
+      applied_now.push_back(m.version);
+      logger_.info("applied migration " + m.name);
+    }
+    const int known = migrations.empty() ? 0 : migrations.back().version;
+    if (!applied.empty() && *applied.rbegin() > known) {
+      logger_.warning("the database has migration " + std::to_string(*applied.rbegin()) +
+                      " applied, newer than the " + std::to_string(known) +
+                      " this program knows: a newer oura-collector initialised it");
+    }
+    return applied_now;
+  } catch (const PgError& e) {
+    if (c) c->rollbackQuietly();
+    if (e.connectionLost()) {
+      disconnect();
+      throwUnavailable(current, e);
+    }
+    throw sdk::Error(
+        current + " failed: " + e.what() +
+        (applied_now.empty() ? std::string() : "; the migrations before it stay applied"));
+  }
+}
+
+std::optional<int> PostgresSink::schemaVersion() {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Connection& c = connection();
+      if (c.exec("SELECT to_regclass('oura.schema_migrations') IS NULL").value(0, 0) == "t") {
+        return 0;
+      }
+      return std::stoi(
+          c.exec("SELECT coalesce(max(version), 0) FROM oura.schema_migrations").value(0, 0));
+    } catch (const PgError& e) {
+      if (e.connectionLost() && attempt < 2) {
+        disconnect();
+        continue;
+      }
+      if (e.connectionLost()) throwUnavailable("reading the schema version", e);
+      throw sdk::Error("reading oura.schema_migrations: " + std::string(e.what()));
+    }
+  }
+}
+
+std::uint64_t PostgresSink::purge(const std::string& account) {
+  Connection* c = nullptr;
+  try {
+    c = &connection();
+    lockAccount(account);
+    c->exec("BEGIN");
+    // Every table of schema oura with an account column; tables without deleted_at (sample
+    // streams, sync_state) first, in case a migration adds foreign keys to documents.
+    Result tables = c->exec(
+        "SELECT c.relname FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'oura' "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'account' AND "
+        "NOT a.attisdropped "
+        "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND "
+        "c.relname <> 'schema_migrations' "
+        "ORDER BY EXISTS (SELECT 1 FROM pg_catalog.pg_attribute d WHERE d.attrelid = c.oid AND "
+        "d.attname = 'deleted_at' AND NOT d.attisdropped), c.relname");
+    std::uint64_t deleted = 0;
+    for (int i = 0; i < tables.rows(); ++i) {
+      deleted += c->exec("DELETE FROM oura." + quoteIdent(tables.value(i, 0)) +
+                             " WHERE account = $1::text",
+                         {account})
+                     .affected();
+    }
+    c->exec("COMMIT");
+    logger_.info("purged account " + account + ": " + std::to_string(deleted) + " rows from " +
+                 std::to_string(tables.rows()) + " tables");
+    return deleted;
+  } catch (const PgError& e) {
+    if (c) c->rollbackQuietly();
+    if (e.connectionLost()) {
+      disconnect();
+      throwUnavailable("purge", e);
+    }
+    throw sdk::Error("purging account " + account + ": " + e.what() + "; nothing was deleted");
+  }
+}
+
+bool PostgresSink::readRaw(const std::string& account, const sdk::CollectionSpec& collection,
+                           const std::function<void(const std::string& raw)>& on_document) {
+  if (collection.streams.empty()) return false;
+  const StreamSchema& stream = collection.streams[0];
+  ReadRawSql sql;
+  try {
+    sql = readRawSql(collection, kFetchRows);
+  } catch (const std::invalid_argument& e) {
+    throw sdk::Error(e.what());
+  }
+  try {
+    // Keyset pagination: each chunk is its own statement, so nothing stays open on the
+    // connection while on_document runs (it may write through this sink).
+    Result chunk = connection().exec(sql.first, {account});
+    for (;;) {
+      const int rows = chunk.rows();
+      for (int i = 0; i < rows; ++i) on_document(chunk.value(i, 0));
+      if (rows < kFetchRows) break;
+      std::vector<std::optional<std::string>> after{account};
+      for (std::size_t k = 0; k < sql.key_columns; ++k) {
+        after.push_back(chunk.value(rows - 1, static_cast<int>(k + 1)));
+      }
+      chunk = connection().exec(sql.next, after);
+    }
+    return true;
+  } catch (const PgError& e) {
+    if (e.connectionLost()) {
+      disconnect();
+      throwUnavailable("reading " + stream.name, e);
+    }
+    throw sdk::Error("reading " + tableName(stream) + ": " + e.what());
+  }
+}
+
+}  // namespace oura::plugins::postgres

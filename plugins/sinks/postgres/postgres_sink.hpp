@@ -1,0 +1,85 @@
+#pragma once
+// The postgres sink: typed rows into PostgreSQL tables oura.<stream> (see README.md and
+// statements.hpp for the table conventions), one transaction per batch, upserts that leave
+// unchanged rows untouched, sample streams replaced per document, deletions marked, the sync
+// state committed with the rows, and a per-account run lock (a session advisory lock).
+
+#include <cstdint>
+#include <memory>
+#include <oura_sdk/sink.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pg_connection.hpp"
+
+namespace oura::plugins::postgres {
+
+/// The advisory-lock key of an account's run lock: FNV-1a 64 of "oura-collector:" + account,
+/// as a signed bigint (stable across builds and platforms).
+std::int64_t runLockKey(const std::string& account);
+
+/// See README.md.
+class PostgresSink : public sdk::SinkPlugin {
+ public:
+  static sdk::ConfigSchema configSchema();
+  /// Validates the configuration; connects to nothing. @throws sdk::ConfigError.
+  explicit PostgresSink(const sdk::PluginContext& context);
+  ~PostgresSink() override;
+
+  /// Connects, checks that the tables of every stream of `collections` exist with the
+  /// expected columns, and takes the run lock of `account` (unless `lock = false`).
+  /// @throws sdk::UnavailableError (unreachable: names host:port), sdk::ConfigError (no
+  /// schema, or a table or column missing: "run `oura-collector init-db`"),
+  /// sdk::RunLockedError (another session holds the account's lock: names its pid).
+  void open(const std::string& account,
+            const std::vector<const sdk::CollectionSpec*>& collections) override;
+  /// One transaction. Holds the batch account's run lock (taken again after a reconnect, or
+  /// here first when open() was not called for that account).
+  /// @throws sdk::RunLockedError when another session holds the account's run lock; every
+  /// data or connection problem is an outcome (RetryLater / Failed), never an exception.
+  sdk::SinkOutcome write(const sdk::SinkBatch& batch) override;
+  /// From oura.sync_state. Holds the account's run lock like write().
+  /// @throws sdk::UnavailableError, sdk::RunLockedError, sdk::Error.
+  std::optional<std::string> syncedThrough(const std::string& account,
+                                           const std::string& collection) override;
+  /// Releases the run locks and disconnects.
+  void close() override;
+
+  std::vector<int> migrate(const std::vector<sdk::Migration>& migrations) override;
+  std::optional<int> schemaVersion() override;
+  /// Takes the account's run lock, then deletes from every table of schema oura that has an
+  /// account column (stream tables and sync_state), in one transaction.
+  std::uint64_t purge(const std::string& account) override;
+  /// Keyset pagination, 500 documents a statement, by the day column then the key: nothing
+  /// is open on the connection while `on_document` runs, so it may write through this sink.
+  bool readRaw(const std::string& account, const sdk::CollectionSpec& collection,
+               const std::function<void(const std::string& raw)>& on_document) override;
+
+  /// The settings the instance connects with (for tests and `plugins describe`).
+  const ConnectionSettings& settings() const { return settings_; }
+
+ private:
+  /// Connects when not connected (after a lost connection: again, and forgets its locks).
+  /// @throws sdk::UnavailableError.
+  Connection& connection();
+  void disconnect() noexcept;
+  /// Takes the account's run lock on this session unless held already or `lock = false`.
+  /// @throws sdk::RunLockedError, PgError.
+  void lockAccount(const std::string& account);
+  sdk::SinkOutcome writeBatch(const sdk::SinkBatch& batch);
+  /// Finds (by bisection, casting without writing) the row holding a value that does not fit
+  /// its column; returns its key for the message, or "" when none is found.
+  std::string locateBadValue(const sdk::StreamSchema& stream, const std::vector<sdk::Row>& rows,
+                             const std::vector<std::size_t>& which);
+  [[noreturn]] void throwUnavailable(const std::string& what, const PgError& e) const;
+
+  sdk::Logger logger_;
+  ConnectionSettings settings_;
+  bool lock_ = true;
+  std::unique_ptr<Connection> connection_;
+  std::set<std::string> locked_accounts_;  // run locks held by the current session
+  int former_pid_ = 0;  // the server pid of the last session lost (its lock may linger)
+};
+
+}  // namespace oura::plugins::postgres
