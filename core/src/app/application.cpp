@@ -38,7 +38,7 @@ const char* kCommands =
     "  scrape         fetch the enabled collections and hand the rows to the sinks\n"
     "                 (--dry-run: JSON Lines on stdout instead of the manifest's sinks)\n"
     "  check-config   validate the manifest and every plugin's configuration, load the\n"
-    "                 plugins; touches no network\n"
+    "                 plugins, check the sinks' database schema; never calls Oura\n"
     "  plugins        list the plugins found in the plugin directories\n"
     "  init-db        create or upgrade the database schema of the sinks (sql/ migrations)\n"
     "  purge --account ID --yes\n"
@@ -329,10 +329,38 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
     for (const std::string& name : runtime->manifest.collections) std::cout << ' ' << name;
   }
   std::cout << "\n";
-  for (const auto& sink : runtime->sinks) {
-    std::cout << "  sink " << sink.name << " (" << sink.loaded.file << ")\n";
+  // The database schema of sinks that keep one, against the migrations (local services only:
+  // nothing is fetched from Oura).
+  int code = kExitOk;
+  for (auto& sink : runtime->sinks) {
+    std::cout << "  sink " << sink.name << " (" << sink.loaded.file << ")";
+    try {
+      const std::optional<int> version = sink.plugin->schemaVersion();
+      if (!version) {
+        std::cout << "\n";
+        continue;
+      }
+      const int newest = loadMigrations(migrationsDir(runtime->manifest)).back().version;
+      if (*version < newest) {
+        std::cout << ": SCHEMA BEHIND (migration " << *version << " of " << newest
+                  << "): run `oura-collector init-db`\n";
+        code = kExitConfig;
+      } else if (*version > newest) {
+        std::cout << ": SCHEMA AHEAD (migration " << *version << ", this program knows " << newest
+                  << "): upgrade oura-collector\n";
+        code = kExitConfig;
+      } else {
+        std::cout << ": schema up to date (migration " << newest << ")\n";
+      }
+    } catch (const sdk::UnavailableError& e) {
+      std::cout << ": UNREACHABLE: " << e.what() << "\n";
+      if (code == kExitOk) code = kExitUnavailable;
+    } catch (const sdk::ConfigError& e) {
+      std::cout << ": " << e.what() << "\n";
+      code = kExitConfig;
+    }
   }
-  return kExitOk;
+  return code;
 }
 
 int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
