@@ -12,6 +12,7 @@
 #include <Poco/String.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -342,4 +343,66 @@ TEST(PostgresEndToEnd, ReprocessRemapsStoredDocumentsWithoutFetching) {
   EXPECT_EQ(fake.stats()->getValue<int>("total"), 0) << "reprocess fetches nothing";
   EXPECT_EQ(count(db.name(), "daily_sleep", "score IS NULL AND (raw->>'score') IS NOT NULL"), 0);
   EXPECT_GT(count(db.name(), "sleep_hrv"), 0);
+}
+
+// The database restarts while a backfill writes: the batch in flight is retried after the
+// restart (the sink answers RetryLater and reconnects) and the run still lands everything.
+// The test starts its own cluster, so restarting it disturbs no other test.
+TEST(PostgresEndToEnd, ADatabaseRestartMidRunIsRiddenOut) {
+  const std::string source = envOr("OURA_SOURCE_DIR", "");
+  // initdb runs as the postgres user when the tests run as root: it must reach the folder.
+  const std::string parent = oura::test::makeTempDir();
+  std::filesystem::permissions(parent, std::filesystem::perms::owner_all |
+                                           std::filesystem::perms::group_read |
+                                           std::filesystem::perms::group_exec |
+                                           std::filesystem::perms::others_read |
+                                           std::filesystem::perms::others_exec);
+  const std::string cluster = parent + "/pg";
+  CommandResult started = oura::test::runCommand(source + "/.ci/pg-cluster", {"start", cluster});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  struct Stop {
+    std::string script, dir;
+    ~Stop() { oura::test::runCommand(script, {"stop", dir}); }
+  } stop{source + "/.ci/pg-cluster", cluster};
+  // The cluster's own socket folder and port (from the env file it wrote).
+  CommandResult env = oura::test::runCommand(
+      "bash", {"-c", "source " + cluster + "/env && echo \"$PGHOST $PGPORT\""});
+  std::istringstream where(env.out);
+  std::string host, port;
+  where >> host >> port;
+  ASSERT_FALSE(port.empty()) << env.err;
+  CommandResult created = oura::test::runCommand(
+      "psql", {"-X", "-h", host, "-p", port, "-U", "postgres", "-d", "postgres", "-c",
+               "CREATE DATABASE restart_e2e"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-12-31", "--latency-ms", "20",
+                 "--page-size", "10"});
+  std::string m = manifest(fake, "restart_e2e", "e2e");
+  const std::string host_line = "host = \"" + envOr("PGHOST", "") + "\"";
+  m.replace(m.find(host_line), host_line.size(), "host = \"" + host + "\"");
+  const std::string port_line = "port = " + envOr("PGPORT", "5432");
+  m.replace(m.find(port_line), port_line.size(), "port = " + port);
+  ASSERT_EQ(run(m, {"init-db"}, fake.token()).exit_code, 0);
+
+  const std::string dir = oura::test::makeTempDir();
+  const std::string manifest_path = oura::test::writeFile(dir, "manifest.toml", m);
+  const std::string script =
+      "\"$OURA_BINARY\" --config " + manifest_path +
+      " scrape --since 2024-01-01 --until 2024-04-30 & pid=$!; sleep 2; \"" + source +
+      "/.ci/pg-cluster\" restart " + cluster + " || exit 99; wait $pid";
+  CommandResult r = oura::test::runCommand(
+      "bash", {"-c", script},
+      {{"OURA_E2E_TOKEN", fake.token()}, {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")}});
+  ASSERT_NE(r.exit_code, 99) << "the restart itself failed: " << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("asked to retry"), std::string::npos)
+      << "the restart was meant to hit a batch: " << r.err;
+  for (const std::string collection : {"daily_sleep", "sleep", "heartrate"}) {
+    SCOPED_TRACE(collection);
+    CommandResult rows = oura::test::runCommand(
+        "psql", {"-X", "-At", "-h", host, "-p", port, "-U", "postgres", "-d", "restart_e2e", "-c",
+                 "SELECT count(*) FROM oura." + collection + " WHERE deleted_at IS NULL"});
+    EXPECT_EQ(std::stoul(rows.out), fake.documents(collection, "2024-01-01", "2024-04-30")->size());
+  }
 }
