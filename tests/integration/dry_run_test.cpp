@@ -213,7 +213,90 @@ TEST(DryRun, UsageErrorsExit64) {
   EXPECT_EQ(bad_date.result.exit_code, 64) << bad_date.result.err;
   ScrapeRun bad_option = scrape({"--frobnicate"}, manifest(fake), fake.token());
   EXPECT_EQ(bad_option.result.exit_code, 64) << bad_option.result.err;
+  ScrapeRun no_names = scrape({"--dry-run", "--collections", ""}, manifest(fake), fake.token());
+  EXPECT_EQ(no_names.result.exit_code, 64) << no_names.result.err;
+  ScrapeRun too_early = scrape({"--dry-run", "--since", "2001-01-01"}, manifest(fake), fake.token());
+  EXPECT_EQ(too_early.result.exit_code, 64) << too_early.result.err;
+  EXPECT_NE(too_early.result.err.find("2015"), std::string::npos) << too_early.result.err;
+  ScrapeRun huge_days = scrape({"--dry-run", "--days", "2147483647"}, manifest(fake), fake.token());
+  EXPECT_EQ(huge_days.result.exit_code, 64) << huge_days.result.err;
+  ScrapeRun future = scrape({"--dry-run", "--since", "2024-01-01", "--until", "9999-12-31"},
+                            manifest(fake), fake.token());
+  EXPECT_EQ(future.result.exit_code, 64) << future.result.err;
   EXPECT_EQ(fake.stats()->getValue<int>("total"), 0);
+}
+
+TEST(DryRun, ATokenThatCouldInjectHeadersIsRefusedBeforeAnyRequest) {
+  FakeOura fake;
+  ScrapeRun run = scrape({"--dry-run", "--days", "1"}, manifest(fake),
+                         fake.token() + "\r\nX-Evil: injected");
+  EXPECT_EQ(run.result.exit_code, 77) << run.result.err;
+  EXPECT_NE(run.result.err.find("RFC 6750"), std::string::npos) << run.result.err;
+  EXPECT_EQ(run.result.err.find("X-Evil"), std::string::npos) << "the token is never printed";
+  EXPECT_EQ(fake.stats()->getValue<int>("total"), 0);
+}
+
+TEST(DryRun, AnUnreachableApiIsExit69) {
+  FakeOura fake;
+  std::string m = manifest(fake);
+  m.replace(m.find(fake.baseUrl()), fake.baseUrl().size(), "http://127.0.0.1:1");
+  ScrapeRun run = scrape({"--dry-run", "--days", "1", "--collections", "daily_sleep,daily_stress"},
+                         m, fake.token());
+  EXPECT_EQ(run.result.exit_code, 69) << run.result.err;
+  EXPECT_NE(run.result.err.find("could not be reached"), std::string::npos) << run.result.err;
+}
+
+// A server asking to wait for years: the wait is capped by the retry policy, and SIGTERM during
+// it ends the run at once with the "interrupted" code (a `timeout` guards against a hang).
+TEST(DryRun, SigtermDuringAHugeRetryAfterStopsTheRunWithExit75) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
+  fake.post("/_fake/faults",
+            R"({"collection":"daily_sleep","kind":429,"count":5,"retry_after":"99999999"})");
+  std::string m = manifest(fake);
+  m.replace(m.find("max_delay = 0.05"), std::string("max_delay = 0.05").size(), "max_delay = 60");
+  const std::string dir = oura::test::makeTempDir();
+  const std::string path = oura::test::writeFile(dir, "manifest.toml", m);
+  const std::string script = "timeout -s KILL 60 \"$OURA_BINARY\" --config " + path +
+                             " scrape --dry-run --since 2024-01-10 --until 2024-01-12 "
+                             "--collections daily_sleep & pid=$!; sleep 2; kill -TERM $pid; "
+                             "wait $pid";
+  CommandResult r = oura::test::runCommand(
+      "bash", {"-c", script},
+      {{"OURA_E2E_TOKEN", fake.token()},
+       {"OURA_BINARY", oura::test::envOr("OURA_BINARY", "oura-collector")}});
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
+}
+
+TEST(DryRun, ManifestsThatAreNotFilesAndEndlessReferencesAreConfigurationErrors) {
+  FakeOura fake;
+  const std::string dir = oura::test::makeTempDir();
+  CommandResult directory = oura::test::runCommand(
+      oura::test::envOr("OURA_BINARY", "oura-collector"), {"--config", dir, "check-config"});
+  EXPECT_EQ(directory.exit_code, 78) << directory.err;
+  EXPECT_NE(directory.err.find("is a directory"), std::string::npos) << directory.err;
+  std::string m = manifest(fake);
+  m.replace(m.find("[[sinks]]\nplugin = \"stdout\"\n"),
+            std::string("[[sinks]]\nplugin = \"stdout\"\n").size(),
+            "[[sinks]]\nplugin = \"stdout\"\n[sinks.config]\nfile = { file = \"/dev/zero\" }\n");
+  const std::string path = oura::test::writeFile(dir, "endless.toml", m);
+  CommandResult endless = oura::test::runCommand(
+      oura::test::envOr("OURA_BINARY", "oura-collector"), {"--config", path, "check-config"},
+      {{"OURA_E2E_TOKEN", fake.token()}});
+  EXPECT_EQ(endless.exit_code, 78) << endless.err;
+  EXPECT_NE(endless.err.find("endless.toml:"), std::string::npos) << endless.err;
+  EXPECT_NE(endless.err.find("not a regular file"), std::string::npos) << endless.err;
+}
+
+TEST(DryRun, CheckConfigValidatesTheApiUrlAndNamesWhereItCameFrom) {
+  FakeOura fake;
+  const std::string dir = oura::test::makeTempDir();
+  const std::string path = oura::test::writeFile(dir, "manifest.toml", manifest(fake));
+  CommandResult r = oura::test::runCommand(
+      oura::test::envOr("OURA_BINARY", "oura-collector"), {"--config", path, "check-config"},
+      {{"OURA_E2E_TOKEN", fake.token()}, {"OURA_API_BASE_URL", "http://example.com"}});
+  EXPECT_EQ(r.exit_code, 78) << r.err;
+  EXPECT_NE(r.err.find("OURA_API_BASE_URL"), std::string::npos) << r.err;
 }
 
 TEST(Program, HelpVersionAndPlugins) {

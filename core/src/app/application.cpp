@@ -53,14 +53,6 @@ const char* kCommands =
     "69 a required service unreachable at start; 70 internal error; 75 interrupted or\n"
     "locked, safe to run again; 77 login needed; 78 configuration error.\n";
 
-std::vector<std::string> defaultPluginDirs() {
-  std::vector<std::string> dirs;
-  if (Poco::Environment::has("OURA_PLUGIN_DIR") && !Poco::Environment::get("OURA_PLUGIN_DIR").empty()) {
-    dirs.push_back(Poco::Environment::get("OURA_PLUGIN_DIR"));
-  }
-  dirs.push_back(OURA_DEFAULT_PLUGIN_DIR);
-  return dirs;
-}
 
 std::string describeDefault(const sdk::ConfigKey& key) {
   if (!key.default_value) return key.required ? "(required)" : "(unset)";
@@ -88,7 +80,10 @@ std::string describeDefault(const sdk::ConfigKey& key) {
 Manifest loadEffectiveManifest(const std::string& path) {
   Manifest manifest = loadManifest(path);
   const std::string base_url = Poco::Environment::get("OURA_API_BASE_URL", "");
-  if (!base_url.empty()) manifest.http.base_url = base_url;
+  if (!base_url.empty()) {
+    manifest.http.base_url = base_url;
+    manifest.base_url_from_environment = true;
+  }
   // OURA_SCRAPE_DAYS: the window of a run without sync state (the name existing deployments
   // of this job use); it overrides collector.days, and --days overrides it.
   const std::string days = Poco::Environment::get("OURA_SCRAPE_DAYS", "");
@@ -297,6 +292,7 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
   }
   const std::string path = manifestPath();
   auto runtime = buildRuntime(loadEffectiveManifest(path), false);
+  checkApiSettings(runtime->manifest);
   // The enabled list must name served collections.
   for (const std::string& name : runtime->manifest.collections) {
     if (!runtime->find(name)) {
@@ -443,7 +439,7 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
   if (config_ || Poco::Environment::has("OURA_CONFIG")) {
     dirs = loadManifest(path).plugin_dirs;
   } else {
-    dirs = defaultPluginDirs();
+    dirs = pluginDirsWithoutManifest();
   }
   PluginLoader loader(dirs);
   PluginLoader::Discovered found = loader.discover();

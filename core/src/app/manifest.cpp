@@ -307,6 +307,11 @@ void readApi(const toml::table& root, const std::string& file, const fs::path& f
   }
   if (auto ca = optionalString(*t, "ca_file", file, path, /*allow_empty=*/true)) {
     m.http.ca_file = ca->empty() ? std::string() : resolveRelative(folder, *ca);
+    std::error_code ec;
+    if (!m.http.ca_file.empty() && !fs::is_regular_file(m.http.ca_file, ec)) {
+      fail(file, t->get("ca_file")->source(), join(path, "ca_file"),
+           "no such file: " + m.http.ca_file);
+    }
   }
 }
 
@@ -412,8 +417,21 @@ std::vector<PluginInstance> readInstances(toml::table& root, std::string_view ke
 
 }  // namespace
 
+std::vector<std::string> pluginDirsWithoutManifest() { return defaultPluginDirs(); }
+
 Manifest loadManifest(const std::string& path) {
   {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      throw sdk::ConfigError(path + ": cannot read the manifest: is a directory");
+    }
+    if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
+      throw sdk::ConfigError(path + ": cannot read the manifest: not a regular file");
+    }
+    constexpr std::uintmax_t kMaxManifest = 1024 * 1024;
+    if (fs::exists(path, ec) && fs::file_size(path, ec) > kMaxManifest) {
+      throw sdk::ConfigError(path + ": the manifest is larger than 1 MiB");
+    }
     std::ifstream probe(path);
     if (!probe) {
       throw sdk::ConfigError(path + ": cannot read the manifest: " + std::strerror(errno));
@@ -497,6 +515,16 @@ std::string resolveReference(const toml::table& ref, const std::string& file,
   std::error_code ec;
   if (fs::is_directory(resolved, ec)) {
     fail(file, path->source(), key_path, "cannot read file " + resolved + ": is a directory");
+  }
+  // Only a regular file of a sensible size: /dev/zero or a FIFO would read forever.
+  if (fs::exists(resolved, ec) && !fs::is_regular_file(resolved, ec)) {
+    fail(file, path->source(), key_path,
+         "cannot read file " + resolved + ": not a regular file");
+  }
+  constexpr std::uintmax_t kMaxReferencedFile = 64 * 1024;
+  if (fs::exists(resolved, ec) && fs::file_size(resolved, ec) > kMaxReferencedFile) {
+    fail(file, path->source(), key_path,
+         "file " + resolved + " is larger than 64 KiB: a referenced value is one short text");
   }
   std::ifstream in(resolved, std::ios::binary);
   if (!in) {

@@ -66,6 +66,7 @@ struct Manifest {
   int overlap_days = 2;                  // an incremental run starts this many days before state
   std::string sql_dir;                   // the migrations folder; empty: $OURA_SQL_DIR or installed
   HttpSettings http;
+  bool base_url_from_environment = false;  // api.base_url came from $OURA_API_BASE_URL
   RateLimitSettings rate_limit;
   RetrySettings retry;
   PluginInstance token_store;
@@ -85,5 +86,9 @@ Manifest loadManifest(const std::string& path);
 // Throws sdk::ConfigError "file:line:column: key_path.key: problem".
 sdk::PluginConfig validatePluginConfig(const toml::table& table, const sdk::ConfigSchema& schema,
                                        const std::string& file, const std::string& key_path);
+
+// The plugin folders when no manifest names any: $OURA_PLUGIN_DIR (a ':'-separated list, like
+// PATH) before the installed folder.
+std::vector<std::string> pluginDirsWithoutManifest();
 
 }  // namespace oura::core

@@ -43,6 +43,8 @@ constexpr int kSinkAttempts = 4;          // a sink's RetryLater is tried this m
 // The first day a full re-fetch asks for: Oura's first ring shipped in 2015, so no account holds
 // anything earlier.
 constexpr const char* kHistoryStart = "2015-01-01";
+// The earliest day a run may ask for (a safety bound well before kHistoryStart).
+constexpr const char* kEarliestDay = "2010-01-01";
 
 // Which fetched documents a batch keeps.
 enum class Keep {
@@ -140,12 +142,30 @@ class BatchEmitter : public sdk::RowEmitter {
   std::vector<sdk::Row> window_keys_;
 };
 
+// A value from the API, made safe for a log line: control characters (a newline could forge a
+// log line, an escape sequence could repaint the terminal) become \xNN, and it is cut at 100.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text.substr(0, 100)) {
+    if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (text.size() > 100) out += "...";
+  return out;
+}
+
 std::string documentId(const Poco::JSON::Object& doc, const std::string& day_field) {
   for (const char* key : {"id"}) {
-    if (doc.has(key) && doc.get(key).isString()) return doc.getValue<std::string>(key);
+    if (doc.has(key) && doc.get(key).isString()) return printable(doc.getValue<std::string>(key));
   }
   if (!day_field.empty() && doc.has(day_field) && doc.get(day_field).isString()) {
-    return "of " + doc.getValue<std::string>(day_field);
+    return "of " + printable(doc.getValue<std::string>(day_field));
   }
   return "(without id)";
 }
@@ -170,7 +190,10 @@ void writeBatch(SinkInstance& sink, const sdk::SinkBatch& batch, const std::atom
     }
     log.warning("sink " + sink.name + " asked to retry a batch of " + collection + ": " +
                 outcome.message);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500) * (1 << attempt));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500) * (1 << attempt);
+    while (!stop && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
   if (outcome.status != sdk::SinkOutcome::Status::Done) {
     throw std::runtime_error("sink " + sink.name + " could not write " + collection +
@@ -227,6 +250,9 @@ class CollectionRun {
         }
       }
     } catch (const Interrupted&) {
+      summary_.outcome = Outcome::Interrupted;
+      summary_.message = "stopped by a signal; run again to finish";
+    } catch (const StopRequested&) {
       summary_.outcome = Outcome::Interrupted;
       summary_.message = "stopped by a signal; run again to finish";
     } catch (const sdk::LoginNeededError& e) {
@@ -399,6 +425,10 @@ std::vector<const ServedCollection*> selectCollections(const Runtime& rt,
   std::vector<const ServedCollection*> selected;
   const bool from_cli = !requested.empty();
   std::vector<std::string> names = splitList(from_cli ? requested : rt.manifest.collections);
+  if (from_cli && names.empty()) {
+    throw ExitError(kExitUsage, "--collections needs at least one collection name; leave it out "
+                                "to fetch every enabled collection");
+  }
   if (names.empty()) {
     for (const auto& c : rt.collections) selected.push_back(&c);
   }
@@ -478,7 +508,11 @@ void RunSummary::print(std::ostream& out) const {
   const int code = exitCode();
   out << "exit " << code
       << (code == kExitOk            ? ": every collection synced"
-          : code == kExitPartial     ? ": partial, some collections failed (see above); the rest landed"
+          : code == kExitPartial
+              ? (std::all_of(collections.begin(), collections.end(),
+                             [](const CollectionSummary& c) { return c.outcome == Outcome::Failed; })
+                     ? ": every collection failed (see above)"
+                     : ": partial, some collections failed (see above); the rest landed")
           : code == kExitLoginNeeded ? ": login needed"
           : code == kExitInterrupted ? ": interrupted; safe to run again"
           : code == kExitUnavailable ? ": the Oura API could not be reached; nothing was done"
@@ -504,6 +538,21 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     if (since > until) {
       throw ExitError(kExitUsage, "--since " + formatDay(since) + " is after --until " +
                                       formatDay(until));
+    }
+    // Oura holds nothing before its first ring (2015) nor after tomorrow; a window far outside
+    // is a typo that would cost thousands of requests.
+    if (since < parseDay(kEarliestDay)) {
+      const std::string what = options.since ? "--since " + formatDay(since)
+                               : options.days ? "--days " + std::to_string(*options.days)
+                                              : rt.manifest.file + ": collector.days " +
+                                                    std::to_string(rt.manifest.days);
+      throw ExitError(options.since || options.days ? kExitUsage : kExitConfig,
+                      what + " reaches before " + kEarliestDay +
+                          "; Oura has no data that old (its first ring shipped in 2015)");
+    }
+    if (until > today() + 1) {
+      throw ExitError(kExitUsage, "--until " + formatDay(until) +
+                                      " is in the future; Oura has no data after today");
     }
     window = {since, until};
   } catch (const std::invalid_argument& e) {
@@ -568,7 +617,7 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     }
   }
 
-  RateLimiter limiter(rt.manifest.rate_limit);
+  RateLimiter limiter(rt.manifest.rate_limit, &stop);
   RetryPolicy policy(rt.manifest.retry);
   std::atomic<std::size_t> next{0};
   const std::size_t threads = std::max<std::size_t>(
@@ -582,7 +631,7 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
       clients.push_back(std::make_unique<ApiClient>(rt.manifest.http, limiter, policy, tokens));
     }
   } catch (const sdk::ConfigError& e) {
-    throw ExitError(kExitConfig, rt.manifest.file + ": api.base_url: " + e.what());
+    throw ExitError(kExitConfig, apiSettingsProblem(rt.manifest, e.what()));
   }
   auto worker = [&](std::size_t worker_index) {
     for (std::size_t i = next++; i < selected.size(); i = next++) {
@@ -612,6 +661,29 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     }
   }
   return summary;
+}
+
+std::string apiSettingsProblem(const Manifest& manifest, const std::string& problem) {
+  // The CA file is an api.* setting too; name the key that the problem is about.
+  const std::string key = problem.find("CA file") != std::string::npos ? "api.ca_file" : "api.base_url";
+  if (manifest.base_url_from_environment && key == "api.base_url") {
+    return "environment variable OURA_API_BASE_URL: " + problem;
+  }
+  return manifest.file + ": " + key + ": " + problem;
+}
+
+void checkApiSettings(const Manifest& manifest) {
+  RateLimiter limiter(manifest.rate_limit);
+  RetryPolicy policy(manifest.retry);
+  struct NoTokens : TokenProvider {
+    std::string accessToken() override { return {}; }
+    bool refreshAfterUnauthorized(const std::string&) override { return false; }
+  } tokens;
+  try {
+    ApiClient client(manifest.http, limiter, policy, tokens);  // validates; connects to nothing
+  } catch (const sdk::ConfigError& e) {
+    throw ExitError(kExitConfig, apiSettingsProblem(manifest, e.what()));
+  }
 }
 
 RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections,

@@ -69,6 +69,14 @@ struct RunSummary {
 // a missing token (77) and sinks that cannot open (69), all before any request.
 RunSummary runScrape(Runtime& runtime, const ScrapeOptions& options, const std::atomic<bool>& stop);
 
+// The message for a problem with the api.* settings, naming where the value came from
+// (the manifest's key, or $OURA_API_BASE_URL).
+std::string apiSettingsProblem(const Manifest& manifest, const std::string& problem);
+
+// Validates the api.* settings the way a scrape would (URL, plain http only to loopback, TLS
+// set-up with the CA file) without connecting. Throws ExitError(78).
+void checkApiSettings(const Manifest& manifest);
+
 // `reprocess`: re-maps the raw documents that sinks stored (after an upgrade added columns),
 // without fetching: for each selected collection and each sink that can read its documents
 // back, maps them with the endpoint plugin and writes the rows to that sink (child sample rows

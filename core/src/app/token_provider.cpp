@@ -3,6 +3,7 @@
 #include <oura_sdk/errors.hpp>
 
 #include <algorithm>
+#include <cctype>
 
 namespace oura::core {
 
@@ -18,6 +19,18 @@ const sdk::TokenSet& StoreTokenProvider::current() {
         "no access token in " + store_.describe() +
         (store_.writable() ? ". Log in with `oura-collector auth login` to store one."
                            : ". Provide one: set it to your Oura access token."));
+  }
+  // RFC 6750 b64token: a token with anything else (a newline above all) would let the store's
+  // content inject headers into every request.
+  const bool valid = std::all_of(tokens_->access_token.begin(), tokens_->access_token.end(),
+                                 [](unsigned char c) {
+                                   return std::isalnum(c) != 0 || c == '-' || c == '.' ||
+                                          c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
+                                 });
+  if (!valid) {
+    throw sdk::LoginNeededError("the access token in " + store_.describe() +
+                                " contains characters a bearer token cannot have (RFC 6750: "
+                                "letters, digits and -._~+/=); provide it exactly as issued");
   }
   return *tokens_;
 }

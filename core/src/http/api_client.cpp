@@ -345,12 +345,14 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
                                std::to_string(rs.max_total.count()) + " ms): " + what);
     }
     if (ex.status == 429 && retry_after) {
-      d.limiter.pauseUntil(RateLimiter::Clock::now() + *retry_after);
+      // Everyone pauses for the wait this request takes (Retry-After, capped by the policy),
+      // not for whatever a server asked: a Retry-After of years must not stall the process.
+      d.limiter.pauseUntil(RateLimiter::Clock::now() + delay);
     }
     httpLog().warning("GET " + url + ": " + what + "; retry " + std::to_string(attempts) + " of " +
                       std::to_string(max_attempts - 1) + " in " + std::to_string(delay.count()) +
                       " ms");
-    std::this_thread::sleep_for(delay);
+    d.limiter.sleepFor(delay);  // StopRequested on SIGINT/SIGTERM
     waited += delay;
   }
 }

@@ -8,7 +8,12 @@
 
 namespace oura::core {
 
-RateLimiter::RateLimiter(RateLimitSettings settings) : settings_(settings) {
+namespace {
+constexpr std::chrono::milliseconds kStopCheck{100};
+}
+
+RateLimiter::RateLimiter(RateLimitSettings settings, const std::atomic<bool>* stop)
+    : settings_(settings), stop_(stop) {
   if (settings_.requests < 1) {
     throw std::invalid_argument("rate limit: requests must be at least 1, not " +
                                 std::to_string(settings_.requests));
@@ -31,16 +36,34 @@ RateLimiter::Permit::~Permit() {
   if (owner_ != nullptr) owner_->release();
 }
 
+void RateLimiter::waitUntil(std::unique_lock<std::mutex>& lock, Clock::time_point until) {
+  if (stop_ == nullptr) {
+    cv_.wait_until(lock, until);
+    return;
+  }
+  if (stop_->load()) throw StopRequested();
+  cv_.wait_until(lock, std::min(until, Clock::now() + kStopCheck));
+  if (stop_->load()) throw StopRequested();
+}
+
+void RateLimiter::sleepFor(std::chrono::milliseconds duration) {
+  const Clock::time_point until = Clock::now() + duration;
+  std::unique_lock lock(mutex_);
+  while (Clock::now() < until) waitUntil(lock, until);
+  if (stop_ != nullptr && stop_->load()) throw StopRequested();
+}
+
 RateLimiter::Permit RateLimiter::acquire() {
   std::unique_lock lock(mutex_);
   for (;;) {
+    if (stop_ != nullptr && stop_->load()) throw StopRequested();
     const Clock::time_point now = Clock::now();
     if (now < paused_until_) {
-      cv_.wait_until(lock, paused_until_);
+      waitUntil(lock, paused_until_);
       continue;
     }
     if (in_flight_ >= settings_.concurrency) {
-      cv_.wait(lock);
+      waitUntil(lock, Clock::time_point::max());
       continue;
     }
     // Forget starts that have left the window [now - window, now].
@@ -48,7 +71,7 @@ RateLimiter::Permit RateLimiter::acquire() {
     if (static_cast<int>(starts_.size()) >= settings_.requests) {
       // The oldest start leaves the window at front + window; tighten() may have shrunk the
       // budget below the log's size, so the wait loops until enough starts have left.
-      cv_.wait_until(lock, starts_.front() + settings_.window);
+      waitUntil(lock, starts_.front() + settings_.window);
       continue;
     }
     starts_.push_back(now);
