@@ -450,3 +450,18 @@ TEST(DryRunAllCollections, HeartRateOver120DaysArrivesIn30DayRequestsWithoutDupl
   }
   EXPECT_EQ(first_pages, 5u) << "120 days in windows of 28 kept days (30 asked)";
 }
+
+TEST(DryRunAllCollections, WithoutAnAccountLabelRowsAreKeyedByOurasUserId) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
+  std::string m = manifest(fake, "", kEndpoints);
+  m.replace(m.find("account = \"e2e\"\n"), std::string("account = \"e2e\"\n").size(), "");
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-10", "--until", "2024-01-11",
+                          "--collections", "daily_sleep"},
+                         m, fake.token());
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  const auto info = fake.documents("personal_info", "2024-01-01", "2024-01-31")->getObject(0);
+  ASSERT_FALSE(run.rows["daily_sleep"].empty());
+  for (const auto& row : run.rows["daily_sleep"]) {
+    EXPECT_EQ(row->getValue<std::string>("account"), info->getValue<std::string>("id"));
+  }
+}

@@ -264,7 +264,10 @@ void readCollector(const toml::table& root, const std::string& file, const fs::p
   const std::string path = "collector";
   rejectUnknownKeys(*t, {"account", "plugin_dirs", "collections", "days", "overlap_days", "sql_dir"},
                     file, path);
-  if (auto account = optionalString(*t, "account", file, path)) m.account = *account;
+  if (auto account = optionalString(*t, "account", file, path)) {
+    m.account = *account;
+    m.account_explicit = true;
+  }
   if (auto dirs = optionalStringList(*t, "plugin_dirs", file, path)) {
     m.plugin_dirs.clear();
     for (const auto& dir : *dirs) m.plugin_dirs.push_back(resolveRelative(folder, dir));

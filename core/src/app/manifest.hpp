@@ -60,6 +60,7 @@ struct PluginInstance {
 struct Manifest {
   std::string file;                   // path the manifest was read from
   std::string account = "default";
+  bool account_explicit = false;  // collector.account given; else scrape uses personal_info.id
   std::vector<std::string> plugin_dirs;
   std::vector<std::string> collections;  // empty: all served
   int days = 7;                          // window of a run without sync state, --days or --since

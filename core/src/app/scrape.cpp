@@ -520,6 +520,40 @@ void RunSummary::print(std::ostream& out) const {
       << "\n";
 }
 
+// Oura's user id from /v2/usercollection/personal_info, or "default" (with a warning) when the
+// token may not read it or the API does not answer.
+std::string accountFromPersonalInfo(ApiClient& client, StoreTokenProvider& tokens) {
+  Poco::Logger& log = Poco::Logger::get("oura.scrape");
+  if (!tokens.allows("personal")) {
+    log.warning("collector.account is not set and the token lacks the 'personal' scope: rows are "
+                "keyed by the account label 'default' (set collector.account to choose one)");
+    return "default";
+  }
+  try {
+    RequestStats stats;
+    HttpResponse response = client.get("/v2/usercollection/personal_info", {}, stats);
+    Poco::JSON::Object::Ptr info =
+        Poco::JSON::Parser().parse(response.body).extract<Poco::JSON::Object::Ptr>();
+    if (info && info->has("id") && info->get("id").isString()) {
+      const std::string id = info->getValue<std::string>("id");
+      if (!id.empty()) {
+        log.information("collector.account is not set: rows are keyed by Oura's user id " +
+                        printable(id));
+        return id;
+      }
+    }
+  } catch (const StopRequested&) {
+    throw;
+  } catch (const std::exception& e) {
+    log.warning(std::string("collector.account is not set and Oura's user id could not be read (") +
+                e.what() + "): rows are keyed by the account label 'default'");
+    return "default";
+  }
+  log.warning("collector.account is not set and personal_info has no id: rows are keyed by the "
+              "account label 'default'");
+  return "default";
+}
+
 RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomic<bool>& stop) {
   std::vector<const ServedCollection*> selected = selectCollections(rt, options.collections);
 
@@ -569,6 +603,28 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
 
   std::vector<const sdk::CollectionSpec*> specs;
   for (const auto* c : selected) specs.push_back(c->spec);
+
+  RateLimiter limiter(rt.manifest.rate_limit, &stop);
+  RetryPolicy policy(rt.manifest.retry);
+  const std::size_t threads = std::max<std::size_t>(
+      1, std::min<std::size_t>(selected.size(),
+                               static_cast<std::size_t>(std::max(1, rt.manifest.rate_limit.concurrency))));
+  // One client per worker (Poco sessions are not thread-safe), made here so that a bad base URL
+  // is a configuration error before anything starts.
+  std::vector<std::unique_ptr<ApiClient>> clients;
+  try {
+    for (std::size_t t = 0; t < threads; ++t) {
+      clients.push_back(std::make_unique<ApiClient>(rt.manifest.http, limiter, policy, tokens));
+    }
+  } catch (const sdk::ConfigError& e) {
+    throw ExitError(kExitConfig, apiSettingsProblem(rt.manifest, e.what()));
+  }
+
+  // Without collector.account, rows are keyed by Oura's own user id (personal_info.id) where
+  // the token may read it, so that two people's data never mix; else "default".
+  if (!rt.manifest.account_explicit && !stop) {
+    rt.manifest.account = accountFromPersonalInfo(*clients[0], tokens);
+  }
   openSinks(rt, specs);
 
 
@@ -617,22 +673,7 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     }
   }
 
-  RateLimiter limiter(rt.manifest.rate_limit, &stop);
-  RetryPolicy policy(rt.manifest.retry);
   std::atomic<std::size_t> next{0};
-  const std::size_t threads = std::max<std::size_t>(
-      1, std::min<std::size_t>(selected.size(),
-                               static_cast<std::size_t>(std::max(1, rt.manifest.rate_limit.concurrency))));
-  // One client per worker (Poco sessions are not thread-safe), made here so that a bad base URL
-  // is a configuration error before anything starts.
-  std::vector<std::unique_ptr<ApiClient>> clients;
-  try {
-    for (std::size_t t = 0; t < threads; ++t) {
-      clients.push_back(std::make_unique<ApiClient>(rt.manifest.http, limiter, policy, tokens));
-    }
-  } catch (const sdk::ConfigError& e) {
-    throw ExitError(kExitConfig, apiSettingsProblem(rt.manifest, e.what()));
-  }
   auto worker = [&](std::size_t worker_index) {
     for (std::size_t i = next++; i < selected.size(); i = next++) {
       CollectionSummary& s = summary.collections[i];
