@@ -14,6 +14,26 @@ Column column(const std::string& json_path, ColumnType type, Presence presence,
                 std::move(description)};
 }
 
+Column idColumn(std::string description) {
+  return column("id", ColumnType::Text, Presence::Required, std::move(description));
+}
+
+Column dayColumn(const std::string& meaning, KeyNote note) {
+  return column("day", ColumnType::Date, Presence::Required,
+                meaning + " (YYYY-MM-DD, the user's local calendar day)" +
+                    (note == KeyNote::Key ? "; key" : ""));
+}
+
+Column localTimeColumn(const std::string& json_path, const std::string& meaning,
+                       Presence presence) {
+  return column(json_path, ColumnType::Timestamptz, presence,
+                meaning + ", ISO 8601 with the user's UTC offset at the time");
+}
+
+Column timestampColumn(const std::string& meaning) {
+  return localTimeColumn("timestamp", meaning, Presence::Required);
+}
+
 Column rawColumn() {
   return Column{"raw", ColumnType::Jsonb, "$", false,
                 "the source document as the API returned it (JSON), so fields Oura adds later "

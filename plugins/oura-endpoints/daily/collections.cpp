@@ -13,97 +13,79 @@ namespace {
 
 using sdk::CollectionSpec;
 using sdk::Column;
+using sdk::column;
 using sdk::ColumnType;
-using sdk::StreamSchema;
+using sdk::kOptional;
+using sdk::kRequired;
 
-constexpr sdk::Presence kRequired = sdk::Presence::Required;
-constexpr sdk::Presence kOptional = sdk::Presence::Optional;
-
-/// A column read from `json_path` (the SDK's naming: '.' becomes '_').
-Column col(const std::string& json_path, ColumnType type, sdk::Presence presence,
-           std::string description) {
-  return sdk::column(json_path, type, presence, std::move(description));
-}
-
-Column dayColumn(const std::string& what) {
-  return col("day", ColumnType::Date, kRequired,
-             "day the " + what + " belongs to (YYYY-MM-DD, the user's local calendar day); key");
-}
-
-Column idColumn() {
-  return col("id", ColumnType::Text, kRequired,
-             "Oura's document id (a UUID); absent in some real responses, so not part of the key");
-}
-
-Column timestampColumn(const std::string& what) {
-  return col("timestamp", ColumnType::Timestamptz, kRequired,
-             "timestamp of the " + what + ", ISO 8601 with the user's UTC offset at the time");
-}
+/// Every daily document has an `id`, but some real responses lack it: the day is the key.
+const char* const kDocumentId =
+    "Oura's document id (a UUID); absent in some real responses, so not part of the key";
 
 Column contributor(const std::string& field, std::string meaning) {
-  return col("contributors." + field, ColumnType::Integer, kOptional,
-             "score contributor: " + std::move(meaning) + ", 1-100 (higher is better); null when "
-             "Oura could not compute it");
+  return column("contributors." + field, ColumnType::Integer, kOptional,
+                "score contributor: " + std::move(meaning) +
+                    ", 1-100 (higher is better); null when Oura could not compute it");
 }
 
-CollectionSpec baseSpec(const std::string& name, const std::string& schema,
-                        const std::string& scope) {
-  return sdk::collectionSpec(name, schema, scope, sdk::SyncStrategy::DateWindow, "day");
-}
-
-StreamSchema documentStream(const std::string& name, const std::string& schema,
-                            const std::string& what, std::vector<Column> columns) {
+sdk::StreamSchema documentStream(const std::string& name, const std::string& schema,
+                                 const std::string& what, std::vector<Column> columns) {
   return sdk::documentStream(name, what + ", one row per day (OpenAPI " + schema + ")",
                              std::move(columns), {"day"});
 }
 
 CollectionSpec dailyActivity() {
-  CollectionSpec spec = baseSpec("daily_activity", "PublicDailyActivity", "daily");
+  CollectionSpec spec = sdk::collectionSpec("daily_activity", "PublicDailyActivity", "daily");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema,
       "daily activity summary (a 24-hour period starting at 4 a.m. local time)",
       {
-          dayColumn("activity period"),
-          idColumn(),
-          timestampColumn("activity period (its start, 4 a.m. local time)"),
-          col("score", ColumnType::Integer, kOptional, "activity score, 1-100; null when not computed"),
-          col("active_calories", ColumnType::Integer, kRequired,
-              "active energy expenditure, kcal"),
-          col("total_calories", ColumnType::Integer, kRequired,
-              "total energy expenditure (active + basal), kcal"),
-          col("target_calories", ColumnType::Integer, kRequired,
-              "daily activity target, kcal of active energy"),
-          col("steps", ColumnType::Integer, kRequired, "total number of steps, steps"),
-          col("equivalent_walking_distance", ColumnType::Integer, kRequired,
-              "walking distance equivalent to the day's energy expenditure, metres"),
-          col("target_meters", ColumnType::Integer, kRequired,
-              "daily activity target as walking distance, metres"),
-          col("meters_to_target", ColumnType::Integer, kRequired,
-              "walking distance still needed to reach the target, metres (negative when exceeded)"),
-          col("average_met_minutes", ColumnType::Real, kRequired,
-              "average metabolic equivalent (MET) over the day, MET"),
-          col("high_activity_met_minutes", ColumnType::Integer, kRequired,
-              "sum of the METs of each minute classified as high activity, MET minutes"),
-          col("medium_activity_met_minutes", ColumnType::Integer, kRequired,
-              "sum of the METs of each minute classified as medium activity, MET minutes"),
-          col("low_activity_met_minutes", ColumnType::Integer, kRequired,
-              "sum of the METs of each minute classified as low activity, MET minutes"),
-          col("sedentary_met_minutes", ColumnType::Integer, kRequired,
-              "sum of the METs of each minute classified as sedentary, MET minutes"),
-          col("high_activity_time", ColumnType::Integer, kRequired,
-              "time in high activity, seconds"),
-          col("medium_activity_time", ColumnType::Integer, kRequired,
-              "time in medium activity, seconds"),
-          col("low_activity_time", ColumnType::Integer, kRequired, "time in low activity, seconds"),
-          col("sedentary_time", ColumnType::Integer, kRequired, "sedentary time, seconds"),
-          col("resting_time", ColumnType::Integer, kRequired, "resting time (incl. sleep), seconds"),
-          col("non_wear_time", ColumnType::Integer, kRequired, "time the ring was not worn, seconds"),
-          col("inactivity_alerts", ColumnType::Integer, kRequired,
-              "number of inactivity alerts received, count"),
-          col("class_5_min", ColumnType::Text, kOptional,
-              "activity class of each 5-minute slot from the period start, one character each: "
-              "0 non-wear, 1 rest, 2 inactive, 3 low, 4 medium, 5 high activity (288 characters "
-              "for a full day)"),
+          sdk::dayColumn("day the activity period belongs to", sdk::KeyNote::Key),
+          sdk::idColumn(kDocumentId),
+          sdk::timestampColumn("timestamp of the activity period (its start, 4 a.m. local time)"),
+          column("score", ColumnType::Integer, kOptional,
+                 "activity score, 1-100; null when not computed"),
+          column("active_calories", ColumnType::Integer, kRequired,
+                 "active energy expenditure, kcal"),
+          column("total_calories", ColumnType::Integer, kRequired,
+                 "total energy expenditure (active + basal), kcal"),
+          column("target_calories", ColumnType::Integer, kRequired,
+                 "daily activity target, kcal of active energy"),
+          column("steps", ColumnType::Integer, kRequired, "total number of steps, steps"),
+          column("equivalent_walking_distance", ColumnType::Integer, kRequired,
+                 "walking distance equivalent to the day's energy expenditure, metres"),
+          column("target_meters", ColumnType::Integer, kRequired,
+                 "daily activity target as walking distance, metres"),
+          column("meters_to_target", ColumnType::Integer, kRequired,
+                 "walking distance still needed to reach the target, metres (negative when "
+                 "exceeded)"),
+          column("average_met_minutes", ColumnType::Real, kRequired,
+                 "average metabolic equivalent (MET) over the day, MET"),
+          column("high_activity_met_minutes", ColumnType::Integer, kRequired,
+                 "sum of the METs of each minute classified as high activity, MET minutes"),
+          column("medium_activity_met_minutes", ColumnType::Integer, kRequired,
+                 "sum of the METs of each minute classified as medium activity, MET minutes"),
+          column("low_activity_met_minutes", ColumnType::Integer, kRequired,
+                 "sum of the METs of each minute classified as low activity, MET minutes"),
+          column("sedentary_met_minutes", ColumnType::Integer, kRequired,
+                 "sum of the METs of each minute classified as sedentary, MET minutes"),
+          column("high_activity_time", ColumnType::Integer, kRequired,
+                 "time in high activity, seconds"),
+          column("medium_activity_time", ColumnType::Integer, kRequired,
+                 "time in medium activity, seconds"),
+          column("low_activity_time", ColumnType::Integer, kRequired,
+                 "time in low activity, seconds"),
+          column("sedentary_time", ColumnType::Integer, kRequired, "sedentary time, seconds"),
+          column("resting_time", ColumnType::Integer, kRequired,
+                 "resting time (incl. sleep), seconds"),
+          column("non_wear_time", ColumnType::Integer, kRequired,
+                 "time the ring was not worn, seconds"),
+          column("inactivity_alerts", ColumnType::Integer, kRequired,
+                 "number of inactivity alerts received, count"),
+          column("class_5_min", ColumnType::Text, kOptional,
+                 "activity class of each 5-minute slot from the period start, one character each: "
+                 "0 non-wear, 1 rest, 2 inactive, 3 low, 4 medium, 5 high activity (288 characters "
+                 "for a full day)"),
           contributor("meet_daily_targets", "meeting the daily activity targets over 7 days"),
           contributor("move_every_hour", "inactivity alerts over the previous 24 hours"),
           contributor("recovery_time", "recovery time over 7 days"),
@@ -119,14 +101,15 @@ CollectionSpec dailyActivity() {
 }
 
 CollectionSpec dailySleep() {
-  CollectionSpec spec = baseSpec("daily_sleep", "PublicDailySleep", "daily");
+  CollectionSpec spec = sdk::collectionSpec("daily_sleep", "PublicDailySleep", "daily");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema, "daily sleep score and its contributors",
       {
-          dayColumn("sleep score"),
-          idColumn(),
-          timestampColumn("daily sleep document (midnight of `day`)"),
-          col("score", ColumnType::Integer, kOptional, "sleep score, 1-100; null when not computed"),
+          sdk::dayColumn("day the sleep score belongs to", sdk::KeyNote::Key),
+          sdk::idColumn(kDocumentId),
+          sdk::timestampColumn("timestamp of the daily sleep document (midnight of `day`)"),
+          column("score", ColumnType::Integer, kOptional,
+                 "sleep score, 1-100; null when not computed"),
           contributor("deep_sleep", "deep sleep"),
           contributor("efficiency", "sleep efficiency"),
           contributor("latency", "sleep latency (time to fall asleep)"),
@@ -139,20 +122,20 @@ CollectionSpec dailySleep() {
 }
 
 CollectionSpec dailyReadiness() {
-  CollectionSpec spec = baseSpec("daily_readiness", "PublicDailyReadiness", "daily");
+  CollectionSpec spec = sdk::collectionSpec("daily_readiness", "PublicDailyReadiness", "daily");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema, "daily readiness score and its contributors",
       {
-          dayColumn("readiness score"),
-          idColumn(),
-          timestampColumn("daily readiness document (midnight of `day`)"),
-          col("score", ColumnType::Integer, kOptional,
-              "readiness score, 1-100; null when not computed"),
-          col("temperature_deviation", ColumnType::Real, kOptional,
-              "skin temperature deviation from the long-term baseline, degrees Celsius"),
-          col("temperature_trend_deviation", ColumnType::Real, kOptional,
-              "skin temperature trend deviation (weighted 3-day average against the baseline), "
-              "degrees Celsius"),
+          sdk::dayColumn("day the readiness score belongs to", sdk::KeyNote::Key),
+          sdk::idColumn(kDocumentId),
+          sdk::timestampColumn("timestamp of the daily readiness document (midnight of `day`)"),
+          column("score", ColumnType::Integer, kOptional,
+                 "readiness score, 1-100; null when not computed"),
+          column("temperature_deviation", ColumnType::Real, kOptional,
+                 "skin temperature deviation from the long-term baseline, degrees Celsius"),
+          column("temperature_trend_deviation", ColumnType::Real, kOptional,
+                 "skin temperature trend deviation (weighted 3-day average against the baseline), "
+                 "degrees Celsius"),
           contributor("activity_balance", "cumulative activity balance"),
           contributor("body_temperature", "body temperature"),
           contributor("hrv_balance", "heart rate variability balance"),
@@ -167,72 +150,72 @@ CollectionSpec dailyReadiness() {
 }
 
 CollectionSpec dailySpo2() {
-  CollectionSpec spec = baseSpec("daily_spo2", "PublicDailySpO2", "spo2Daily");
+  CollectionSpec spec = sdk::collectionSpec("daily_spo2", "PublicDailySpO2", "spo2Daily");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema, "blood oxygen saturation (SpO2) during the night",
       {
-          dayColumn("SpO2 values"),
-          idColumn(),
-          col("spo2_percentage.average", ColumnType::Real, kOptional,
-              "average blood oxygen saturation during sleep, percent (0-100); null when "
-              "`spo2_percentage` is null, 0 is a placeholder Oura sends without a measurement"),
-          col("breathing_disturbance_index", ColumnType::Integer, kOptional,
-              "breathing disturbance index (BDI) from detected SpO2 drops, 0-100 (lower is "
-              "better); null when not computed"),
+          sdk::dayColumn("day the SpO2 values belongs to", sdk::KeyNote::Key),
+          sdk::idColumn(kDocumentId),
+          column("spo2_percentage.average", ColumnType::Real, kOptional,
+                 "average blood oxygen saturation during sleep, percent (0-100); null when "
+                 "`spo2_percentage` is null, 0 is a placeholder Oura sends without a measurement"),
+          column("breathing_disturbance_index", ColumnType::Integer, kOptional,
+                 "breathing disturbance index (BDI) from detected SpO2 drops, 0-100 (lower is "
+                 "better); null when not computed"),
       }));
   return spec;
 }
 
 CollectionSpec dailyStress() {
-  CollectionSpec spec = baseSpec("daily_stress", "PublicDailyStress", "daily");
+  CollectionSpec spec = sdk::collectionSpec("daily_stress", "PublicDailyStress", "daily");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema, "daytime stress and recovery",
       {
-          dayColumn("stress summary"),
-          idColumn(),
-          col("stress_high", ColumnType::Integer, kOptional,
-              "time in the high stress zone (top quartile of the data), seconds"),
-          col("recovery_high", ColumnType::Integer, kOptional,
-              "time in the high recovery zone (bottom quartile of the data), seconds"),
-          col("day_summary", ColumnType::Text, kOptional,
-              "stress summary of the whole day: restored, normal or stressful (other values kept "
-              "as sent); null when there is none"),
+          sdk::dayColumn("day the stress summary belongs to", sdk::KeyNote::Key),
+          sdk::idColumn(kDocumentId),
+          column("stress_high", ColumnType::Integer, kOptional,
+                 "time in the high stress zone (top quartile of the data), seconds"),
+          column("recovery_high", ColumnType::Integer, kOptional,
+                 "time in the high recovery zone (bottom quartile of the data), seconds"),
+          column("day_summary", ColumnType::Text, kOptional,
+                 "stress summary of the whole day: restored, normal or stressful (other values "
+                 "kept as sent); null when there is none"),
       }));
   return spec;
 }
 
 CollectionSpec dailyResilience() {
-  CollectionSpec spec = baseSpec("daily_resilience", "DailyResilienceModel", "daily");
+  CollectionSpec spec = sdk::collectionSpec("daily_resilience", "DailyResilienceModel", "daily");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema, "long-term resilience level and its contributors",
       {
-          dayColumn("resilience record"),
-          idColumn(),
-          col("level", ColumnType::Text, kRequired,
-              "resilience level: limited, adequate, solid, strong or exceptional (other values "
-              "kept as sent)"),
-          col("contributors.sleep_recovery", ColumnType::Real, kRequired,
-              "resilience contributor: sleep recovery, 0-100 (a decimal, e.g. 46.2)"),
-          col("contributors.daytime_recovery", ColumnType::Real, kRequired,
-              "resilience contributor: daytime recovery, 0-100 (a decimal)"),
-          col("contributors.stress", ColumnType::Real, kRequired,
-              "resilience contributor: stress, 0-100 (a decimal)"),
+          sdk::dayColumn("day the resilience record belongs to", sdk::KeyNote::Key),
+          sdk::idColumn(kDocumentId),
+          column("level", ColumnType::Text, kRequired,
+                 "resilience level: limited, adequate, solid, strong or exceptional (other values "
+                 "kept as sent)"),
+          column("contributors.sleep_recovery", ColumnType::Real, kRequired,
+                 "resilience contributor: sleep recovery, 0-100 (a decimal, e.g. 46.2)"),
+          column("contributors.daytime_recovery", ColumnType::Real, kRequired,
+                 "resilience contributor: daytime recovery, 0-100 (a decimal)"),
+          column("contributors.stress", ColumnType::Real, kRequired,
+                 "resilience contributor: stress, 0-100 (a decimal)"),
       }));
   return spec;
 }
 
 CollectionSpec dailyCardiovascularAge() {
   CollectionSpec spec =
-      baseSpec("daily_cardiovascular_age", "PublicDailyCardiovascularAge", "daily");
+      sdk::collectionSpec("daily_cardiovascular_age", "PublicDailyCardiovascularAge", "daily");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema, "predicted cardiovascular (vascular) age",
       {
-          dayColumn("prediction"),
-          idColumn(),
-          col("vascular_age", ColumnType::Integer, kOptional,
-              "predicted vascular age, years (18-100)"),
-          col("pulse_wave_velocity", ColumnType::Real, kOptional,
-              "pulse wave velocity derived from the vascular age, metres per second"),
+          sdk::dayColumn("day the prediction belongs to", sdk::KeyNote::Key),
+          sdk::idColumn(kDocumentId),
+          column("vascular_age", ColumnType::Integer, kOptional,
+                 "predicted vascular age, years (18-100)"),
+          column("pulse_wave_velocity", ColumnType::Real, kOptional,
+                 "pulse wave velocity derived from the vascular age, metres per second"),
       }));
   return spec;
 }
@@ -240,15 +223,8 @@ CollectionSpec dailyCardiovascularAge() {
 }  // namespace
 
 std::vector<sdk::CollectionSpec> makeCollections() {
-  std::vector<sdk::CollectionSpec> specs;
-  specs.push_back(dailyActivity());
-  specs.push_back(dailySleep());
-  specs.push_back(dailyReadiness());
-  specs.push_back(dailySpo2());
-  specs.push_back(dailyStress());
-  specs.push_back(dailyResilience());
-  specs.push_back(dailyCardiovascularAge());
-  return specs;
+  return {dailyActivity(), dailySleep(),      dailyReadiness(),        dailySpo2(),
+          dailyStress(),   dailyResilience(), dailyCardiovascularAge()};
 }
 
 }  // namespace oura::endpoints::daily

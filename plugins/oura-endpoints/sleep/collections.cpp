@@ -13,105 +13,92 @@ namespace {
 
 using sdk::CollectionSpec;
 using sdk::Column;
+using sdk::column;
 using sdk::ColumnType;
-using sdk::StreamSchema;
-
-constexpr sdk::Presence kRequired = sdk::Presence::Required;
-constexpr sdk::Presence kOptional = sdk::Presence::Optional;
-
-/// A column read from `json_path` (the SDK's naming: '.' becomes '_').
-Column col(const std::string& json_path, ColumnType type, sdk::Presence presence,
-           std::string description) {
-  return sdk::column(json_path, type, presence, std::move(description));
-}
+using sdk::kOptional;
+using sdk::kRequired;
 
 Column seconds(const std::string& field, const std::string& meaning) {
-  return col(field, ColumnType::Integer, kOptional, meaning + ", seconds; null when not computed");
+  return column(field, ColumnType::Integer, kOptional,
+                meaning + ", seconds; null when not computed");
 }
 
 Column phases(const std::string& field, const std::string& meaning) {
-  return col(field, ColumnType::Text, kOptional,
-             meaning +
-                 ", one character each from `bedtime_start`: 1 deep sleep, 2 light sleep, "
-                 "3 REM sleep, 4 awake; null when absent");
+  return column(field, ColumnType::Text, kOptional,
+                meaning +
+                    ", one character each from `bedtime_start`: 1 deep sleep, 2 light sleep, "
+                    "3 REM sleep, 4 awake; null when absent");
 }
 
 Column readinessContributor(const std::string& field, std::string meaning) {
-  return col("readiness.contributors." + field, ColumnType::Integer, kOptional,
-             "readiness contributor after this sleep period: " + std::move(meaning) +
-                 ", 1-100 (higher is better); null when Oura could not compute it or the "
-                 "period has no readiness");
-}
-
-CollectionSpec baseSpec(const std::string& name, const std::string& schema) {
-  return sdk::collectionSpec(name, schema, "daily", sdk::SyncStrategy::DateWindow, "day");
+  return column("readiness.contributors." + field, ColumnType::Integer, kOptional,
+                "readiness contributor after this sleep period: " + std::move(meaning) +
+                    ", 1-100 (higher is better); null when Oura could not compute it or the "
+                    "period has no readiness");
 }
 
 CollectionSpec sleepPeriods() {
-  CollectionSpec spec = baseSpec("sleep", "PublicModifiedSleepModel");
+  CollectionSpec spec = sdk::collectionSpec("sleep", "PublicModifiedSleepModel", "daily");
   spec.streams.push_back(sdk::documentStream(
       spec.name,
       "sleep periods (long sleep, naps, rests), one row per period, several a day (OpenAPI "
       "PublicModifiedSleepModel)",
       {
-          col("id", ColumnType::Text, kRequired,
+          sdk::idColumn(
               "Oura's document id of the sleep period (a UUID); key (a day has several periods)"),
-          col("day", ColumnType::Date, kRequired,
-              "day the sleep period counts for (YYYY-MM-DD, the user's local calendar day, as "
-              "Oura assigns it): a `late_nap` that ended after 6 p.m. counts for the next day"),
-          col("type", ColumnType::Text, kOptional,
-              "type of the period: long_sleep (over 3 hours, counts for the daily scores), sleep "
-              "(a confirmed nap of 15 minutes to 3 hours), late_nap (a confirmed nap that ended "
-              "after 6 p.m., counts for the next day), rest (rejected by the user), deleted "
-              "(deleted by the user); other values kept as sent"),
-          col("period", ColumnType::Integer, kRequired,
-              "Oura's (ECore's) sleep period identifier; real responses number the periods of "
-              "a day from 0"),
-          col("bedtime_start", ColumnType::Timestamptz, kRequired,
-              "start of the period (going to bed), ISO 8601 with the user's UTC offset at the "
-              "time"),
-          col("bedtime_end", ColumnType::Timestamptz, kRequired,
-              "end of the period (getting up), ISO 8601 with the user's UTC offset at the time"),
-          col("time_in_bed", ColumnType::Integer, kRequired,
-              "time in bed (bedtime_end - bedtime_start), seconds"),
+          column("day", ColumnType::Date, kRequired,
+                 "day the sleep period counts for (YYYY-MM-DD, the user's local calendar day, as "
+                 "Oura assigns it): a `late_nap` that ended after 6 p.m. counts for the next day"),
+          column("type", ColumnType::Text, kOptional,
+                 "type of the period: long_sleep (over 3 hours, counts for the daily scores), "
+                 "sleep (a confirmed nap of 15 minutes to 3 hours), late_nap (a confirmed nap "
+                 "that ended after 6 p.m., counts for the next day), rest (rejected by the "
+                 "user), deleted (deleted by the user); other values kept as sent"),
+          column("period", ColumnType::Integer, kRequired,
+                 "Oura's (ECore's) sleep period identifier; real responses number the periods of "
+                 "a day from 0"),
+          sdk::localTimeColumn("bedtime_start", "start of the period (going to bed)"),
+          sdk::localTimeColumn("bedtime_end", "end of the period (getting up)"),
+          column("time_in_bed", ColumnType::Integer, kRequired,
+                 "time in bed (bedtime_end - bedtime_start), seconds"),
           seconds("total_sleep_duration", "total sleep time (light + deep + REM)"),
           seconds("awake_time", "time awake in bed"),
           seconds("light_sleep_duration", "time in light sleep"),
           seconds("deep_sleep_duration", "time in deep sleep"),
           seconds("rem_sleep_duration", "time in REM sleep"),
           seconds("latency", "sleep latency: time it took to fall asleep after going to bed"),
-          col("efficiency", ColumnType::Integer, kOptional,
-              "sleep efficiency (share of the time in bed spent asleep), percent, 1-100; null "
-              "when not computed"),
-          col("average_breath", ColumnType::Real, kOptional,
-              "average breathing rate during sleep, breaths/min; null when not measured"),
-          col("average_heart_rate", ColumnType::Real, kOptional,
-              "average heart rate during sleep (from 30-second samples, so not the app's "
-              "5-minute figure), bpm; null when not measured"),
-          col("lowest_heart_rate", ColumnType::Integer, kOptional,
-              "lowest heart rate during sleep (from 30-second samples, so not the app's "
-              "5-minute figure), bpm; null when not measured"),
-          col("average_hrv", ColumnType::Integer, kOptional,
-              "average heart rate variability (RMSSD) during sleep, ms; null when not measured"),
-          col("restless_periods", ColumnType::Integer, kOptional,
-              "number of restless periods during sleep, count; null when not computed"),
-          col("low_battery_alert", ColumnType::Boolean, kRequired,
-              "true when a low-battery alert occurred during the period"),
-          col("readiness_score_delta", ColumnType::Integer, kOptional,
-              "effect of this period on the readiness score, points (may be negative); null "
-              "when it has none"),
-          col("sleep_score_delta", ColumnType::Integer, kOptional,
-              "effect of this period on the sleep score, points (may be negative); null when it "
-              "has none"),
-          col("readiness.score", ColumnType::Integer, kOptional,
-              "readiness score after this sleep period, 1-100; null when not computed or the "
-              "period has no readiness"),
-          col("readiness.temperature_deviation", ColumnType::Real, kOptional,
-              "skin temperature deviation from the long-term baseline during this period, "
-              "degrees Celsius; null when not measured"),
-          col("readiness.temperature_trend_deviation", ColumnType::Real, kOptional,
-              "skin temperature trend deviation (weighted 3-day average against the baseline), "
-              "degrees Celsius; null when not measured"),
+          column("efficiency", ColumnType::Integer, kOptional,
+                 "sleep efficiency (share of the time in bed spent asleep), percent, 1-100; null "
+                 "when not computed"),
+          column("average_breath", ColumnType::Real, kOptional,
+                 "average breathing rate during sleep, breaths/min; null when not measured"),
+          column("average_heart_rate", ColumnType::Real, kOptional,
+                 "average heart rate during sleep (from 30-second samples, so not the app's "
+                 "5-minute figure), bpm; null when not measured"),
+          column("lowest_heart_rate", ColumnType::Integer, kOptional,
+                 "lowest heart rate during sleep (from 30-second samples, so not the app's "
+                 "5-minute figure), bpm; null when not measured"),
+          column("average_hrv", ColumnType::Integer, kOptional,
+                 "average heart rate variability (RMSSD) during sleep, ms; null when not measured"),
+          column("restless_periods", ColumnType::Integer, kOptional,
+                 "number of restless periods during sleep, count; null when not computed"),
+          column("low_battery_alert", ColumnType::Boolean, kRequired,
+                 "true when a low-battery alert occurred during the period"),
+          column("readiness_score_delta", ColumnType::Integer, kOptional,
+                 "effect of this period on the readiness score, points (may be negative); null "
+                 "when it has none"),
+          column("sleep_score_delta", ColumnType::Integer, kOptional,
+                 "effect of this period on the sleep score, points (may be negative); null when it "
+                 "has none"),
+          column("readiness.score", ColumnType::Integer, kOptional,
+                 "readiness score after this sleep period, 1-100; null when not computed or the "
+                 "period has no readiness"),
+          column("readiness.temperature_deviation", ColumnType::Real, kOptional,
+                 "skin temperature deviation from the long-term baseline during this period, "
+                 "degrees Celsius; null when not measured"),
+          column("readiness.temperature_trend_deviation", ColumnType::Real, kOptional,
+                 "skin temperature trend deviation (weighted 3-day average against the baseline), "
+                 "degrees Celsius; null when not measured"),
           readinessContributor("activity_balance", "cumulative activity balance"),
           readinessContributor("body_temperature", "body temperature"),
           readinessContributor("hrv_balance", "heart rate variability balance"),
@@ -127,20 +114,20 @@ CollectionSpec sleepPeriods() {
           phases("app_sleep_phase_5_min",
                  "sleep phase of each 5-minute slot aligned with what the Oura app shows (to be "
                  "removed by Oura after a transition period)"),
-          col("movement_30_sec", ColumnType::Text, kOptional,
-              "movement class of each 30-second slot of the period, one character each from "
-              "`bedtime_start`: 1 no motion, 2 restless, 3 tossing and turning, 4 active; null "
-              "when absent"),
-          col("sleep_algorithm_version", ColumnType::Text, kOptional,
-              "sleep staging algorithm that computed the period: v1 (legacy) or v2 (current); "
-              "other values kept as sent"),
-          col("sleep_analysis_reason", ColumnType::Text, kOptional,
-              "why the latest version of the period was created: foreground_sleep_analysis, "
-              "bedtime_edit, background_sleep_analysis or background_created_foreground_updated "
-              "(other values kept as sent); null when absent"),
-          col("ring_id", ColumnType::Text, kOptional,
-              "Oura's encrypted identifier of the ring that recorded the period; null when "
-              "absent"),
+          column("movement_30_sec", ColumnType::Text, kOptional,
+                 "movement class of each 30-second slot of the period, one character each from "
+                 "`bedtime_start`: 1 no motion, 2 restless, 3 tossing and turning, 4 active; null "
+                 "when absent"),
+          column("sleep_algorithm_version", ColumnType::Text, kOptional,
+                 "sleep staging algorithm that computed the period: v1 (legacy) or v2 (current); "
+                 "other values kept as sent"),
+          column("sleep_analysis_reason", ColumnType::Text, kOptional,
+                 "why the latest version of the period was created: foreground_sleep_analysis, "
+                 "bedtime_edit, background_sleep_analysis or background_created_foreground_updated "
+                 "(other values kept as sent); null when absent"),
+          column("ring_id", ColumnType::Text, kOptional,
+                 "Oura's encrypted identifier of the ring that recorded the period; null when "
+                 "absent"),
       },
       {"id"}));
   spec.streams.push_back(sdk::sampleStream(
@@ -155,34 +142,32 @@ CollectionSpec sleepPeriods() {
 }
 
 CollectionSpec sleepTime() {
-  CollectionSpec spec = baseSpec("sleep_time", "PublicSleepTime");
+  CollectionSpec spec = sdk::collectionSpec("sleep_time", "PublicSleepTime", "daily");
   spec.streams.push_back(sdk::documentStream(
       spec.name, "Oura's bedtime recommendation, one row per day (OpenAPI PublicSleepTime)",
       {
-          col("day", ColumnType::Date, kRequired,
-              "day the recommendation is for (YYYY-MM-DD, the user's local calendar day); key"),
-          col("id", ColumnType::Text, kRequired,
-              "Oura's document id (a UUID); once-a-day documents are keyed by day, so not part "
-              "of the key"),
-          col("recommendation", ColumnType::Text, kOptional,
-              "recommended action: improve_efficiency, earlier_bedtime, later_bedtime, "
-              "earlier_wake_up_time, later_wake_up_time or follow_optimal_bedtime (other values "
-              "kept as sent); null when there is none"),
-          col("status", ColumnType::Text, kOptional,
-              "state the recommendation is based on: not_enough_nights, "
-              "not_enough_recent_nights, bad_sleep_quality, only_recommended_found or "
-              "optimal_found (other values kept as sent); null when there is none"),
-          col("optimal_bedtime.day_tz", ColumnType::Integer, kOptional,
-              "UTC offset of the day the window refers to, seconds (e.g. 3600 for +01:00); null "
-              "when there is no optimal bedtime window"),
-          col("optimal_bedtime.start_offset", ColumnType::Integer, kOptional,
-              "start of the optimal bedtime window, seconds from local midnight (in "
-              "`optimal_bedtime_day_tz`; negative before midnight); null when there is no "
-              "window"),
-          col("optimal_bedtime.end_offset", ColumnType::Integer, kOptional,
-              "end of the optimal bedtime window, seconds from local midnight (in "
-              "`optimal_bedtime_day_tz`; negative before midnight); null when there is no "
-              "window"),
+          sdk::dayColumn("day the recommendation is for", sdk::KeyNote::Key),
+          sdk::idColumn("Oura's document id (a UUID); once-a-day documents are keyed by day, so "
+                        "not part of the key"),
+          column("recommendation", ColumnType::Text, kOptional,
+                 "recommended action: improve_efficiency, earlier_bedtime, later_bedtime, "
+                 "earlier_wake_up_time, later_wake_up_time or follow_optimal_bedtime (other values "
+                 "kept as sent); null when there is none"),
+          column("status", ColumnType::Text, kOptional,
+                 "state the recommendation is based on: not_enough_nights, "
+                 "not_enough_recent_nights, bad_sleep_quality, only_recommended_found or "
+                 "optimal_found (other values kept as sent); null when there is none"),
+          column("optimal_bedtime.day_tz", ColumnType::Integer, kOptional,
+                 "UTC offset of the day the window refers to, seconds (e.g. 3600 for +01:00); null "
+                 "when there is no optimal bedtime window"),
+          column("optimal_bedtime.start_offset", ColumnType::Integer, kOptional,
+                 "start of the optimal bedtime window, seconds from local midnight (in "
+                 "`optimal_bedtime_day_tz`; negative before midnight); null when there is no "
+                 "window"),
+          column("optimal_bedtime.end_offset", ColumnType::Integer, kOptional,
+                 "end of the optimal bedtime window, seconds from local midnight (in "
+                 "`optimal_bedtime_day_tz`; negative before midnight); null when there is no "
+                 "window"),
       },
       {"day"}));
   return spec;
@@ -190,11 +175,6 @@ CollectionSpec sleepTime() {
 
 }  // namespace
 
-std::vector<sdk::CollectionSpec> makeCollections() {
-  std::vector<sdk::CollectionSpec> specs;
-  specs.push_back(sleepPeriods());
-  specs.push_back(sleepTime());
-  return specs;
-}
+std::vector<sdk::CollectionSpec> makeCollections() { return {sleepPeriods(), sleepTime()}; }
 
 }  // namespace oura::endpoints::sleep

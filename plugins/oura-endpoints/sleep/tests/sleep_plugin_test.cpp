@@ -1,45 +1,23 @@
 // Tests of the `sleep` endpoint plugin: its collection declarations, the generic mapper on every
 // recorded response of `sleep` and `sleep_time`, hand-made documents (every field set, every
-// nullable field null, drift, wrong types), sample timestamps, and the built shared library.
-// The OpenAPI contract and README/sample.toml are checked for every endpoint plugin at once by
-// tests/integration/contract_test.cpp.
+// nullable field null, drift, wrong types: the shared suite HandMadeDocument), sample
+// timestamps, and the built shared library. The OpenAPI contract and README/sample.toml are
+// checked for every endpoint plugin at once by tests/integration/contract_test.cpp; the checks
+// every endpoint plugin shares are in tests/support/plugin_test_support.hpp.
 #include "../collections.hpp"
 
-#include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/errors.hpp>
-#include <oura_sdk/plugin.hpp>
-#include <oura_sdk/rows.hpp>
 
-#include "mapping_support.hpp"
+#include "plugin_test_support.hpp"
 
-#include <Poco/Dynamic/Var.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/Timestamp.h>
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <map>
-#include <memory>
-#include <regex>
 #include <set>
-#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
-
-namespace sdk = oura::sdk;
-namespace fs = std::filesystem;
-using Poco::Dynamic::Var;
-using Poco::JSON::Array;
-using Poco::JSON::Object;
-using sdk::ColumnType;
-using sdk::Row;
-using sdk::Value;
 
 using namespace oura::test;
 
@@ -50,72 +28,15 @@ const std::vector<sdk::CollectionSpec>& allSpecs() {
   return specs;
 }
 
-const sdk::CollectionSpec& specOf(const std::string& name) {
-  for (const auto& spec : allSpecs()) {
-    if (spec.name == name) return spec;
-  }
-  throw std::runtime_error("no collection " + name);
-}
-
-/// The sample series of `spec` with their stream index.
-std::vector<std::size_t> sampleStreams(const sdk::CollectionSpec& spec) {
-  std::vector<std::size_t> out;
-  for (std::size_t s = 1; s < spec.streams.size(); ++s) {
-    if (spec.streams[s].samples) out.push_back(s);
-  }
-  return out;
-}
-
-/// Checks the child rows of one sample series against the PublicSample they came from:
-/// one row per item, the parent's key, `timestamp + i * interval` in the series' own offset,
-/// the item's value (null stays null). No rows when the series is null or absent.
-void expectSamples(const sdk::CollectionSpec& spec, std::size_t stream_index,
-                   const Object::Ptr& doc, const std::vector<Row>& rows) {
-  const auto& stream = spec.streams[stream_index];
-  SCOPED_TRACE(stream.name);
-  Var series;
-  if (!findPath(doc, stream.samples->json_path, series) || series.isEmpty()) {
-    EXPECT_TRUE(rows.empty()) << "a null series has no samples";
-    return;
-  }
-  const auto sample = series.extract<Object::Ptr>();
-  const auto items = sample->getArray("items");
-  ASSERT_EQ(rows.size(), items->size()) << "one row per item";
-  const auto start = instant(sample->getValue<std::string>("timestamp"));
-  const double interval = sample->getValue<double>("interval");
-  // The parent's key columns come first (here: one, the document's key).
-  const auto& parent = spec.streams[0];
-  const std::string key = parent.primary_key.at(0);
-  Var key_json;
-  ASSERT_TRUE(findPath(doc, parent.columns[parent.columnIndex(key)].json_path, key_json));
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    SCOPED_TRACE("sample " + std::to_string(i));
-    ASSERT_EQ(rows[i].size(), 3u);
-    EXPECT_EQ(str(rows[i][0]), key_json.extract<std::string>());
-    const auto at = instant(str(cell(stream, rows[i], "timestamp")));
-    EXPECT_EQ(at.first - start.first, static_cast<Poco::Timestamp::TimeDiff>(
-                                          std::llround(interval * static_cast<double>(i) * 1e6)));
-    EXPECT_EQ(at.second, start.second) << "the series' own UTC offset is kept";
-    expectValue(cell(stream, rows[i], "value"), items->get(static_cast<unsigned>(i)),
-                stream.samples->value_type, stream.name + "[" + std::to_string(i) + "]");
-  }
-}
+const sdk::CollectionSpec& specOf(const std::string& name) { return specNamed(allSpecs(), name); }
 
 // ---------------------------------------------------------------------------------------------
 // Hand-made documents per collection
 
-struct Sample {
-  std::string collection;
-  std::string full;                     ///< every property set
-  std::string nulls;                    ///< every nullable property null, the rest set
-  std::vector<std::string> enum_paths;  ///< properties with an enum
-  std::string required_not_key;         ///< a documented-required property that is not the key
-};
-
-const std::vector<Sample>& samples() {
-  static const std::vector<Sample> list = {
-      {"sleep",
-       R"({"id":"s1","average_breath":14.5,"average_heart_rate":61.25,"average_hrv":38,
+const std::vector<HandMadeDocuments>& samples() {
+  static const std::vector<HandMadeDocuments> list = {
+      {.collection = "sleep",
+       .full = R"({"id":"s1","average_breath":14.5,"average_heart_rate":61.25,"average_hrv":38,
            "awake_time":1800,"bedtime_end":"2024-10-27T07:00:00+01:00",
            "bedtime_start":"2024-10-26T23:30:00+02:00","day":"2024-10-27",
            "deep_sleep_duration":4200,"efficiency":88,
@@ -136,7 +57,7 @@ const std::vector<Sample>& samples() {
            "sleep_phase_30_sec":"4442221111","sleep_phase_5_min":"4211","sleep_score_delta":3,
            "time_in_bed":30600,"total_sleep_duration":23600,"type":"long_sleep",
            "ring_id":"ring-xyz","app_sleep_phase_5_min":"4221"})",
-       R"({"id":"s2","average_breath":null,"average_heart_rate":null,"average_hrv":null,
+       .nulls = R"({"id":"s2","average_breath":null,"average_heart_rate":null,"average_hrv":null,
            "awake_time":null,"bedtime_end":"2024-10-10T22:53:31+02:00",
            "bedtime_start":"2024-10-10T22:37:30+02:00","day":"2024-10-11",
            "deep_sleep_duration":null,"efficiency":null,"heart_rate":null,"hrv":null,
@@ -147,19 +68,25 @@ const std::vector<Sample>& samples() {
            "sleep_phase_30_sec":null,"sleep_phase_5_min":null,"sleep_score_delta":null,
            "time_in_bed":961,"total_sleep_duration":null,"type":null,"ring_id":null,
            "app_sleep_phase_5_min":null})",
-       {"type", "sleep_algorithm_version", "sleep_analysis_reason"},
-       "low_battery_alert"},
-      {"sleep_time",
-       R"({"id":"t1","day":"2024-10-10","optimal_bedtime":{"day_tz":7200,"start_offset":-3600,
-           "end_offset":1800},"recommendation":"follow_optimal_bedtime",
+       .drop_required = "low_battery_alert",
+       .enum_paths = {"type", "sleep_algorithm_version", "sleep_analysis_reason"},
+       .unknown_keys = {"readiness.contributors.new_contributor"}},
+      {.collection = "sleep_time",
+       .full = R"({"id":"t1","day":"2024-10-10","optimal_bedtime":{"day_tz":7200,
+           "start_offset":-3600,"end_offset":1800},"recommendation":"follow_optimal_bedtime",
            "status":"optimal_found"})",
-       R"({"id":"t2","day":"2024-10-11","optimal_bedtime":null,"recommendation":null,
+       .nulls = R"({"id":"t2","day":"2024-10-11","optimal_bedtime":null,"recommendation":null,
            "status":null})",
-       {"recommendation", "status"},
-       "id"},
+       .drop_required = "id",
+       .enum_paths = {"recommendation", "status"},
+       .unknown_keys = {"optimal_bedtime.new_offset"}},
   };
   return list;
 }
+
+INSTANTIATE_TEST_SUITE_P(Sleep, HandMadeDocument,
+                         ::testing::ValuesIn(handMadeCases(allSpecs(), samples())),
+                         handMadeCaseName);
 
 // ---------------------------------------------------------------------------------------------
 // Collection declarations
@@ -186,10 +113,7 @@ TEST(SleepCollections, DeclaresSleepAndSleepTime) {
     EXPECT_FALSE(doc.samples.has_value());
     EXPECT_EQ(doc.columns.at(doc.columnIndex("day")).type, ColumnType::Date);
     EXPECT_EQ(doc.columns.at(doc.columnIndex("id")).type, ColumnType::Text);
-    const auto& raw = doc.columns.back();
-    EXPECT_EQ(raw.name, "raw");
-    EXPECT_EQ(raw.type, ColumnType::Jsonb);
-    EXPECT_EQ(raw.json_path, "$");
+    expectRawColumnLast(doc);
   }
   // Several sleep periods a day: keyed by id. One sleep_time a day: keyed by day.
   EXPECT_EQ(specs[0].streams[0].primary_key, std::vector<std::string>{"id"});
@@ -244,91 +168,28 @@ TEST(SleepCollections, NestedObjectsAreFlattenedIntoNamedColumns) {
 }
 
 TEST(SleepCollections, EveryStreamAndColumnIsDescribedAndNamedSafely) {
-  const std::regex identifier("[a-z][a-z0-9_]*");
-  for (const auto& spec : allSpecs()) {
-    for (const auto& stream : spec.streams) {
-      SCOPED_TRACE(stream.name);
-      EXPECT_FALSE(stream.description.empty());
-      EXPECT_TRUE(std::regex_match(stream.name, identifier));
-      std::set<std::string> names;
-      for (const auto& column : stream.columns) {
-        EXPECT_FALSE(column.description.empty()) << column.name << " has no description";
-        EXPECT_TRUE(std::regex_match(column.name, identifier)) << column.name;
-        EXPECT_TRUE(names.insert(column.name).second) << "duplicate column " << column.name;
-      }
-      for (const auto& key : stream.primary_key) EXPECT_TRUE(names.count(key)) << key;
-    }
-  }
+  expectStreamsDescribedAndNamedSafely(allSpecs());
 }
 
 TEST(SleepCollections, EachCallBuildsIndependentSpecs) {
-  auto a = oura::endpoints::sleep::makeCollections();
-  const auto b = oura::endpoints::sleep::makeCollections();
-  a[0].streams[0].columns.clear();
-  a[1].streams.clear();
-  EXPECT_FALSE(b[0].streams[0].columns.empty());
-  EXPECT_FALSE(b[1].streams.empty());
+  expectEachCallBuildsIndependentSpecs(&oura::endpoints::sleep::makeCollections);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Every recorded 200 response of these collections
 
 TEST(SleepRecorded, EveryRecordedDocumentMapsToOneRowWithItsOwnValues) {
-  const std::regex name_re(R"(^(sleep_time|sleep)__(list_.+|single)\.json$)");
-  std::map<std::string, std::size_t> docs_per_collection;
-  std::map<std::string, std::size_t> samples_per_stream;
-  std::size_t files = 0;
-  std::size_t warnings = 0;
-  for (const auto& entry : fs::directory_iterator(fixtures() / "recorded")) {
-    const std::string file = entry.path().filename().string();
-    std::smatch m;
-    if (!std::regex_match(file, m, name_re)) continue;
-    SCOPED_TRACE(file);
-    ++files;
-    const auto& spec = specOf(m[1].str());
-    const Var response = parseFile(entry.path());
-    ASSERT_EQ(response.extract<Object::Ptr>()->getValue<int>("status"), 200);
-    const auto docs = documentsOf(response.extract<Object::Ptr>()->get("body"));
-    if (file.find("__list_empty_") != std::string::npos) {
-      EXPECT_TRUE(docs.empty()) << "an empty list maps to zero rows";
-      continue;
-    }
-    ASSERT_FALSE(docs.empty());
-    for (std::size_t i = 0; i < docs.size(); ++i) {
-      SCOPED_TRACE("document " + std::to_string(i));
-      Collector out;
-      ASSERT_NO_THROW(out = mapDoc(spec, docs[i]));
-      ASSERT_EQ(out.stream(0).size(), 1u) << "one parent row per document";
-      expectRowMatches(spec, docs[i], out.stream(0)[0]);
-      // Warnings only for documented-required keys that are really absent (none here).
-      EXPECT_EQ(out.warnings.size(), absentRequired(spec, docs[i]));
-      warnings += out.warnings.size();
-      ++docs_per_collection[spec.name];
-      for (std::size_t s : sampleStreams(spec)) {
-        expectSamples(spec, s, docs[i], out.stream(s));
-        samples_per_stream[spec.streams[s].name] += out.stream(s).size();
-      }
-      EXPECT_LE(out.rows.size(), spec.streams.size())
-          << "no rows for streams the collection does not declare";
-    }
-  }
-  EXPECT_EQ(files, 6u) << "list, empty list and single of each collection";
-  EXPECT_EQ(docs_per_collection["sleep"], 48u + 1u);
-  EXPECT_EQ(docs_per_collection["sleep_time"], 19u + 1u);
-  EXPECT_EQ(warnings, 0u) << "every recorded document has every documented-required key";
+  RecordedTally tally;
+  ASSERT_NO_FATAL_FAILURE(mapEveryRecording(allSpecs(), tally));
+  EXPECT_EQ(tally.files, 6u) << "list, empty list and single of each collection";
+  EXPECT_EQ(tally.collections.size(), allSpecs().size());
+  EXPECT_EQ(tally.documents["sleep"], 48u + 1u);
+  EXPECT_EQ(tally.documents["sleep_time"], 19u + 1u);
+  EXPECT_EQ(tally.totalWarnings(), 0u)
+      << "every recorded document has every documented-required key";
   // 33 of the 48 listed periods have samples (2329 each), plus the 96 of the single.
-  EXPECT_EQ(samples_per_stream["sleep_heart_rate"], 2329u + 96u);
-  EXPECT_EQ(samples_per_stream["sleep_hrv"], 2329u + 96u);
-}
-
-TEST(SleepRecorded, EmptyListsMapToZeroRows) {
-  for (const char* file :
-       {"sleep__list_empty_start_1_end_2.json", "sleep_time__list_empty_start_1_end_2.json"}) {
-    SCOPED_TRACE(file);
-    const Var response = parseFile(fixtures() / "recorded" / file);
-    ASSERT_EQ(response.extract<Object::Ptr>()->getValue<int>("status"), 200);
-    EXPECT_TRUE(recordedDocs(file).empty());
-  }
+  EXPECT_EQ(tally.samples["sleep_heart_rate"], 2329u + 96u);
+  EXPECT_EQ(tally.samples["sleep_hrv"], 2329u + 96u);
 }
 
 TEST(SleepRecorded, SleepSingleAndItsSamples) {
@@ -449,152 +310,7 @@ TEST(SleepRecorded, SleepTimeIsOnceADaySoKeyedByDay) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Hand-made documents, per collection
-
-class SleepSample : public ::testing::TestWithParam<Sample> {};
-
-TEST_P(SleepSample, EveryFieldSet) {
-  const auto& spec = specOf(GetParam().collection);
-  Object::Ptr doc = parseObject(GetParam().full);
-  Collector out = mapDoc(spec, doc);
-  EXPECT_TRUE(out.warnings.empty()) << out.warnings.front();
-  ASSERT_EQ(out.stream(0).size(), 1u);
-  const Row& row = out.stream(0)[0];
-  expectRowMatches(spec, doc, row);
-  for (std::size_t c = 0; c < row.size(); ++c) {
-    EXPECT_FALSE(isNull(row[c])) << spec.streams[0].columns[c].name << " should be set";
-  }
-  for (std::size_t s : sampleStreams(spec)) {
-    ASSERT_EQ(out.stream(s).size(), 3u);
-    expectSamples(spec, s, doc, out.stream(s));
-  }
-}
-
-TEST_P(SleepSample, EveryNullableFieldNull) {
-  const auto& spec = specOf(GetParam().collection);
-  Object::Ptr doc = parseObject(GetParam().nulls);
-  Collector out = mapDoc(spec, doc);
-  EXPECT_TRUE(out.warnings.empty()) << "null is not absent: no warning";
-  ASSERT_EQ(out.stream(0).size(), 1u);
-  const Row& row = out.stream(0)[0];
-  expectRowMatches(spec, doc, row);
-  for (std::size_t c = 0; c < row.size(); ++c) {
-    const auto& column = spec.streams[0].columns[c];
-    Var json;
-    const bool present =
-        column.json_path == "$" || (findPath(doc, column.json_path, json) && !json.isEmpty());
-    EXPECT_EQ(isNull(row[c]), !present) << column.name;
-    // Only documented-required columns are set in the all-null document.
-    if (column.json_path != "$") {
-      EXPECT_EQ(present, column.required) << column.name;
-    }
-  }
-  for (std::size_t s : sampleStreams(spec)) EXPECT_TRUE(out.stream(s).empty());
-}
-
-TEST_P(SleepSample, DriftUnknownKeysUnknownEnumValuesAbsentRequiredKey) {
-  const auto& spec = specOf(GetParam().collection);
-  const auto& s = spec.streams[0];
-  Object::Ptr doc = parseObject(GetParam().full);
-  doc->remove(GetParam().required_not_key);
-  doc->set("brand_new_field", parseText(R"({"nested":[1,2,3]})"));
-  if (doc->has("readiness")) {
-    doc->getObject("readiness")->getObject("contributors")->set("new_contributor", 42);
-  }
-  if (doc->has("optimal_bedtime")) doc->getObject("optimal_bedtime")->set("new_offset", 7);
-  for (const auto& path : GetParam().enum_paths) setPath(doc, path, std::string("unheard_of"));
-  Collector out;
-  ASSERT_NO_THROW(out = mapDoc(spec, doc));
-  ASSERT_EQ(out.warnings.size(), 1u);
-  EXPECT_EQ(out.warnings[0], "required field '" + GetParam().required_not_key + "' is absent");
-  ASSERT_EQ(out.stream(0).size(), 1u);
-  const Row& row = out.stream(0)[0];
-  expectRowMatches(spec, doc, row);
-  EXPECT_TRUE(isNull(cell(s, row, GetParam().required_not_key)));
-  const std::string raw = str(cell(s, row, "raw"));
-  EXPECT_NE(raw.find("brand_new_field"), std::string::npos) << "unknown keys survive in raw";
-  if (doc->has("readiness")) {
-    EXPECT_NE(raw.find("new_contributor"), std::string::npos);
-  }
-  if (doc->has("optimal_bedtime")) {
-    EXPECT_NE(raw.find("new_offset"), std::string::npos);
-  }
-  for (const auto& path : GetParam().enum_paths) {
-    std::string column = path;
-    std::replace(column.begin(), column.end(), '.', '_');
-    EXPECT_EQ(str(cell(s, row, column)), "unheard_of") << "unknown enum values are kept as text";
-  }
-  for (std::size_t k : sampleStreams(spec)) EXPECT_EQ(out.stream(k).size(), 3u);
-}
-
-TEST_P(SleepSample, MissingOrNullKeyThrowsMappingError) {
-  const auto& spec = specOf(GetParam().collection);
-  const auto& key = spec.streams[0].primary_key.at(0);
-  {
-    Object::Ptr doc = parseObject(GetParam().full);
-    doc->remove(key);
-    EXPECT_THROW(mapDoc(spec, doc), sdk::MappingError);
-  }
-  {
-    Object::Ptr doc = parseObject(GetParam().full);
-    doc->set(key, Var());
-    EXPECT_THROW(mapDoc(spec, doc), sdk::MappingError);
-  }
-  {
-    Object::Ptr doc = parseObject(GetParam().full);
-    doc->set(key, parseText(R"({"x":1})"));  // not text / not a date: no usable key
-    EXPECT_THROW(mapDoc(spec, doc), sdk::MappingError);
-  }
-}
-
-TEST_P(SleepSample, WrongTypesBecomeNullWithAWarning) {
-  const auto& spec = specOf(GetParam().collection);
-  const auto& s = spec.streams[0];
-  for (const auto& column : s.columns) {
-    if (column.json_path == "$") continue;
-    if (std::find(s.primary_key.begin(), s.primary_key.end(), column.name) != s.primary_key.end()) {
-      continue;  // a key of the wrong type is a MappingError (above)
-    }
-    SCOPED_TRACE(column.name);
-    Object::Ptr doc = parseObject(GetParam().full);
-    Var wrong;
-    switch (column.type) {
-      case ColumnType::Integer:
-        wrong = std::string("many");
-        break;
-      case ColumnType::Real:
-        wrong = std::string("warm");
-        break;
-      case ColumnType::Text:
-        wrong = parseText(R"({"x":1})");
-        break;
-      case ColumnType::Date:
-        wrong = std::string("yesterday");
-        break;
-      case ColumnType::Timestamptz:
-        wrong = std::string("not a timestamp");
-        break;
-      case ColumnType::Boolean:
-        wrong = std::string("yes");
-        break;
-      case ColumnType::Jsonb:
-        continue;
-    }
-    setPath(doc, column.json_path, wrong);
-    Collector out;
-    ASSERT_NO_THROW(out = mapDoc(spec, doc));
-    ASSERT_EQ(out.stream(0).size(), 1u);
-    EXPECT_TRUE(isNull(cell(s, out.stream(0)[0], column.name)));
-    ASSERT_EQ(out.warnings.size(), 1u);
-    EXPECT_NE(out.warnings[0].find("'" + column.json_path + "'"), std::string::npos)
-        << out.warnings[0];
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(Collections, SleepSample, ::testing::ValuesIn(samples()),
-                         [](const ::testing::TestParamInfo<Sample>& info) {
-                           return info.param.collection;
-                         });
+// Sample timestamps and nested objects of hand-made documents
 
 TEST(SleepSampleTimestamps, KeepTheSeriesOffsetAcrossADaylightSavingChange) {
   // The night CEST ends (2024-10-27 03:00 local): samples stay in the series' own +02:00.
@@ -648,62 +364,20 @@ TEST(SleepSampleTimestamps, AReadinessObjectWithNullMembersGivesNullColumns) {
 // The built shared library
 
 TEST(SleepPluginLibrary, LoadsAndCreatesIndependentInstances) {
-  const char* dir = std::getenv("OURA_PLUGIN_DIR");
-  ASSERT_NE(dir, nullptr);
-  const fs::path file = fs::path(dir) / "oura-endpoint-sleep.so";
-  ASSERT_TRUE(fs::exists(file)) << file;
-  boost::dll::shared_library library(
-      file.string(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-  ASSERT_TRUE(library.has("oura_plugin_v1"));
-  const auto* descriptor =
-      static_cast<const sdk::PluginDescriptor*>(library.get<const void*>("oura_plugin_v1"));
-  ASSERT_NE(descriptor, nullptr);
-  EXPECT_EQ(descriptor->magic, sdk::kDescriptorMagic);
-  EXPECT_EQ(descriptor->api_version, sdk::kApiVersion);
-  EXPECT_STREQ(descriptor->fingerprint, OURA_SDK_BUILD_FINGERPRINT);
-  EXPECT_EQ(descriptor->kind, sdk::PluginKind::Endpoint);
-  EXPECT_STREQ(descriptor->name, "sleep");
-  EXPECT_STREQ(descriptor->version, "0.1.0");
-  EXPECT_GT(std::strlen(descriptor->description), 0u);
-  EXPECT_TRUE(descriptor->config_schema().empty());
-
-  const sdk::PluginContext first{"sleep", sdk::Logger("oura.endpoint.sleep"), sdk::PluginConfig()};
-  const sdk::PluginContext second{"sleep2", sdk::Logger("oura.endpoint.sleep2"),
-                                  sdk::PluginConfig()};
-  std::unique_ptr<sdk::Plugin> a(descriptor->create(first));
-  std::unique_ptr<sdk::Plugin> b(descriptor->create(second));
-  auto* ea = dynamic_cast<sdk::EndpointPlugin*>(a.get());
-  auto* eb = dynamic_cast<sdk::EndpointPlugin*>(b.get());
-  ASSERT_NE(ea, nullptr);
-  ASSERT_NE(eb, nullptr);
-  ASSERT_EQ(ea->collections().size(), 2u);
-  ASSERT_EQ(eb->collections().size(), 2u);
-  EXPECT_EQ(&ea->collections(), &ea->collections()) << "built once per instance";
-  EXPECT_NE(&ea->collections(), &eb->collections()) << "no state shared between instances";
-  EXPECT_NE(&ea->collections()[0].streams[0], &eb->collections()[0].streams[0]);
-  for (std::size_t i = 0; i < 2; ++i) {
-    EXPECT_EQ(ea->collections()[i].name, allSpecs()[i].name);
-    EXPECT_EQ(ea->collections()[i].streams.size(), allSpecs()[i].streams.size());
-    EXPECT_EQ(ea->collections()[i].streams[0].columns.size(),
-              allSpecs()[i].streams[0].columns.size());
-  }
+  LoadedEndpointPlugin plugin;
+  ASSERT_NO_FATAL_FAILURE(loadEndpointPlugin("sleep", allSpecs(), plugin));
   // mapDocument through the plugin (the default: mapByPaths).
-  const auto doc = recordedDocs("sleep__single.json").at(0);
-  Collector out;
-  ea->mapDocument(ea->collections()[0], *doc, toJson(doc), out);
+  Collector out = mapThrough(*plugin.first, 0, recordedDocs("sleep__single.json").at(0));
   EXPECT_EQ(out.stream(0).size(), 1u);
   EXPECT_EQ(out.stream(1).size(), 96u);
   EXPECT_EQ(out.stream(2).size(), 96u);
   // Destroying one instance leaves the other usable.
-  a.reset();
-  const auto time_doc = recordedDocs("sleep_time__single.json").at(0);
-  Collector out_b;
-  eb->mapDocument(eb->collections()[1], *time_doc, toJson(time_doc), out_b);
+  plugin.first_instance.reset();
+  Collector out_b = mapThrough(*plugin.second, 1, recordedDocs("sleep_time__single.json").at(0));
   EXPECT_EQ(out_b.stream(0).size(), 1u);
   // A MappingError thrown inside the plugin is caught here as the SDK type.
-  Object::Ptr no_id = parseObject(R"({"day":"2024-10-10"})");
-  EXPECT_THROW(eb->mapDocument(eb->collections()[0], *no_id, "{}", out_b), sdk::MappingError);
-  b.reset();
+  EXPECT_THROW(mapThrough(*plugin.second, 0, parseObject(R"({"day":"2024-10-10"})")),
+               sdk::MappingError);
 }
 
 }  // namespace
