@@ -230,7 +230,7 @@ void mapByPaths(const CollectionSpec& collection, const Poco::JSON::Object& doc,
     Var value;
     if (column.json_path.empty() || !lookup(doc, column.json_path, value)) {
       if (column.required) out.warn("required field '" + column.json_path + "' is absent");
-      row.push_back(std::monostate{});
+      row.emplace_back();  // NULL (std::monostate); push_back(monostate{}) trips a GCC 12 -O3 false warning
       continue;
     }
     row.push_back(convert(value, column.type, column.json_path, out));

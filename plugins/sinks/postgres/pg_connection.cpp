@@ -203,6 +203,36 @@ Result Connection::exec(const std::string& sql,
                             values.data(), lengths.data(), nullptr, 0));
 }
 
+Result Connection::copyIn(const std::string& copy_sql, const std::string& data) {
+  if (conn_ == nullptr) throw PgError("not connected", "", true);
+  PGresult* start = PQexec(conn_, copy_sql.c_str());
+  if (start == nullptr || PQresultStatus(start) != PGRES_COPY_IN) {
+    check(start);  // throws for an error
+    throw PgError("not a COPY FROM STDIN: " + copy_sql.substr(0, 80), "", false);
+  }
+  PQclear(start);
+  constexpr std::size_t kChunk = 256 * 1024;
+  const char* failure = nullptr;
+  for (std::size_t at = 0; at < data.size(); at += kChunk) {
+    const std::size_t n = std::min(kChunk, data.size() - at);
+    if (PQputCopyData(conn_, data.data() + at, static_cast<int>(n)) != 1) {
+      failure = "sending the COPY data failed";
+      break;
+    }
+  }
+  // On a failure above the server is told to abandon the COPY; the result below says why.
+  PQputCopyEnd(conn_, failure);
+  PGresult* result = PQgetResult(conn_);
+  while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  if (result == nullptr) {
+    const bool lost = PQstatus(conn_) != CONNECTION_OK;
+    throw PgError(oneLine(redact_(PQerrorMessage(conn_))) +
+                      (lost ? " (the connection to the server was lost)" : ""),
+                  "", lost);
+  }
+  return check(result);
+}
+
 std::string quoteIdent(const std::string& name) {
   std::string out = "\"";
   for (char c : name) {

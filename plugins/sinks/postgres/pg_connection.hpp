@@ -106,6 +106,12 @@ class Connection {
   /// Runs one statement with text parameters ($1, $2, ...; nullopt is NULL). @throws PgError.
   Result exec(const std::string& sql, const std::vector<std::optional<std::string>>& params);
 
+  /// Runs `copy_sql` (a `COPY ... FROM STDIN`, text format) and sends `data` (whole lines) in
+  /// chunks. Returns the command's result (affected() = rows copied). @throws PgError: the
+  /// server's error (with its SQLSTATE; the COPY is over and an open transaction is aborted),
+  /// or the connection lost.
+  Result copyIn(const std::string& copy_sql, const std::string& data);
+
   /// True while the connection is usable.
   bool ok() const;
   /// True when a transaction block is open (or failed) on this connection.

@@ -1,6 +1,7 @@
 // The postgres sink (see README.md). Everything goes through libpq (pg_connection.hpp); the SQL
-// is built from the stream schemas in statements.cpp; rows travel as one JSON array per
-// statement (row_json.cpp).
+// is built from the stream schemas in statements.cpp; rows travel by COPY, straight into the
+// table when they are all new, else through a session temp table the upsert reads (or, without
+// the TEMPORARY privilege, as one JSON array per statement) (row_json.cpp).
 #include "postgres_sink.hpp"
 
 #include <algorithm>
@@ -169,6 +170,7 @@ void PostgresSink::disconnect() noexcept {
   if (connection_) former_pid_ = connection_->backendPid();
   connection_.reset();
   locked_accounts_.clear();
+  staged_.clear();
 }
 
 void PostgresSink::throwUnavailable(const std::string& what, const PgError& e) const {
@@ -312,13 +314,19 @@ SinkOutcome PostgresSink::writeBatch(const sdk::SinkBatch& batch) {
   const sdk::CollectionSpec& spec = *batch.collection;
   const StreamSchema& document = spec.streams[0];
 
-  // Everything is turned into JSON before the transaction: bad data touches nothing.
+  // Every stream's rows are serialised before the transaction: as COPY text lines (staging),
+  // or, when the role may not create temporary tables, as one JSON array.
   struct Prepared {
     const StreamSchema* schema;
     const std::vector<sdk::Row>* rows;
     std::vector<std::size_t> which;  // the last row of each key
-    std::string json;
-    std::string parents_json;  // sample streams: the keys of the batch's documents
+    std::string data;                // COPY text (staging) or the JSON array
+    std::string parents_json;        // sample streams: the keys of the batch's documents
+  };
+  bool staging = staging_;
+  auto serialise = [&](Prepared& p) {
+    p.data = staging ? rowsCopyText(*p.schema, *p.rows, p.which, batch.account)
+                     : rowsJson(*p.schema, *p.rows, p.which);
   };
   std::vector<Prepared> prepared;
   const sdk::StreamRows* documents = nullptr;
@@ -338,7 +346,7 @@ SinkOutcome PostgresSink::writeBatch(const sdk::SinkBatch& batch) {
                       std::to_string(stream.rows.size() - p.which.size()) +
                       " rows repeat a key within the batch; the last one of each is kept");
       }
-      p.json = rowsJson(schema, stream.rows, p.which);
+      serialise(p);
       if (&stream == documents) document_which = p.which;
     } catch (const BadRow& e) {
       return outcome(SinkOutcome::Status::Failed, "stream " + schema.name + ", document " +
@@ -394,17 +402,80 @@ SinkOutcome PostgresSink::writeBatch(const sdk::SinkBatch& batch) {
   lockAccount(batch.account);    // RunLockedError is thrown on
   Stage stage;
   SinkOutcome result;
+
+  // One stream by COPY: rows that are all new straight into the table (under a savepoint: a
+  // key that exists already rolls it back), else into the staging table, which the sample
+  // stream's stale samples are judged by and the upsert reads.
+  auto writeStaged = [&](const Prepared& p) {
+    const StreamSchema& schema = *p.schema;
+    bool stored = false;  // the batch's documents have samples stored: some may be stale
+    if (!p.parents_json.empty()) {
+      stored = c.exec(storedChildrenExistSql(schema, document), {p.parents_json, batch.account})
+                   .value(0, 0) == "t";
+    }
+    if (p.which.empty()) {  // no rows: the documents' stored samples are all stale
+      if (stored) {
+        c.exec(deleteStaleChildrenFromStagingSql(schema, document),
+               {p.parents_json, batch.account});
+      }
+      return;
+    }
+    bool& copy_first = copy_first_.try_emplace(schema.name, true).first->second;
+    if (copy_first && !stored) {
+      c.exec("SAVEPOINT oura_new_rows");
+      try {
+        result.inserted += c.copyIn(copyToTableSql(schema), p.data).affected();
+        c.exec("RELEASE SAVEPOINT oura_new_rows");
+        return;
+      } catch (const PgError& e) {
+        if (e.sqlstate() != "23505" || !c.ok()) throw;  // 23505: a key exists already
+      }
+      c.exec("ROLLBACK TO SAVEPOINT oura_new_rows");
+      copy_first = false;
+    }
+    c.copyIn(copyToStagingSql(schema), p.data);
+    if (stored) {
+      c.exec(deleteStaleChildrenFromStagingSql(schema, document), {p.parents_json, batch.account});
+    }
+    Result r = c.exec(upsertFromStagingSql(schema, !schema.samples));
+    const std::uint64_t inserted = toCount(r.value(0, 0));
+    result.inserted += inserted;
+    result.updated += toCount(r.value(0, 1));
+    copy_first = inserted == p.which.size();
+  };
+
   try {
+    if (staging) {
+      stage.what = "creating the staging tables";
+      for (const Prepared& p : prepared) {
+        if (!ensureStaging(c, *p.schema)) staging = false;
+      }
+      if (!staging) {  // the role may not create temporary tables: JSON, from now on
+        for (Prepared& p : prepared) {
+          try {
+            serialise(p);
+          } catch (const BadRow& e) {
+            return outcome(SinkOutcome::Status::Failed,
+                           "stream " + p.schema->name + ", document " +
+                               describeKey(*p.schema, p.rows->at(e.row())) + ": " + e.what());
+          }
+        }
+      }
+    }
     stage.what = "BEGIN";
     c.exec("BEGIN");
     for (const Prepared& p : prepared) {
       stage = Stage{p.schema, p.rows, &p.which, "stream " + p.schema->name};
+      if (staging) {
+        writeStaged(p);
+        continue;
+      }
       if (!p.parents_json.empty()) {
         c.exec(deleteStaleChildrenSql(*p.schema, document),
-               {p.parents_json, batch.account, p.json});
+               {p.parents_json, batch.account, p.data});
       }
       if (p.which.empty()) continue;
-      Result r = c.exec(upsertSql(*p.schema, !p.schema->samples), {p.json, batch.account});
+      Result r = c.exec(upsertSql(*p.schema, !p.schema->samples), {p.data, batch.account});
       result.inserted += toCount(r.value(0, 0));
       result.updated += toCount(r.value(0, 1));
     }
@@ -458,16 +529,48 @@ SinkOutcome PostgresSink::writeBatch(const sdk::SinkBatch& batch) {
           "; the database schema does not match this program: run `oura-collector "
           "init-db`";
     } else if (e.sqlstate().rfind("22", 0) == 0 && stage.stream != nullptr) {
-      const std::string key = locateBadValue(*stage.stream, *stage.rows, *stage.which);
-      if (!key.empty()) message = stage.what + ", document " + key + ": " + e.what();
+      std::string reason;
+      const std::string key = locateBadValue(*stage.stream, *stage.rows, *stage.which, reason);
+      if (!key.empty()) {
+        message = stage.what + ", document " + key + ": " + (reason.empty() ? e.what() : reason);
+      }
     }
     return outcome(SinkOutcome::Status::Failed, message + "; nothing was written");
   }
 }
 
+bool PostgresSink::ensureStaging(Connection& c, const StreamSchema& stream) {
+  if (!staging_) return false;
+  if (staged_.count(stream.name)) return true;
+  try {
+    c.exec(createStagingSql(stream));
+  } catch (const PgError& e) {
+    if (e.sqlstate() != "42501") throw;  // insufficient_privilege
+    staging_ = false;
+    logger_.warning("role " + settings_.user + " may not create temporary tables in database " +
+                    settings_.dbname + " (" + e.what() +
+                    "): rows are sent as JSON instead of by COPY, which is slower; `GRANT "
+                    "TEMPORARY ON DATABASE " +
+                    settings_.dbname + " TO " + settings_.user + "` allows the faster way");
+    return false;
+  }
+  staged_.insert(stream.name);
+  return true;
+}
+
 std::string PostgresSink::locateBadValue(const StreamSchema& stream,
                                          const std::vector<sdk::Row>& rows,
-                                         const std::vector<std::size_t>& which) {
+                                         const std::vector<std::size_t>& which,
+                                         std::string& reason) {
+  // A jsonb value that is not JSON (the COPY sends values unparsed).
+  try {
+    (void)rowsJson(stream, rows, which);
+  } catch (const BadRow& e) {
+    reason = e.what();
+    return describeKey(stream, rows.at(e.row()));
+  } catch (const std::exception&) {
+    return {};
+  }
   if (!connection_ || !connection_->ok() || which.empty()) return {};
   const std::string sql = castCheckSql(stream);
   auto fails = [&](std::size_t from, std::size_t to) {
@@ -536,6 +639,7 @@ void PostgresSink::close() {
   }
   connection_.reset();
   locked_accounts_.clear();
+  staged_.clear();
 }
 
 std::vector<int> PostgresSink::migrate(const std::vector<sdk::Migration>& migrations) {

@@ -5,6 +5,7 @@
 // state committed with the rows, and a per-account run lock (a session advisory lock).
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <oura_sdk/sink.hpp>
 #include <set>
@@ -68,10 +69,15 @@ class PostgresSink : public sdk::SinkPlugin {
   /// @throws sdk::RunLockedError, PgError.
   void lockAccount(const std::string& account);
   sdk::SinkOutcome writeBatch(const sdk::SinkBatch& batch);
-  /// Finds (by bisection, casting without writing) the row holding a value that does not fit
-  /// its column; returns its key for the message, or "" when none is found.
+  /// Creates the session's staging table of `stream` unless done (outside any transaction).
+  /// Returns false, and turns staging off for the session, when the role may not create
+  /// temporary tables (the batches then bind their rows as JSON). @throws PgError.
+  bool ensureStaging(Connection& c, const sdk::StreamSchema& stream);
+  /// Finds the row holding a value that does not fit its column: first one whose jsonb value
+  /// is not JSON (`reason` says so), else by bisection, casting without writing. Returns its key
+  /// for the message, or "" when none is found.
   std::string locateBadValue(const sdk::StreamSchema& stream, const std::vector<sdk::Row>& rows,
-                             const std::vector<std::size_t>& which);
+                             const std::vector<std::size_t>& which, std::string& reason);
   [[noreturn]] void throwUnavailable(const std::string& what, const PgError& e) const;
 
   sdk::Logger logger_;
@@ -79,6 +85,11 @@ class PostgresSink : public sdk::SinkPlugin {
   bool lock_ = true;
   std::unique_ptr<Connection> connection_;
   std::set<std::string> locked_accounts_;  // run locks held by the current session
+  bool staging_ = true;                    // false: the role may not create temp tables
+  std::set<std::string> staged_;           // streams whose staging table the session has
+  // Per stream: whether the next batch is first COPYed straight into the table (its last
+  // batch's rows were all new); a key that exists already turns it off until a batch is new.
+  std::map<std::string, bool> copy_first_;
   int former_pid_ = 0;  // the server pid of the last session lost (its lock may linger)
 };
 

@@ -1,16 +1,15 @@
 #include "row_json.hpp"
 
-#include <Poco/DateTime.h>
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <regex>
+#include <cstdint>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -24,25 +23,75 @@ using sdk::Value;
 
 namespace {
 
-// An ISO 8601 timestamp with an explicit offset: the only form compared by instant (Poco's
-// parser alone accepts almost anything).
-bool isOffsetTimestamp(const std::string& text) {
-  static const std::regex re(
-      R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$)");
-  return std::regex_match(text, re);
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's algorithm).
+std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// An ISO 8601 timestamp with an explicit offset, "YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|-HH:MM)",
+// the only form compared by instant: its microseconds since the epoch, or nothing (another
+// form, or a field out of range). Hand-written: it runs for every key of every batch.
+std::optional<std::int64_t> offsetTimestampMicros(const std::string& t) {
+  auto digits = [&](std::size_t at, std::size_t n, int& out) {
+    if (at + n > t.size()) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int year, month, day, hour, minute, second;
+  if (t.size() < 20 || !digits(0, 4, year) || t[4] != '-' || !digits(5, 2, month) || t[7] != '-' ||
+      !digits(8, 2, day) || t[10] != 'T' || !digits(11, 2, hour) || t[13] != ':' ||
+      !digits(14, 2, minute) || t[16] != ':' || !digits(17, 2, second)) {
+    return std::nullopt;
+  }
+  std::size_t at = 19;
+  std::int64_t micros = 0;
+  if (t[at] == '.') {
+    std::size_t n = 0;
+    for (++at; at < t.size() && t[at] >= '0' && t[at] <= '9'; ++at, ++n) {
+      micros = micros * 10 + (t[at] - '0');
+    }
+    if (n < 1 || n > 6) return std::nullopt;
+    for (; n < 6; ++n) micros *= 10;
+  }
+  int offset_minutes = 0;
+  if (at + 1 == t.size() && t[at] == 'Z') {
+    offset_minutes = 0;
+  } else if (at + 6 == t.size() && (t[at] == '+' || t[at] == '-') && t[at + 3] == ':') {
+    int oh, om;
+    if (!digits(at + 1, 2, oh) || !digits(at + 4, 2, om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_minutes = (t[at] == '-' ? -1 : 1) * (oh * 60 + om);
+  } else {
+    return std::nullopt;
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12 || day < 1 || day > kDays[month - 1] ||
+      (month == 2 && day == 29 && !leap) || hour > 23 || minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  const std::int64_t seconds =
+      daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+      hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return seconds * 1000000 + micros;
 }
 
 // One key component as a string that is equal for values PostgreSQL considers equal.
 std::string canonical(const Column& column, const Value& value) {
   if (std::holds_alternative<std::monostate>(value)) return "n";
   if (const auto* s = std::get_if<std::string>(&value)) {
-    if (column.type == ColumnType::Timestamptz && isOffsetTimestamp(*s)) {
-      Poco::DateTime dt;
-      int tzd = 0;
-      if (Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, *s, dt, tzd)) {
-        dt.makeUTC(tzd);
-        return "t" + std::to_string(dt.timestamp().epochMicroseconds());
-      }
+    if (column.type == ColumnType::Timestamptz) {
+      if (const auto micros = offsetTimestampMicros(*s)) return "t" + std::to_string(*micros);
     }
     return "s" + std::to_string(s->size()) + ":" + *s;
   }
@@ -153,6 +202,64 @@ std::string rowsJson(const StreamSchema& stream, const std::vector<Row>& rows,
     array.add(object);
   }
   return stringify(array);
+}
+
+namespace {
+
+void appendCopyEscaped(std::string& out, const std::string& text) {
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const char* escaped = c == '\\'   ? "\\\\"
+                          : c == '\t' ? "\\t"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                                      : nullptr;
+    if (escaped == nullptr) continue;
+    out.append(text, from, i - from);
+    out += escaped;
+    from = i + 1;
+  }
+  out.append(text, from, std::string::npos);
+}
+
+}  // namespace
+
+std::string rowsCopyText(const StreamSchema& stream, const std::vector<Row>& rows,
+                         const std::vector<std::size_t>& which, const std::string& account) {
+  std::string out;
+  std::string prefix;
+  appendCopyEscaped(prefix, account);
+  out.reserve(which.size() * 64);
+  char number[64];
+  for (std::size_t index : which) {
+    const Row& row = rows.at(index);
+    if (row.size() != stream.columns.size()) {
+      throw BadRow(index, "a row has " + std::to_string(row.size()) + " values for " +
+                              std::to_string(stream.columns.size()) + " columns");
+    }
+    out += prefix;
+    for (const Value& value : row) {
+      out += '\t';
+      if (const auto* s = std::get_if<std::string>(&value)) {
+        appendCopyEscaped(out, *s);
+      } else if (const auto* n = std::get_if<std::int64_t>(&value)) {
+        out.append(number, std::to_chars(number, number + sizeof number, *n).ptr);
+      } else if (const auto* d = std::get_if<double>(&value)) {
+        if (std::isfinite(*d)) {
+          out.append(number, std::to_chars(number, number + sizeof number, *d).ptr);
+        } else {
+          out += "\\N";
+        }
+      } else if (const auto* b = std::get_if<bool>(&value)) {
+        out += *b ? "true" : "false";
+      } else {
+        out += "\\N";
+      }
+    }
+    out += '\n';
+  }
+  return out;
 }
 
 std::string keysJson(const std::vector<const Column*>& columns,

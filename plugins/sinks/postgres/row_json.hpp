@@ -1,8 +1,9 @@
 #pragma once
-// Rows as the JSON arrays the postgres sink binds as one parameter per statement (built with
-// Poco::JSON): one object per row, keys = column names; text, date and timestamptz as strings,
-// integers and reals as numbers (a non-finite real as null), booleans, NULL as null, and jsonb
-// columns embedded as JSON values (not as strings).
+// Rows as the postgres sink sends them: COPY text lines (rowsCopyText, the usual way), or JSON
+// arrays bound as one parameter per statement (built with Poco::JSON): one object per row, keys =
+// column names; text, date and timestamptz as strings, integers and reals as numbers (a non-finite
+// real as null), booleans, NULL as null, and jsonb columns embedded as JSON values (not as
+// strings).
 
 #include <cstddef>
 #include <oura_sdk/rows.hpp>
@@ -32,6 +33,17 @@ std::vector<std::size_t> lastRowPerKey(const sdk::StreamSchema& stream,
 /// The JSON array of `rows[which...]`, every column. @throws BadRow.
 std::string rowsJson(const sdk::StreamSchema& stream, const std::vector<sdk::Row>& rows,
                      const std::vector<std::size_t>& which);
+
+/// The rows `rows[which...]` as COPY text-format lines (`COPY ... FROM STDIN`, the default text
+/// format): `account`, a tab, then every column in order, tab-separated. Text, date,
+/// timestamptz and jsonb values go as their text with backslash, tab, newline and carriage
+/// return escaped (no value can end a field or a line, nor the data); integers in decimal;
+/// reals in their shortest form that reads back exactly (a non-finite real as NULL, as in
+/// rowsJson); booleans as true/false; NULL as \N. Values are not parsed here: PostgreSQL reads
+/// each into its column's type (a jsonb value that is not JSON fails the COPY).
+/// @throws BadRow (a row of the wrong width).
+std::string rowsCopyText(const sdk::StreamSchema& stream, const std::vector<sdk::Row>& rows,
+                         const std::vector<std::size_t>& which, const std::string& account);
 
 /// The JSON array of key objects: for each row of `rows[which...]`, the values at
 /// `source_columns` (indices into the row) under the names `names`, typed as `columns`.

@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
+#include <cstdint>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -57,6 +58,25 @@ std::string matchColumns(const std::vector<const Column*>& columns, const std::s
   return join(parts, " AND ");
 }
 
+// `(t."a", t."b") NOT IN (SELECT k."a", k."b" FROM <source>)` with `source` aliased k: rows of
+// `alias` whose key is not among the source's. NOT IN, not NOT EXISTS: PostgreSQL runs it as a
+// hashed subplan (one hash of the keys) since the keys are estimated to fit in work_mem (a set
+// function's 100 rows, a batch's staging table), whatever the estimate for the table's rows;
+// NOT EXISTS became a nested-loop anti join (every key scanned per row: seconds for a 28-day
+// heart-rate window) whenever the statistics did not cover the window's days yet, as in every
+// backfill. The keys are primary-key values, never NULL (a NULL among them would make NOT IN
+// mark or delete nothing).
+std::string keyNotAmong(const std::vector<const Column*>& columns, const std::string& alias,
+                        const std::string& source) {
+  std::vector<std::string> mine, theirs;
+  for (const Column* c : columns) {
+    mine.push_back(alias + "." + quoteIdent(c->name));
+    theirs.push_back("k." + quoteIdent(c->name));
+  }
+  return "(" + join(mine, ", ") + ") NOT IN (SELECT " + join(theirs, ", ") + " FROM " + source +
+         ")";
+}
+
 }  // namespace
 
 std::string tableName(const StreamSchema& stream) {
@@ -70,11 +90,13 @@ std::string recordDefinition(const std::vector<const Column*>& columns) {
   return join(parts, ", ");
 }
 
-std::string upsertSql(const StreamSchema& stream, bool document_stream) {
-  std::vector<const Column*> all;
+namespace {
+
+// The upsert of `stream` from `source` (a FROM item aliased r), the account being `account`.
+std::string upsertFrom(const StreamSchema& stream, bool document_stream, const std::string& account,
+                       const std::string& source) {
   std::vector<std::string> names, selected, conflict{quoteIdent("account")}, set, current, incoming;
   for (const Column& c : stream.columns) {
-    all.push_back(&c);
     const std::string q = quoteIdent(c.name);
     names.push_back(q);
     selected.push_back("r." + q);
@@ -92,9 +114,8 @@ std::string upsertSql(const StreamSchema& stream, bool document_stream) {
   }
   std::ostringstream sql;
   sql << "WITH upserted AS (INSERT INTO " << tableName(stream) << " AS t (\"account\", "
-      << join(names, ", ") << ") SELECT $2::text, " << join(selected, ", ")
-      << " FROM jsonb_to_recordset($1::jsonb) AS r(" << recordDefinition(all) << ") ON CONFLICT ("
-      << join(conflict, ", ") << ") ";
+      << join(names, ", ") << ") SELECT " << account << ", " << join(selected, ", ") << " FROM "
+      << source << " ON CONFLICT (" << join(conflict, ", ") << ") ";
   if (set.empty()) {
     sql << "DO NOTHING";
   } else {
@@ -104,6 +125,58 @@ std::string upsertSql(const StreamSchema& stream, bool document_stream) {
   sql << " RETURNING (t.xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted), "
          "count(*) FILTER (WHERE NOT inserted) FROM upserted";
   return sql.str();
+}
+
+std::vector<const Column*> allColumns(const StreamSchema& stream) {
+  std::vector<const Column*> all;
+  for (const Column& c : stream.columns) all.push_back(&c);
+  return all;
+}
+
+std::string columnNames(const StreamSchema& stream) {
+  std::vector<std::string> names{quoteIdent("account")};
+  for (const Column& c : stream.columns) names.push_back(quoteIdent(c.name));
+  return join(names, ", ");
+}
+
+}  // namespace
+
+std::string upsertSql(const StreamSchema& stream, bool document_stream) {
+  return upsertFrom(
+      stream, document_stream, "$2::text",
+      "jsonb_to_recordset($1::jsonb) AS r(" + recordDefinition(allColumns(stream)) + ")");
+}
+
+std::string stagingTableName(const StreamSchema& stream) {
+  std::string name = "oura_stage_" + stream.name;
+  if (name.size() > 63) {
+    std::uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+    for (unsigned char c : stream.name) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    std::ostringstream hex;
+    hex << std::hex << h;
+    name = "oura_stage_" + hex.str();
+  }
+  return "pg_temp." + quoteIdent(name);
+}
+
+std::string createStagingSql(const StreamSchema& stream) {
+  return "CREATE TEMP TABLE IF NOT EXISTS " + stagingTableName(stream) + " (\"account\" text, " +
+         recordDefinition(allColumns(stream)) + ") ON COMMIT DELETE ROWS";
+}
+
+std::string copyToStagingSql(const StreamSchema& stream) {
+  return "COPY " + stagingTableName(stream) + " (" + columnNames(stream) + ") FROM STDIN";
+}
+
+std::string copyToTableSql(const StreamSchema& stream) {
+  return "COPY " + tableName(stream) + " (" + columnNames(stream) + ") FROM STDIN";
+}
+
+std::string upsertFromStagingSql(const StreamSchema& stream, bool document_stream) {
+  return upsertFrom(stream, document_stream, "r.\"account\"", stagingTableName(stream) + " AS r");
 }
 
 std::vector<const Column*> parentKeyColumns(const StreamSchema& child, const StreamSchema& parent) {
@@ -125,9 +198,30 @@ std::string deleteStaleChildrenSql(const StreamSchema& child, const StreamSchema
   std::ostringstream sql;
   sql << "DELETE FROM " << tableName(child) << " AS c USING jsonb_to_recordset($1::jsonb) AS p("
       << recordDefinition(parent_key) << ") WHERE c.\"account\" = $2::text AND "
-      << matchColumns(parent_key, "c", "p")
-      << " AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($3::jsonb) AS k("
-      << recordDefinition(child_key) << ") WHERE " << matchColumns(child_key, "k", "c") << ")";
+      << matchColumns(parent_key, "c", "p") << " AND "
+      << keyNotAmong(child_key, "c",
+                     "jsonb_to_recordset($3::jsonb) AS k(" + recordDefinition(child_key) + ")");
+  return sql.str();
+}
+
+std::string deleteStaleChildrenFromStagingSql(const StreamSchema& child,
+                                              const StreamSchema& parent) {
+  const std::vector<const Column*> parent_key = parentKeyColumns(child, parent);
+  const std::vector<const Column*> child_key = keyColumns(child);
+  std::ostringstream sql;
+  sql << "DELETE FROM " << tableName(child) << " AS c USING jsonb_to_recordset($1::jsonb) AS p("
+      << recordDefinition(parent_key) << ") WHERE c.\"account\" = $2::text AND "
+      << matchColumns(parent_key, "c", "p") << " AND "
+      << keyNotAmong(child_key, "c", stagingTableName(child) + " AS k");
+  return sql.str();
+}
+
+std::string storedChildrenExistSql(const StreamSchema& child, const StreamSchema& parent) {
+  const std::vector<const Column*> parent_key = parentKeyColumns(child, parent);
+  std::ostringstream sql;
+  sql << "SELECT EXISTS (SELECT 1 FROM " << tableName(child)
+      << " AS c JOIN jsonb_to_recordset($1::jsonb) AS p(" << recordDefinition(parent_key) << ") ON "
+      << matchColumns(parent_key, "c", "p") << " WHERE c.\"account\" = $2::text)";
   return sql.str();
 }
 
@@ -178,9 +272,9 @@ std::optional<std::string> markDeletedSql(const sdk::CollectionSpec& collection,
   sql << "WITH marked AS (UPDATE " << tableName(stream)
       << " AS t SET \"deleted_at\" = now() WHERE t.\"account\" = $1::text AND t.\"deleted_at\" "
          "IS NULL"
-      << window << " AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($2::jsonb) AS k("
-      << recordDefinition(key) << ") WHERE " << matchColumns(key, "k", "t")
-      << ") RETURNING 1) SELECT count(*) FROM marked";
+      << window << " AND "
+      << keyNotAmong(key, "t", "jsonb_to_recordset($2::jsonb) AS k(" + recordDefinition(key) + ")")
+      << " RETURNING 1) SELECT count(*) FROM marked";
   return sql.str();
 }
 

@@ -4,7 +4,9 @@
 //   oura.<stream.name>: account text NOT NULL, the stream's columns in order (sdk::toSqlType),
 //   and for a document stream (streams[0] of a collection) deleted_at timestamptz;
 //   PRIMARY KEY (account, <stream.primary_key...>).
-// Rows travel as ONE bound JSON array per statement, read with jsonb_to_recordset.
+// Rows travel by COPY into a session temp table (the staging table) that the upsert reads, or
+// straight into the table when they are all new; without the TEMPORARY privilege as ONE bound
+// JSON array per statement, read with jsonb_to_recordset.
 
 #include <optional>
 #include <oura_sdk/endpoint.hpp>
@@ -28,6 +30,31 @@ std::string recordDefinition(const std::vector<const sdk::Column*>& columns);
 /// $2 = account. Unchanged rows are not touched; a document stream's row that comes back
 /// clears its deleted_at. Returns one row: (inserted, updated).
 std::string upsertSql(const sdk::StreamSchema& stream, bool document_stream);
+
+// --- Staging: rows travel by COPY (row_json.hpp rowsCopyText, account first) -------------------
+
+/// The session's temp table that a stream's rows are COPYed into before they are upserted:
+/// `pg_temp."oura_stage_<stream>"` (a hash of the name when that would pass PostgreSQL's
+/// 63-byte identifiers).
+std::string stagingTableName(const sdk::StreamSchema& stream);
+/// Creates the staging table when the session has none: "account" text, then the stream's
+/// columns, typed as in the table, no key; ON COMMIT DELETE ROWS (empty at every transaction
+/// start; a temp table writes no WAL).
+std::string createStagingSql(const sdk::StreamSchema& stream);
+/// `COPY <staging table> ("account", <columns>) FROM STDIN`.
+std::string copyToStagingSql(const sdk::StreamSchema& stream);
+/// `COPY oura."<stream>" ("account", <columns>) FROM STDIN`: rows that are all new go
+/// straight into the table (a key that exists already fails it with unique_violation, 23505).
+std::string copyToTableSql(const sdk::StreamSchema& stream);
+/// upsertSql() reading the staging table instead of a bound JSON array; no parameters.
+std::string upsertFromStagingSql(const sdk::StreamSchema& stream, bool document_stream);
+/// deleteStaleChildrenSql() whose batch rows are the staging table's: $1 = JSON array of parent
+/// keys, $2 = account.
+std::string deleteStaleChildrenFromStagingSql(const sdk::StreamSchema& child,
+                                              const sdk::StreamSchema& parent);
+/// One row, true when `child` holds a row of one of the parents in $1 (JSON array of parent
+/// keys, as deleteStaleChildrenSql) for account $2.
+std::string storedChildrenExistSql(const sdk::StreamSchema& child, const sdk::StreamSchema& parent);
 
 /// The key columns of `child` that hold its parent document's key: the first
 /// parent.primary_key.size() entries of child.primary_key (sdk::sampleStream's layout).

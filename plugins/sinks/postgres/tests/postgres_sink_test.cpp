@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <oura_sdk/errors.hpp>
 #include <oura_sdk/schema.hpp>
 #include <thread>
@@ -380,6 +381,118 @@ TEST_F(PostgresSinkTest, SamplesAreReplacedWhenADocumentComesAgainWithFewer) {
   EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.things_value WHERE things_id = 'b'"), "0");
 }
 
+TEST_F(PostgresSinkTest, NewRowsGoStraightInAndAnExistingKeyTurnsTheBatchIntoAnUpsert) {
+  PostgresSink& sink = readySink();
+  expectDone(sink.write(batchOf(things_, "me",
+                                {{thing("a", "2024-01-01", 1), thing("b", "2024-01-02", 2)}})),
+             2, 0);
+  const std::string xmin_a = db_->scalar("SELECT xmin::text FROM oura.things WHERE id = 'a'");
+  // a unchanged, b changed, c new: the COPY into the table meets a, the batch is upserted.
+  expectDone(sink.write(batchOf(things_, "me",
+                                {{thing("a", "2024-01-01", 1), thing("b", "2024-01-02", 20),
+                                  thing("c", "2024-01-03", 3)}})),
+             1, 1);
+  EXPECT_EQ(db_->scalar("SELECT xmin::text FROM oura.things WHERE id = 'a'"), xmin_a)
+      << "an unchanged row is not touched";
+  // All new again (first upserted, then straight in), then a key again.
+  expectDone(sink.write(batchOf(things_, "me", {{thing("d", "2024-01-04", 4)}})), 1, 0);
+  expectDone(sink.write(batchOf(things_, "me", {{thing("e", "2024-01-05", 5)}})), 1, 0);
+  expectDone(sink.write(batchOf(things_, "me",
+                                {{thing("e", "2024-01-05", 50), thing("f", "2024-01-05", 6)}})),
+             1, 1);
+  EXPECT_EQ(db_->scalar("SELECT string_agg(id || '=' || n, ',' ORDER BY id) FROM oura.things"),
+            "a=1,b=20,c=3,d=4,e=50,f=6");
+  // The same keys for another account are new rows.
+  expectDone(sink.write(batchOf(things_, "other", {{thing("a", "2024-01-01", 1)}})), 1, 0);
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.things"), "7");
+}
+
+TEST_F(PostgresSinkTest, SamplesAtOtherTimesReplaceTheStoredOnesOfTheirDocument) {
+  PostgresSink& sink = readySink();
+  std::vector<Row> docs{thing("a", "2024-01-01", 1)};
+  expectDone(sink.write(batchOf(things_, "me",
+                                {docs,
+                                 {sample("a", "2024-01-01T00:00:00+00:00", 1.0),
+                                  sample("a", "2024-01-01T00:05:00+00:00", 2.0)}})),
+             3, 0);
+  // Document a again, its samples all at new times: the old ones are stale.
+  expectDone(sink.write(batchOf(things_, "me",
+                                {docs,
+                                 {sample("a", "2024-01-01T00:01:00+00:00", 3.0),
+                                  sample("a", "2024-01-01T00:06:00+00:00", 4.0)}})),
+             2, 0);
+  EXPECT_EQ(db_->scalar("SELECT string_agg(value::text, ',' ORDER BY timestamp) FROM "
+                        "oura.things_value"),
+            "3,4");
+  // Samples sent without their document: upserted (nothing judged stale).
+  expectDone(sink.write(batchOf(things_, "me",
+                                {{},
+                                 {sample("a", "2024-01-01T00:01:00+00:00", 5.0),
+                                  sample("a", "2024-01-01T00:09:00+00:00", 6.0)}})),
+             1, 1);
+  EXPECT_EQ(db_->scalar("SELECT string_agg(value::text, ',' ORDER BY timestamp) FROM "
+                        "oura.things_value"),
+            "5,4,6");
+}
+
+TEST_F(PostgresSinkTest, ValuesComeBackAsSentThroughTheCopy) {
+  PostgresSink& sink = readySink();
+  Row odd = thing("tab\there", "2024-01-01", -9007199254740993, "line\nbreak \\ back\rslash");
+  odd[3] = 0.1 + 0.2;  // no shortest decimal form but its own
+  odd[4] = false;
+  odd[7] = std::string(R"({"id":"tab\there","s":"a\tb\\c","u":"\u00e9\u2603"})");
+  Row nan = thing("nan", "2024-01-01", 0);
+  nan[3] = std::numeric_limits<double>::quiet_NaN();
+  expectDone(sink.write(batchOf(things_, "me", {{odd, nan}})), 2, 0);
+  auto r = db_->query(
+      "SELECT id, n, x = 0.1::float8 + 0.2::float8, ok, label, raw->>'s', raw->>'u', x IS NULL "
+      "FROM oura.things ORDER BY id");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0][7], "t") << "a non-finite real is NULL";
+  EXPECT_EQ(r[1][0], "tab\there");
+  EXPECT_EQ(r[1][1], "-9007199254740993");
+  EXPECT_EQ(r[1][2], "t") << "a real reads back exactly";
+  EXPECT_EQ(r[1][3], "f");
+  EXPECT_EQ(r[1][4], "line\nbreak \\ back\rslash");
+  EXPECT_EQ(r[1][5], "a\tb\\c");
+  EXPECT_EQ(r[1][6], "\u00e9\u2603");
+  // The same rows again: nothing differs, nothing is written.
+  expectDone(sink.write(batchOf(things_, "me", {{odd, nan}})), 0, 0);
+}
+
+TEST_F(PostgresSinkTest, WithoutTheTemporaryPrivilegeRowsGoAsJson) {
+  const std::string writer = "oura_notemp_" + db_->name().substr(db_->name().size() - 8);
+  readySink().close();
+  db_->exec("CREATE ROLE " + writer + " LOGIN; REVOKE TEMPORARY ON DATABASE " + db_->name() +
+            " FROM PUBLIC; GRANT USAGE ON SCHEMA oura TO " + writer +
+            "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA oura TO " + writer);
+  auto drop_role = [&] {
+    sinks_.clear();
+    db_.reset();
+    PGconn* admin = pgtest::connect(pgtest::requireEnv("PGDATABASE"));
+    PQclear(PQexec(admin, ("DROP ROLE IF EXISTS " + writer).c_str()));
+    PQfinish(admin);
+  };
+  try {
+    pgtest::LogCapture logs("oura.sink.pgtest-notemp");
+    PostgresSink& sink = makeSink({{"user", writer}}, "pgtest-notemp");
+    sink.open("me", {&things_});
+    std::vector<Row> docs{thing("a", "2024-01-01", 1), thing("b", "2024-01-02", 2)};
+    expectDone(sink.write(batchOf(things_, "me", {docs, {sample("a", "2024-01-01T00:00Z", 1.0)}})),
+               3, 0);
+    expectDone(sink.write(batchOf(things_, "me", {docs, {}})), 0, 0);  // a's sample is stale
+    docs[1][2] = std::int64_t{20};
+    expectDone(sink.write(batchOf(things_, "me", {docs})), 0, 1);
+    EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.things_value"), "0");
+    EXPECT_NE(logs.all().find("may not create temporary tables"), std::string::npos) << logs.all();
+    EXPECT_NE(logs.all().find("GRANT TEMPORARY ON DATABASE"), std::string::npos) << logs.all();
+  } catch (...) {
+    drop_role();
+    throw;
+  }
+  drop_role();
+}
+
 // --- Deletions -------------------------------------------------------------------------------
 
 TEST_F(PostgresSinkTest, ACompleteWindowMarksMissingDocumentsAndUnmarksReturningOnes) {
@@ -497,7 +610,7 @@ TEST_F(PostgresSinkTest, AFailedBatchLeavesNothingWrittenAndNamesTheDocument) {
   EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.things_value"), "0");
   EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.sync_state"), "0");
 
-  // A jsonb value that is not JSON fails before anything is sent.
+  // A jsonb value that is not JSON fails, naming the document and the column.
   std::vector<Row> bad{thing("j", "2024-01-01", 1)};
   bad[0][7] = std::string("{not json");
   o = sink.write(batchOf(things_, "me", {bad}));

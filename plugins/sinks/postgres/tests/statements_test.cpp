@@ -185,9 +185,9 @@ TEST(PostgresStatements, SampleStreamsUpsertWithoutDeletedAtAndReplaceStaleSampl
       deleteStaleChildrenSql(child, parent),
       "DELETE FROM oura.\"daily_thing_met\" AS c USING jsonb_to_recordset($1::jsonb) AS "
       "p(\"daily_thing_day\" date) WHERE c.\"account\" = $2::text AND c.\"daily_thing_day\" = "
-      "p.\"daily_thing_day\" AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($3::jsonb) AS "
-      "k(\"daily_thing_day\" date, \"timestamp\" timestamptz) WHERE k.\"daily_thing_day\" = "
-      "c.\"daily_thing_day\" AND k.\"timestamp\" = c.\"timestamp\")");
+      "p.\"daily_thing_day\" AND (c.\"daily_thing_day\", c.\"timestamp\") NOT IN (SELECT "
+      "k.\"daily_thing_day\", k.\"timestamp\" FROM jsonb_to_recordset($3::jsonb) AS "
+      "k(\"daily_thing_day\" date, \"timestamp\" timestamptz))");
   StreamSchema bad = child;
   bad.primary_key = {"daily_thing_day"};
   EXPECT_THROW(parentKeyColumns(bad, parent), std::invalid_argument);
@@ -201,7 +201,9 @@ TEST(PostgresStatements, DeletionWindowsByDayFieldType) {
   EXPECT_NE(by_date.find("t.\"day\" BETWEEN $3::date AND $4::date"), std::string::npos) << by_date;
   const std::string whole = *markDeletedSql(daily, false);
   EXPECT_EQ(whole.find("$3"), std::string::npos) << whole;
-  EXPECT_NE(whole.find("t.\"account\" = $1::text AND t.\"deleted_at\" IS NULL AND NOT EXISTS"),
+  EXPECT_NE(whole.find("t.\"account\" = $1::text AND t.\"deleted_at\" IS NULL AND (t.\"day\") "
+                       "NOT IN (SELECT k.\"day\" FROM jsonb_to_recordset($2::jsonb) AS "
+                       "k(\"day\" date)) RETURNING 1"),
             std::string::npos)
       << whole;
 
@@ -278,6 +280,82 @@ TEST(PostgresRows, JsonKeepsTypesAndEmbedsJsonb) {
   EXPECT_THROW(rowsJson(s, rows, {1}), BadRow);
 }
 
+TEST(PostgresRows, CopyTextEscapesEveryValueAndKeepsTypes) {
+  const StreamSchema s =
+      documentStream("t", "d",
+                     {column("a", ColumnType::Text, Presence::Optional, ""),
+                      column("b", ColumnType::Integer, Presence::Optional, ""),
+                      column("c", ColumnType::Real, Presence::Optional, ""),
+                      column("d", ColumnType::Boolean, Presence::Optional, ""),
+                      column("e", ColumnType::Date, Presence::Optional, ""),
+                      column("f", ColumnType::Timestamptz, Presence::Optional, "")},
+                     {"a"});
+  std::vector<Row> rows{
+      Row{std::string("x\t\"q\" \\ \n\r\\."), std::int64_t{-9007199254740993}, 0.1 + 0.2, false,
+          std::string("2024-01-01"), std::string("2024-01-01T00:00:00.5+01:00"),
+          std::string(R"({"k":"a\tb"})")},
+      Row{std::monostate{}, std::monostate{}, std::numeric_limits<double>::infinity(), true,
+          std::monostate{}, std::monostate{}, std::string("\"just a string\"")}};
+  EXPECT_EQ(rowsCopyText(s, rows, {0, 1}, "me\tyou"),
+            "me\\tyou\tx\\t\"q\" \\\\ \\n\\r\\\\.\t-9007199254740993\t0.30000000000000004\tfalse\t"
+            "2024-01-01\t2024-01-01T00:00:00.5+01:00\t{\"k\":\"a\\\\tb\"}\n"
+            "me\\tyou\t\\N\t\\N\t\\N\ttrue\t\\N\t\\N\t\"just a string\"\n");
+  EXPECT_EQ(rowsCopyText(s, rows, {}, "me"), "");
+  rows[1].pop_back();
+  try {
+    rowsCopyText(s, rows, {0, 1}, "me");
+    FAIL();
+  } catch (const BadRow& e) {
+    EXPECT_EQ(e.row(), 1u);
+  }
+}
+
+TEST(PostgresStatements, StagingTablesAndTheirStatements) {
+  const StreamSchema parent = doc();
+  const StreamSchema child =
+      sampleStream(parent, "daily_thing_met", "met", ColumnType::Real, "MET");
+  EXPECT_EQ(stagingTableName(parent), "pg_temp.\"oura_stage_daily_thing\"");
+  StreamSchema longer = parent;
+  longer.name = std::string(60, 'x');
+  const std::string hashed = stagingTableName(longer);
+  EXPECT_EQ(hashed.rfind("pg_temp.\"oura_stage_", 0), 0u) << hashed;
+  EXPECT_LE(hashed.size(), std::string("pg_temp.\"\"").size() + 63) << hashed;
+  longer.name = std::string(59, 'x') + "y";
+  EXPECT_NE(stagingTableName(longer), hashed);
+
+  EXPECT_EQ(createStagingSql(parent),
+            "CREATE TEMP TABLE IF NOT EXISTS pg_temp.\"oura_stage_daily_thing\" (\"account\" text, "
+            "\"day\" date, \"score\" bigint, \"at\" timestamptz, \"raw\" jsonb) ON COMMIT DELETE "
+            "ROWS");
+  EXPECT_EQ(copyToStagingSql(parent),
+            "COPY pg_temp.\"oura_stage_daily_thing\" (\"account\", \"day\", \"score\", \"at\", "
+            "\"raw\") FROM STDIN");
+  EXPECT_EQ(copyToTableSql(parent),
+            "COPY oura.\"daily_thing\" (\"account\", \"day\", \"score\", \"at\", \"raw\") FROM "
+            "STDIN");
+  // The same upsert as from the bound JSON array, reading the staging table.
+  const std::string from_json = upsertSql(parent, true);
+  const std::string from_stage = upsertFromStagingSql(parent, true);
+  EXPECT_NE(from_stage.find("SELECT r.\"account\", r.\"day\", r.\"score\", r.\"at\", r.\"raw\" "
+                            "FROM pg_temp.\"oura_stage_daily_thing\" AS r ON CONFLICT"),
+            std::string::npos)
+      << from_stage;
+  EXPECT_EQ(from_stage.substr(from_stage.find(" ON CONFLICT")),
+            from_json.substr(from_json.find(" ON CONFLICT")));
+  EXPECT_EQ(from_stage.find('$'), std::string::npos) << from_stage;
+  EXPECT_EQ(
+      deleteStaleChildrenFromStagingSql(child, parent),
+      "DELETE FROM oura.\"daily_thing_met\" AS c USING jsonb_to_recordset($1::jsonb) AS "
+      "p(\"daily_thing_day\" date) WHERE c.\"account\" = $2::text AND c.\"daily_thing_day\" = "
+      "p.\"daily_thing_day\" AND (c.\"daily_thing_day\", c.\"timestamp\") NOT IN (SELECT "
+      "k.\"daily_thing_day\", k.\"timestamp\" FROM pg_temp.\"oura_stage_daily_thing_met\" AS "
+      "k)");
+  EXPECT_EQ(storedChildrenExistSql(child, parent),
+            "SELECT EXISTS (SELECT 1 FROM oura.\"daily_thing_met\" AS c JOIN "
+            "jsonb_to_recordset($1::jsonb) AS p(\"daily_thing_day\" date) ON "
+            "c.\"daily_thing_day\" = p.\"daily_thing_day\" WHERE c.\"account\" = $2::text)");
+}
+
 TEST(PostgresRows, LastRowPerKeyComparesTimestampsByInstant) {
   const StreamSchema s =
       documentStream("hr", "d",
@@ -291,6 +369,22 @@ TEST(PostgresRows, LastRowPerKeyComparesTimestampsByInstant) {
       Row{std::string("garbage"), std::string("awake"), std::string("4")},
       Row{std::string("garbage2"), std::string("awake"), std::string("5")}};
   EXPECT_EQ(lastRowPerKey(s, rows), (std::vector<std::size_t>{1, 2, 3, 4}));
+  auto same = [&](const std::string& a, const std::string& b) {
+    std::vector<Row> two{Row{a, std::string("awake"), std::string("1")},
+                         Row{b, std::string("awake"), std::string("2")}};
+    return lastRowPerKey(s, two).size() == 1;
+  };
+  EXPECT_TRUE(same("2024-02-29T23:30:00.5-01:00", "2024-03-01T00:30:00.500000Z"));
+  EXPECT_TRUE(same("1969-12-31T23:59:59.999999+00:00", "1970-01-01T01:59:59.999999+02:00"));
+  EXPECT_TRUE(same("2000-01-01T00:00:00+14:00", "1999-12-31T10:00:00Z"));
+  EXPECT_FALSE(same("2024-01-01T00:00:00.000001Z", "2024-01-01T00:00:00Z"));
+  EXPECT_FALSE(same("2024-01-01T00:00:00Z", "2024-01-01T00:00:00+00:01"));
+  // Other forms and impossible dates compare as text.
+  EXPECT_FALSE(same("2023-02-29T00:00:00Z", "2023-03-01T00:00:00Z"));
+  EXPECT_FALSE(same("2024-01-01 00:00:00Z", "2024-01-01T00:00:00Z"));
+  EXPECT_FALSE(same("2024-01-01T00:00:00.1234567Z", "2024-01-01T00:00:00.123456Z"));
+  EXPECT_FALSE(same("2024-01-01T00:00:00+0000", "2024-01-01T00:00:00Z"));
+  EXPECT_TRUE(same("2024-01-01T00:00:00", "2024-01-01T00:00:00")) << "no offset: as text";
   EXPECT_EQ(describeKey(s, rows[0]), "timestamp=2024-01-01T01:00:00+01:00, source=awake");
   EXPECT_EQ(describeKey(s, rows[0], 1), "timestamp=2024-01-01T01:00:00+01:00");
 }
