@@ -36,7 +36,7 @@ std::string pluginFile(const std::string& file_name) {
 class LoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (pluginDir().empty()) GTEST_SKIP() << "OURA_TEST_PLUGIN_DIR is not set (run through ctest)";
+    ASSERT_FALSE(pluginDir().empty()) << "OURA_TEST_PLUGIN_DIR is not set (run through ctest)";
   }
 };
 
