@@ -16,6 +16,11 @@ std::string migrationsDir(const Manifest& manifest) {
   if (!manifest.sql_dir.empty()) return manifest.sql_dir;
   const std::string env = Poco::Environment::get("OURA_SQL_DIR", "");
   if (!env.empty()) return env;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(OURA_DEFAULT_SQL_DIR, ec) &&
+      std::filesystem::is_directory(OURA_SOURCE_SQL_DIR, ec)) {
+    return OURA_SOURCE_SQL_DIR;  // a program run from its build tree, not installed
+  }
   return OURA_DEFAULT_SQL_DIR;
 }
 

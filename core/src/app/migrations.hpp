@@ -13,7 +13,7 @@
 namespace oura::core {
 
 // The migrations folder: collector.sql_dir, else $OURA_SQL_DIR, else the installed
-// <datadir>/oura-collector/sql.
+// <datadir>/oura-collector/sql, else (a program run from its build tree) the source tree's sql/.
 std::string migrationsDir(const Manifest& manifest);
 
 // Every NNN_name.sql in `dir`, by version. Throws sdk::ConfigError when the folder cannot be
