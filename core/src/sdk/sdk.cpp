@@ -67,6 +67,17 @@ bool SinkPlugin::readRaw(const std::string&, const CollectionSpec&,
 bool TokenStore::save(const TokenSet&, std::int64_t) {
   throw Error("token store '" + describe() + "' is read-only");
 }
+void TokenStore::checkWritable() {
+  if (!writable()) throw Error("token store '" + describe() + "' is read-only");
+}
+std::unique_ptr<TokenLock> TokenStore::lock(std::chrono::milliseconds) {
+  return std::make_unique<TokenLock>();
+}
+void TokenStore::clear() { throw Error("token store '" + describe() + "' is read-only"); }
+TokenLock::TokenLock() = default;
+TokenLock::~TokenLock() = default;
+TokenLockTimeout::TokenLockTimeout(const std::string& message) : Error(message) {}
+TokenLockTimeout::~TokenLockTimeout() = default;
 
 const char* toString(PluginKind kind) noexcept {
   switch (kind) {
