@@ -29,10 +29,12 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+import secrets
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit, urlunsplit
 
 API_PREFIX = "/v2/usercollection/"
 CONTROL_PREFIX = "/_fake/"
+OAUTH_PREFIX = "/oauth/"
 
 # --------------------------------------------------------------------------------------
 # Time helpers
@@ -1449,6 +1451,7 @@ class State:
         self.lock = threading.Lock()
         self.args = args
         self.initial_faults = [parse_fault_spec(s) for s in args.fault]
+        self.oauth = None  # OAuthState, set by main()
         self.reset()
         self.apply_initial_faults()
 
@@ -1460,6 +1463,9 @@ class State:
             self.total = 0
             self.per_route = {}
             self.log = []
+        if self.oauth is not None:
+            with self.oauth.lock:
+                self.oauth.reset_counters()
 
     def apply_initial_faults(self):
         """--fault options: queued once at start (POST /_fake/reset clears them like any fault)."""
@@ -1503,7 +1509,159 @@ class State:
 
     def stats(self):
         with self.lock:
-            return {"total": self.total, "per_route": dict(self.per_route), "log": list(self.log)}
+            out = {"total": self.total, "per_route": dict(self.per_route), "log": list(self.log)}
+        if self.oauth is not None:
+            with self.oauth.lock:
+                out["token_calls"] = self.oauth.token_calls
+                out["refresh_calls"] = self.oauth.refresh_calls
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# OAuth2 (authorization-code and refresh grants, revocation): Oura's documented endpoints
+# https://cloud.ouraring.com/oauth/authorize, https://api.ouraring.com/oauth/token and
+# .../oauth/revoke, served here on one host. Refresh tokens are single-use, as Oura's are.
+# --------------------------------------------------------------------------------------
+
+ALL_SCOPES = "email personal daily heartrate workout tag session spo2"
+
+
+class OAuthState:
+    """Issued codes and tokens, counters and switches of the fake's OAuth2 endpoints."""
+
+    def __init__(self, args):
+        self.lock = threading.Lock()
+        self.client_id = args.client_id
+        self.client_secret = args.client_secret
+        self.lifetime = args.token_lifetime
+        self.granted_scopes = args.granted_scopes  # None: the scopes asked for
+        self.token_delay_ms = args.token_delay_ms
+        self.token_delay_count = args.token_delay_count  # None: every token request
+        self.omit_refresh_token = False
+        self.token_faults = []  # [[fault, remaining]]
+        self.authorize_error = None
+        self.codes = {}    # code -> {client_id, redirect_uri, scope, challenge}
+        self.access = {}   # access token -> {"expires_at", "scope", "family"}
+        self.refresh = {}  # refresh token -> {"scope", "family", "valid"}
+        self.reset_counters()
+
+    def reset_counters(self):
+        self.token_calls = 0
+        self.refresh_calls = 0
+        self.authorize_calls = 0
+        self.revoke_calls = 0
+        self.log = []  # [{"endpoint", "grant_type", "status", "error"}]
+
+    def issue(self, scope, family=None):
+        """A new pair (caller holds the lock): (access token, refresh token)."""
+        family = family or secrets.token_hex(4)
+        access = "fake-at-" + secrets.token_urlsafe(24)
+        refresh = "fake-rt-" + secrets.token_urlsafe(24)
+        self.access[access] = {"expires_at": time.time() + self.lifetime, "scope": scope, "family": family}
+        self.refresh[refresh] = {"scope": scope, "family": family, "valid": True}
+        return access, refresh
+
+    def access_valid(self, token):
+        with self.lock:
+            entry = self.access.get(token)
+            return entry is not None and entry["expires_at"] > time.time()
+
+    def valid_refresh_tokens(self):
+        return [t for t, e in self.refresh.items() if e["valid"]]
+
+    def valid_access_tokens(self):
+        now = time.time()
+        return [t for t, e in self.access.items() if e["expires_at"] > now]
+
+    def snapshot(self):
+        with self.lock:
+            return {
+                "token_calls": self.token_calls,
+                "refresh_calls": self.refresh_calls,
+                "authorize_calls": self.authorize_calls,
+                "revoke_calls": self.revoke_calls,
+                "refresh_tokens": self.valid_refresh_tokens(),
+                "access_tokens": self.valid_access_tokens(),
+                "lifetime": self.lifetime,
+                "granted_scopes": self.granted_scopes,
+                "log": list(self.log),
+            }
+
+    def configure(self, obj):
+        """POST /_fake/oauth. Returns the answer (with `issued` when a pair was seeded)."""
+        if not isinstance(obj, dict):
+            raise ValueError("oauth config must be a JSON object")
+        answer = {"ok": True}
+        with self.lock:
+            if "lifetime" in obj:
+                value = obj["lifetime"]
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError("lifetime must be a whole number of seconds")
+                self.lifetime = value
+            if "granted_scopes" in obj:
+                value = obj["granted_scopes"]
+                if value is not None and not isinstance(value, str):
+                    raise ValueError("granted_scopes must be a space-separated string or null")
+                self.granted_scopes = value
+            if "token_delay_ms" in obj:
+                value = obj["token_delay_ms"]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    raise ValueError("token_delay_ms must be a non-negative number")
+                self.token_delay_ms = value
+            if "token_delay_count" in obj:
+                value = obj["token_delay_count"]
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                    raise ValueError("token_delay_count must be a non-negative integer or null")
+                self.token_delay_count = value
+            if "omit_refresh_token" in obj:
+                self.omit_refresh_token = bool(obj["omit_refresh_token"])
+            if "authorize_error" in obj:
+                value = obj["authorize_error"]
+                if value is not None and not isinstance(value, str):
+                    raise ValueError("authorize_error must be a string or null")
+                self.authorize_error = value
+            for fault in obj.get("token_faults", []):
+                if not isinstance(fault, dict) or not isinstance(fault.get("status"), int):
+                    raise ValueError("a token fault is {\"status\": N, \"error\": \"...\", \"count\": n}")
+                count = fault.get("count", 1)
+                if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                    raise ValueError("count must be a positive integer")
+                self.token_faults.append([fault, count])
+            if obj.get("invalidate_refresh_tokens"):
+                for entry in self.refresh.values():
+                    entry["valid"] = False
+            if obj.get("invalidate_access_tokens"):
+                self.access.clear()
+            if obj.get("seed"):
+                scope = self.granted_scopes if self.granted_scopes is not None else ALL_SCOPES
+                access, refresh = self.issue(scope)
+                answer["issued"] = {"access_token": access, "refresh_token": refresh,
+                                    "expires_in": self.lifetime, "scope": scope}
+        return answer
+
+    def take_delay(self):
+        """The delay of this token request in seconds (caller holds the lock)."""
+        if not self.token_delay_ms:
+            return 0
+        if self.token_delay_count is not None:
+            if self.token_delay_count <= 0:
+                return 0
+            self.token_delay_count -= 1
+        return self.token_delay_ms / 1000.0
+
+    def take_token_fault(self):
+        if not self.token_faults:
+            return None
+        entry = self.token_faults[0]
+        entry[1] -= 1
+        if entry[1] <= 0:
+            self.token_faults.pop(0)
+        return entry[0]
+
+
+def pkce_s256(verifier):
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 # --------------------------------------------------------------------------------------
@@ -1583,6 +1741,10 @@ class Handler(BaseHTTPRequestHandler):
             self.pending_record = None
             self.handle_control(method, url.path, query, body)
             return
+        if url.path.startswith(OAUTH_PREFIX):
+            self.pending_record = None
+            self.handle_oauth(method, url.path, query, body)
+            return
         self.pending_record = (url.path, query)
         self.handle_api(method, url.path, query)
 
@@ -1628,6 +1790,10 @@ class Handler(BaseHTTPRequestHandler):
                     if latency is not None:
                         self.state.latency_ms = latency
                 self.send_json(200, {"ok": True})
+            elif method == "GET" and name == "oauth":
+                self.send_json(200, self.state.oauth.snapshot())
+            elif method == "POST" and name == "oauth":
+                self.send_json(200, self.state.oauth.configure(json.loads(body or b"{}")))
             elif method == "POST" and name == "reset":
                 self.state.reset()
                 self.send_json(200, {"ok": True})
@@ -1637,6 +1803,180 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(exc.status, {"detail": exc.detail})
         except (ValueError, AttributeError, TypeError) as exc:
             self.send_json(400, {"detail": str(exc)})
+
+    # -- OAuth2 endpoints (not counted in the API stats; /_fake/oauth has their counters) ----
+
+    def oauth_error(self, status, error, description, headers=None):
+        self.send_json(status, {"error": error, "error_description": description}, headers=headers)
+
+    def client_credentials(self, form):
+        """client_id and client_secret from HTTP Basic auth (RFC 6749 2.3.1) or the form body."""
+        header = self.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(header[6:], validate=True).decode()
+                client_id, _, client_secret = decoded.partition(":")
+                return unquote_plus(client_id), unquote_plus(client_secret)
+            except (binascii.Error, UnicodeDecodeError):
+                return None, None
+        return form.get("client_id"), form.get("client_secret")
+
+    def handle_oauth(self, method, path, query, body):
+        oauth = self.state.oauth
+        name = path[len(OAUTH_PREFIX):]
+        if name == "authorize" and method == "GET":
+            return self.oauth_authorize(oauth, query)
+        if name == "token" and method == "POST":
+            return self.oauth_token(oauth, body)
+        if name == "revoke" and method in ("POST", "GET"):
+            return self.oauth_revoke(oauth, query, body)
+        self.send_json(404, {"detail": "Not Found"})
+
+    def oauth_authorize(self, oauth, query):
+        """The user's consent, granted at once: 302 to redirect_uri with code and state."""
+        with oauth.lock:
+            oauth.authorize_calls += 1
+            authorize_error = oauth.authorize_error
+        redirect_uri = query.get("redirect_uri", "")
+        if query.get("client_id") != oauth.client_id or not redirect_uri:
+            # Oura shows an error page instead of redirecting to an unknown client's URI.
+            self.send_body(400, "<html><body>Invalid client_id or redirect_uri</body></html>",
+                           content_type="text/html")
+            return
+        params = {}
+        if query.get("response_type") != "code":
+            params["error"] = "unsupported_response_type"
+        elif authorize_error:
+            params["error"] = authorize_error
+        else:
+            code = "fake-code-" + secrets.token_urlsafe(16)
+            scope = query.get("scope", "")
+            with oauth.lock:
+                granted = oauth.granted_scopes if oauth.granted_scopes is not None else scope
+                oauth.codes[code] = {"client_id": query["client_id"], "redirect_uri": redirect_uri,
+                                     "scope": granted, "challenge": query.get("code_challenge"),
+                                     "method": query.get("code_challenge_method", "plain")}
+            params["code"] = code
+            params["scope"] = granted
+        if "state" in query:
+            params["state"] = query["state"]
+        parts = urlsplit(redirect_uri)
+        joined = (parts.query + "&" if parts.query else "") + urlencode(params)
+        location = urlunsplit((parts.scheme, parts.netloc, parts.path, joined, ""))
+        self.send_response(302, "Found")
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def oauth_token(self, oauth, body):
+        try:
+            form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+        except UnicodeDecodeError:
+            form = {}
+        grant_type = form.get("grant_type", "")
+        with oauth.lock:
+            oauth.token_calls += 1
+            if grant_type == "refresh_token":
+                oauth.refresh_calls += 1
+            delay = oauth.take_delay()
+        if delay:
+            time.sleep(delay)
+
+        def answer(status, error=None, description="", obj=None):
+            with oauth.lock:
+                oauth.log.append({"endpoint": "token", "grant_type": grant_type, "status": status, "error": error})
+            if obj is not None:
+                self.send_json(status, obj, headers={"Cache-Control": "no-store"})
+            elif status >= 500:
+                self.send_body(status, "<html><body><h1>%d</h1></body></html>" % status, content_type="text/html")
+            else:
+                self.oauth_error(status, error, description)
+
+        with oauth.lock:
+            fault = oauth.take_token_fault()
+        if fault is not None:
+            headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else None
+            if fault["status"] >= 500 or fault["status"] == 429 and not fault.get("error"):
+                with oauth.lock:
+                    oauth.log.append({"endpoint": "token", "grant_type": grant_type,
+                                      "status": fault["status"], "error": None})
+                self.send_body(fault["status"], "<html><body>%d</body></html>" % fault["status"],
+                               content_type="text/html", headers=headers)
+                return
+            return answer(fault["status"], fault.get("error", "invalid_request"), "fault injected")
+        client_id, client_secret = self.client_credentials(form)
+        if client_id != oauth.client_id or client_secret != oauth.client_secret:
+            return answer(401, "invalid_client", "Client authentication failed.")
+        with oauth.lock:
+            if grant_type == "authorization_code":
+                code = form.get("code")
+                if not code:
+                    error = ("invalid_request", "Missing code.")
+                else:
+                    entry = oauth.codes.pop(code, None)  # single-use
+                    error = None
+                    if entry is None:
+                        error = ("invalid_grant", "Invalid authorization code.")
+                    elif form.get("redirect_uri") != entry["redirect_uri"]:
+                        error = ("invalid_grant", "redirect_uri does not match the authorization request.")
+                    elif entry["challenge"]:
+                        verifier = form.get("code_verifier", "")
+                        expected = pkce_s256(verifier) if entry["method"] == "S256" else verifier
+                        if expected != entry["challenge"]:
+                            error = ("invalid_grant", "PKCE verification failed.")
+                if error is None:
+                    scope = entry["scope"]
+                    access, refresh = oauth.issue(scope)
+            elif grant_type == "refresh_token":
+                token = form.get("refresh_token")
+                entry = oauth.refresh.get(token or "")
+                if not token:
+                    error = ("invalid_request", "Missing refresh_token.")
+                elif entry is None or not entry["valid"]:
+                    error = ("invalid_grant", "Invalid refresh token.")
+                else:
+                    error = None
+                    scope = entry["scope"]
+                    if oauth.omit_refresh_token:
+                        access, _ = oauth.issue(scope, entry["family"])
+                        refresh = None
+                    else:
+                        entry["valid"] = False  # single-use: rotated
+                        access, refresh = oauth.issue(scope, entry["family"])
+            elif not grant_type:
+                error = ("invalid_request", "Missing grant_type.")
+            else:
+                error = ("unsupported_grant_type", "Unsupported grant_type.")
+            lifetime = oauth.lifetime
+        if error is not None:
+            return answer(400, error[0], error[1])
+        obj = {"access_token": access, "token_type": "bearer", "expires_in": lifetime, "scope": scope}
+        if refresh is not None:
+            obj["refresh_token"] = refresh
+        answer(200, obj=obj)
+
+    def oauth_revoke(self, oauth, query, body):
+        """RFC 7009 (POST token=...) or Oura's documented GET ?access_token=...: 200 either way."""
+        try:
+            form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+        except UnicodeDecodeError:
+            form = {}
+        token = form.get("token") or query.get("access_token") or query.get("token") or ""
+        with oauth.lock:
+            oauth.revoke_calls += 1
+            family = None
+            if token in oauth.refresh:
+                family = oauth.refresh[token]["family"]
+            elif token in oauth.access:
+                family = oauth.access[token]["family"]
+            if family is not None:
+                for entry in oauth.refresh.values():
+                    if entry["family"] == family:
+                        entry["valid"] = False
+                for key in [k for k, e in oauth.access.items() if e["family"] == family]:
+                    del oauth.access[key]
+            oauth.log.append({"endpoint": "revoke", "grant_type": None, "status": 200, "error": None})
+        self.send_json(200, {})
 
     # -- the API ------------------------------------------------------------------------
 
@@ -1654,8 +1994,13 @@ class Handler(BaseHTTPRequestHandler):
         if method != "GET":
             self.send_json(405, {"detail": "Method Not Allowed"})
             return 405
-        expected = "Bearer " + self.state.args.token
-        if self.headers.get("Authorization", "") != expected:
+        authorization = self.headers.get("Authorization", "")
+        if self.state.args.require_oauth:
+            accepted = (authorization.startswith("Bearer ")
+                        and self.state.oauth.access_valid(authorization[len("Bearer "):]))
+        else:
+            accepted = authorization == "Bearer " + self.state.args.token
+        if not accepted:
             self.send_json(401, {"detail": "Unauthorized access: invalid or expired token."})
             return 401
         cursor = query.get("next_token") or ""  # `next_token=` (empty) means no cursor (recorded/README.md)
@@ -1815,6 +2160,18 @@ def main(argv=None):
                         help="COLLECTION:KIND[:COUNT[:RETRY_AFTER]], repeatable (e.g. daily_sleep:503:2)")
     parser.add_argument("--no-gzip", action="store_true", help="never gzip bodies, even when asked")
     parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    parser.add_argument("--client-id", default="test-client", help="the OAuth2 client id accepted")
+    parser.add_argument("--client-secret", default="test-secret", help="the OAuth2 client secret accepted")
+    parser.add_argument("--token-lifetime", type=int, default=86400,
+                        help="seconds an issued access token is valid (expires_in)")
+    parser.add_argument("--granted-scopes", default=None,
+                        help='scopes granted, space-separated (default: the scopes asked for)')
+    parser.add_argument("--token-delay-ms", type=float, default=0,
+                        help="delay before answering each POST /oauth/token")
+    parser.add_argument("--token-delay-count", type=int, default=None,
+                        help="delay only the first N token requests (default: every one)")
+    parser.add_argument("--require-oauth", action="store_true",
+                        help="API routes accept only access tokens issued by /oauth/token and not expired")
     args = parser.parse_args(argv)
     if args.page_size < 1:
         parser.error("--page-size must be at least 1")
@@ -1827,6 +2184,7 @@ def main(argv=None):
     except ValueError as exc:
         parser.error("--fault: %s" % exc)
 
+    state.oauth = OAuthState(args)
     Handler.state = state
     if args.recorded:
         if not os.path.isdir(args.recorded):

@@ -184,6 +184,20 @@ Poco::JSON::Object::Ptr FakeOura::stats() {
   return value.extract<Poco::JSON::Object::Ptr>();
 }
 
+Poco::JSON::Object::Ptr FakeOura::oauth() {
+  auto value = parseJson("GET /_fake/oauth", httpRequest(baseUrl(), "/_fake/oauth"));
+  return value.extract<Poco::JSON::Object::Ptr>();
+}
+
+Poco::JSON::Object::Ptr FakeOura::seedTokens() {
+  const HttpResult result = httpRequest(baseUrl(), "/_fake/oauth", {}, "POST", R"({"seed": true})");
+  if (result.status != 200) {
+    throw std::runtime_error("POST /_fake/oauth answered " + std::to_string(result.status) + ": " +
+                             result.body);
+  }
+  return parseJson("POST /_fake/oauth", result).extract<Poco::JSON::Object::Ptr>()->getObject("issued");
+}
+
 void FakeOura::post(const std::string& control_path, const std::string& json_body) {
   const HttpResult result = httpRequest(baseUrl(), control_path, {}, "POST", json_body);
   if (result.status != 200) {

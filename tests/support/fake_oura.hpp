@@ -43,6 +43,13 @@ class FakeOura {
                                    const std::string& end_date);
   /// GET /_fake/stats: {"total": n, "per_route": {path: n}, "log": [{path, query, status}]}.
   Poco::JSON::Object::Ptr stats();
+  /// GET /_fake/oauth: {"token_calls", "refresh_calls", "authorize_calls", "revoke_calls",
+  /// "refresh_tokens": [currently valid], "access_tokens": [currently valid], "lifetime",
+  /// "granted_scopes", "log": [{endpoint, grant_type, status, error}]}.
+  Poco::JSON::Object::Ptr oauth();
+  /// POST /_fake/oauth {"seed": true}: a fresh token pair the fake accepts, as
+  /// {"access_token", "refresh_token", "expires_in", "scope"} (to seed a token store).
+  Poco::JSON::Object::Ptr seedTokens();
   /// POST `json_body` to a control endpoint, e.g. post("/_fake/faults", R"({...})").
   /// Throws std::runtime_error unless the server answers 200.
   void post(const std::string& control_path, const std::string& json_body);
