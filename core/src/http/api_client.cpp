@@ -2,6 +2,8 @@
 // See api_client.hpp and DESIGN.md "Shared rate limiter and retry policy".
 #include "http/api_client.hpp"
 
+#include "http/page_parser.hpp"
+
 #include <Poco/Exception.h>
 #include <Poco/InflatingStream.h>
 #include <Poco/JSON/Array.h>
@@ -373,24 +375,24 @@ void forEachDocument(ApiClient& client, const std::string& path, const QueryPara
                                " pages; stopping (is the server repeating itself?)");
     }
     HttpResponse response;
-    Poco::JSON::Object::Ptr object;
-    // A page that is not a JSON object is fetched once more (a proxy's error page, a body
-    // mangled in transit), then reported.
+    PageShape shape;
+    // A page that is not a JSON object is fetched once more (a proxy's error page, a body mangled
+    // in transit), then reported; an object without a `data` array is reported at once. The page is checked whole before any of
+    // its documents is used, so a bad page hands over nothing.
     for (int tries = 1;; ++tries) {
       response = client.get(path, page_query, stats);
       std::string error;
       try {
-        Poco::JSON::Parser parser;
-        Poco::Dynamic::Var parsed = parser.parse(response.body);
-        if (parsed.type() == typeid(Poco::JSON::Object::Ptr)) {
-          object = parsed.extract<Poco::JSON::Object::Ptr>();
-        } else {
-          error = "the response is JSON but not an object";
+        shape = checkPage(response.body);
+        break;
+      } catch (const PageError& e) {
+        if (!e.notJson()) {
+          throw sdk::HttpError(response.status, response.url,
+                               "GET " + response.url + ": " + e.what() + ": " +
+                                   excerpt(response.body, ""));
         }
-      } catch (const Poco::Exception& e) {
-        error = "the response is not JSON (" + e.displayText() + ")";
+        error = e.what();
       }
-      if (object) break;
       if (tries >= 2) {
         throw sdk::HttpError(response.status, response.url,
                              "GET " + response.url + ": " + error + " after " +
@@ -400,31 +402,9 @@ void forEachDocument(ApiClient& client, const std::string& path, const QueryPara
       ++stats.retries;
     }
     ++stats.pages;
-    Poco::JSON::Array::Ptr data;
-    if (object->has("data") && object->get("data").type() == typeid(Poco::JSON::Array::Ptr)) {
-      data = object->getArray("data");
-    }
-    if (!data) {
-      throw sdk::HttpError(response.status, response.url,
-                           "GET " + response.url +
-                               ": the response has no `data` array: " + excerpt(response.body, ""));
-    }
-    for (std::size_t i = 0; i < data->size(); ++i) {
-      const Poco::Dynamic::Var& element = data->get(static_cast<unsigned int>(i));
-      Poco::JSON::Object::Ptr document;  // null when the element is not an object
-      if (element.type() == typeid(Poco::JSON::Object::Ptr)) {
-        document = element.extract<Poco::JSON::Object::Ptr>();
-      }
-      on_document(document);
-    }
-    if (!object->has("next_token") || object->isNull("next_token")) return;
-    const Poco::Dynamic::Var next = object->get("next_token");
-    if (!next.isString()) {
-      throw sdk::HttpError(response.status, response.url,
-                           "GET " + response.url + ": `next_token` is not a string");
-    }
-    const std::string next_token = next.extract<std::string>();
-    if (next_token.empty()) return;
+    forEachPageDocument(response.body, on_document);
+    if (!shape.next_token) return;
+    const std::string next_token = *shape.next_token;
     if (seen_tokens.count(next_token) != 0) {
       throw sdk::HttpError(response.status, response.url,
                            "GET " + response.url +
