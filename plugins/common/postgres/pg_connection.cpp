@@ -119,7 +119,7 @@ Connection::Connection(const ConnectionSettings& settings, const sdk::Logger& lo
                           "): " + reason;
     if (needs_password) {
       message +=
-          "; the server asks for a password and none is configured: set the sink's "
+          "; the server asks for a password and none is configured: set the plugin's "
           "password = { env = \"OURA_DB_PASSWORD\" } or the environment variable "
           "OURA_DB_PASSWORD";
     } else if (reason.find("FATAL") != std::string::npos) {

@@ -1,5 +1,6 @@
 #pragma once
-// A thin RAII layer over libpq for the postgres sink: connection settings turned into libpq's
+// A thin RAII layer over libpq, shared by the plugins that use PostgreSQL (the postgres sink,
+// the postgres token store, the Key Vault store's PostgreSQL lock provider): connection settings turned into libpq's
 // keyword/value parameters (PQconnectdbParams: no connection string is ever assembled, so no
 // value needs quoting and none is parsed as connection syntax), statements with text
 // parameters, errors that carry their SQLSTATE, and a redactor so that the password never
@@ -22,7 +23,7 @@
 
 namespace oura::plugins::postgres {
 
-/// Where and how to connect (the sink's config keys).
+/// Where and how to connect (the config keys of pg_settings.hpp).
 struct ConnectionSettings {
   std::string host = "localhost";  ///< host name, address, or a Unix socket folder ("/...")
   int port = 5432;
@@ -92,7 +93,7 @@ class Result {
   std::unique_ptr<PGresult, decltype(&PQclear)> result_;
 };
 
-/// One libpq connection. Not thread-safe (the core calls a sink from one thread at a time).
+/// One libpq connection. Not thread-safe (the core calls a plugin from one thread at a time).
 class Connection {
  public:
   /// Connects. @throws sdk::UnavailableError naming host and port (never the password).

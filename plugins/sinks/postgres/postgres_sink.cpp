@@ -1,4 +1,5 @@
-// The postgres sink (see README.md). Everything goes through libpq (pg_connection.hpp); the SQL
+// The postgres sink (see README.md). Everything goes through libpq (plugins/common/postgres:
+// pg_connection.hpp, pg_settings.hpp); the SQL
 // is built from the stream schemas in statements.cpp; rows travel by COPY, straight into the
 // table when they are all new, else through a session temp table the upsert reads (or, without
 // the TEMPORARY privilege, as one JSON array per statement) (row_json.cpp).
@@ -26,22 +27,7 @@ namespace {
 
 constexpr int kFetchRows = 500;  // readRaw: documents per FETCH
 
-const std::set<std::string>& sslModes() {
-  static const std::set<std::string> modes{"disable", "allow",     "prefer",
-                                           "require", "verify-ca", "verify-full"};
-  return modes;
-}
-
-std::uint64_t fnv1a64(const std::string& text) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-std::int64_t lockKey(const std::string& text) { return static_cast<std::int64_t>(fnv1a64(text)); }
+std::int64_t lockKey(const std::string& text) { return advisoryLockKey(text); }
 
 std::uint64_t toCount(const std::string& text) { return std::stoull(text); }
 
@@ -73,77 +59,17 @@ struct Stage {
 std::int64_t runLockKey(const std::string& account) { return lockKey("oura-collector:" + account); }
 
 sdk::ConfigSchema PostgresSink::configSchema() {
-  return {
-      ConfigKey{"host", ConfigType::String, false, ConfigValue{std::string("localhost")},
-                "server host name or address, or a Unix socket folder (a value starting with "
-                "'/', e.g. /run/postgresql)",
-                "OURA_DB_HOST"},
-      ConfigKey{"port", ConfigType::Integer, false, ConfigValue{std::int64_t{5432}},
-                "server port (TCP; for a socket folder, the number in the socket's file name)",
-                "OURA_DB_PORT"},
-      ConfigKey{"dbname", ConfigType::String, false, ConfigValue{std::string("oura")},
-                "database name", "OURA_DB_NAME"},
-      ConfigKey{"user", ConfigType::String, false, ConfigValue{std::string("oura")},
-                "role to connect as", "OURA_DB_USER"},
-      ConfigKey{"password", ConfigType::Secret, false, std::nullopt,
-                "the role's password, as a reference { env = \"NAME\" } or { file = \"PATH\" } "
-                "(never inline); absent: libpq's own lookup (~/.pgpass, PGPASSWORD) or no "
-                "password (peer/trust/certificate authentication)",
-                "OURA_DB_PASSWORD"},
-      ConfigKey{"sslmode", ConfigType::String, false, ConfigValue{std::string("prefer")},
-                "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full "
-                "(use verify-full with sslrootcert for a server across a network)"},
-      ConfigKey{"sslrootcert", ConfigType::String, false, std::nullopt,
-                "file of the CA certificate(s) that signed the server's certificate (for "
-                "verify-ca / verify-full); absent: libpq's default ~/.postgresql/root.crt"},
-      ConfigKey{"connect_timeout", ConfigType::Integer, false, ConfigValue{std::int64_t{10}},
-                "seconds to wait for a connection (0: wait forever)"},
-      ConfigKey{"application_name", ConfigType::String, false,
-                ConfigValue{std::string("oura-collector")},
-                "application_name of the session, shown in pg_stat_activity"},
-      ConfigKey{"lock", ConfigType::Boolean, false, ConfigValue{true},
-                "take the account's run lock (a session advisory lock) so that two runs for "
-                "one account never overlap; the second exits 75"},
-  };
+  sdk::ConfigSchema keys = connectionConfigKeys();  // host ... application_name
+  keys.push_back(ConfigKey{"lock", ConfigType::Boolean, false, ConfigValue{true},
+                           "take the account's run lock (a session advisory lock) so that two "
+                           "runs for one account never overlap; the second exits 75"});
+  return keys;
 }
 
-PostgresSink::PostgresSink(const sdk::PluginContext& context) : logger_(context.logger) {
-  const sdk::PluginConfig& c = context.config;
-  settings_.host = c.getString("host");
-  settings_.dbname = c.getString("dbname");
-  settings_.user = c.getString("user");
-  settings_.sslmode = c.getString("sslmode");
-  settings_.application_name = c.getString("application_name");
-  if (c.has("password") && !c.getString("password").empty()) {
-    settings_.password = c.getString("password");
-  }
-  if (c.has("sslrootcert")) settings_.sslrootcert = c.getString("sslrootcert");
-  const std::int64_t port = c.getInt("port");
-  const std::int64_t timeout = c.getInt("connect_timeout");
-  lock_ = c.getBool("lock");
-
-  if (settings_.host.empty()) throw sdk::ConfigError("host: must not be empty");
-  if (port < 1 || port > 65535) {
-    throw sdk::ConfigError("port: must be between 1 and 65535, got " + std::to_string(port));
-  }
-  if (settings_.dbname.empty()) throw sdk::ConfigError("dbname: must not be empty");
-  if (settings_.user.empty()) throw sdk::ConfigError("user: must not be empty");
-  if (!sslModes().count(settings_.sslmode)) {
-    throw sdk::ConfigError(
-        "sslmode: must be disable, allow, prefer, require, verify-ca or "
-        "verify-full, got \"" +
-        settings_.sslmode + "\"");
-  }
-  if (settings_.sslrootcert && settings_.sslrootcert->empty()) {
-    throw sdk::ConfigError("sslrootcert: must be a file path (or left out)");
-  }
-  if (timeout < 0 || timeout > 3600) {
-    throw sdk::ConfigError("connect_timeout: must be between 0 and 3600 seconds, got " +
-                           std::to_string(timeout));
-  }
-  settings_.port = static_cast<int>(port);
-  settings_.connect_timeout = static_cast<int>(timeout);
-}
+PostgresSink::PostgresSink(const sdk::PluginContext& context)
+    : logger_(context.logger),
+      settings_(connectionSettingsFrom(context.config)),
+      lock_(context.config.getBool("lock")) {}
 
 PostgresSink::~PostgresSink() {
   try {
@@ -182,7 +108,6 @@ void PostgresSink::lockAccount(const std::string& account) {
   if (!lock_ || locked_accounts_.count(account)) return;
   Connection& c = connection();
   const std::int64_t key = runLockKey(account);
-  const std::uint64_t ukey = static_cast<std::uint64_t>(key);
   for (int attempt = 0;; ++attempt) {
     if (c.exec("SELECT pg_try_advisory_lock($1::bigint)", {std::to_string(key)}).value(0, 0) ==
         "t") {
@@ -190,16 +115,8 @@ void PostgresSink::lockAccount(const std::string& account) {
       logger_.debug("took the run lock of account " + account);
       return;
     }
-    // Who holds it (a bigint advisory key shows as classid = high half, objid = low half).
-    Result holder = c.exec(
-        "SELECT l.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, ''), "
-        "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '') "
-        "FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND "
-        "l.objid = $2::oid AND l.objsubid = 1 AND l.database = (SELECT oid FROM "
-        "pg_catalog.pg_database WHERE datname = current_database()) LIMIT 1",
-        {std::to_string(ukey >> 32), std::to_string(ukey & 0xffffffffu)});
-    const int pid = holder.rows() ? std::stoi(holder.value(0, 0)) : 0;
+    const std::optional<LockHolder> holder = advisoryLockHolder(c, key);
+    const int pid = holder ? holder->pid : 0;
     // Our own former session (the connection broke, the server has not noticed yet): end it.
     if (pid != 0 && pid == former_pid_ && attempt < 20) {
       if (attempt == 0) {
@@ -220,14 +137,7 @@ void PostgresSink::lockAccount(const std::string& account) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
-    std::string who;
-    if (pid != 0) {
-      who = " (PostgreSQL session pid " + std::to_string(pid);
-      if (!holder.value(0, 1).empty()) who += ", application " + holder.value(0, 1);
-      if (!holder.value(0, 2).empty()) who += ", from " + holder.value(0, 2);
-      if (!holder.value(0, 3).empty()) who += ", connected since " + holder.value(0, 3);
-      who += ")";
-    }
+    const std::string who = holder ? " (" + holder->describe() + ")" : std::string();
     throw sdk::RunLockedError("another oura-collector run holds the lock of account " + account +
                               who + " in database " + settings_.dbname + " at " +
                               endpointName(settings_) +

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pg_connection.hpp"
+#include "pg_settings.hpp"
 
 namespace oura::plugins::postgres {
 

@@ -15,7 +15,7 @@
 #include <oura_sdk/schema.hpp>
 #include <set>
 
-#include "../pg_connection.hpp"
+#include "pg_connection.hpp"
 #include "../postgres_sink.hpp"
 #include "../row_json.hpp"
 
