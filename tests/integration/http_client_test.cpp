@@ -24,6 +24,7 @@
 
 #include "fake_oura.hpp"
 #include "http/api_client.hpp"
+#include "test_ca.hpp"
 #include "test_support.hpp"
 
 namespace oura::core {
@@ -539,11 +540,7 @@ TEST(HttpClientTest, DroppedKeepAliveConnectionIsReopened) {
 
 struct TlsServer {
   TlsServer(const std::string& dir, const std::string& name, const std::string& san)
-      : cert(dir + "/" + name + ".pem"), key(dir + "/" + name + ".key") {
-    const auto made = oura::test::runCommand(
-        "openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", "/CN=" + name, "-addext", "subjectAltName=" + san});
-    if (made.exit_code != 0) throw std::runtime_error("openssl req failed: " + made.err);
+      : made(oura::test::makeTestCertificate(dir, name, san)), cert(made.cert), key(made.key) {
     Poco::Net::Context::Ptr context = new Poco::Net::Context(
         Poco::Net::Context::TLS_SERVER_USE, key, cert, "", Poco::Net::Context::VERIFY_NONE);
     Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0), 64, context);
@@ -555,6 +552,7 @@ struct TlsServer {
   ~TlsServer() { server->stop(); }
   std::string baseUrl() const { return "https://127.0.0.1:" + std::to_string(port); }
 
+  oura::test::TestCertificate made;
   std::string cert;
   std::string key;
   std::atomic<int> served{0};
