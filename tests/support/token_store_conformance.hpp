@@ -15,6 +15,9 @@
 //
 // where `make` creates an instance through the real plugin loader (`loadTokenStore`), and
 // `setup` gives every test a fresh, empty storage (a temp folder, a database, a vault).
+// The helpers below the suite's declarations (loadTokenStore, fullTokenSet, expectSameTokens,
+// LockHolderProcess) live in token_store_support.cpp: a test that uses only them does not get
+// the suite.
 
 #include <oura_sdk/token_store.hpp>
 
