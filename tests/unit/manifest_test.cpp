@@ -504,3 +504,103 @@ TEST_F(ManifestTest, ResolvedSecretNeverAppearsInAnError) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// [oauth]
+
+TEST_F(ManifestTest, OAuthIsAbsentByDefaultAndHasOurasDefaults) {
+  EXPECT_FALSE(load(kMinimal).oauth.has_value());
+  ::setenv("OURA_TEST_OAUTH_SECRET", "the-secret", 1);
+  const Manifest m = load(std::string(kMinimal) +
+                          "[oauth]\nclient_id = \"abc\"\n"
+                          "client_secret = { env = \"OURA_TEST_OAUTH_SECRET\" }\n");
+  ASSERT_TRUE(m.oauth.has_value());
+  EXPECT_EQ(m.oauth->client_id, "abc");
+  EXPECT_EQ(m.oauth->client_secret, "the-secret");
+  EXPECT_EQ(m.oauth->authorize_url, "https://cloud.ouraring.com/oauth/authorize");
+  EXPECT_EQ(m.oauth->token_url, "https://api.ouraring.com/oauth/token");
+  EXPECT_EQ(m.oauth->revoke_url, "https://api.ouraring.com/oauth/revoke");
+  EXPECT_EQ(m.oauth->scopes, (std::vector<std::string>{"email", "personal", "daily", "heartrate",
+                                                      "workout", "tag", "session", "spo2"}));
+  EXPECT_EQ(m.oauth->redirect_uri, "http://127.0.0.1:8765/callback");
+  EXPECT_FALSE(m.oauth->pkce);
+  EXPECT_EQ(m.oauth->refresh_margin, std::chrono::seconds(300));
+  EXPECT_EQ(m.oauth->lock_timeout, std::chrono::seconds(60));
+  EXPECT_TRUE(m.oauth->ca_file.empty());
+}
+
+TEST_F(ManifestTest, OAuthKeysAreRead) {
+  write("secret.txt", "from-a-file\n");
+  write("ca.pem", "x");
+  const Manifest m = load(std::string(kMinimal) +
+                          "[oauth]\nclient_id = \"abc\"\nclient_secret = { file = \"secret.txt\" }\n"
+                          "token_url = \"https://example.test/oauth/v2/token\"\nrevoke_url = \"\"\n"
+                          "scopes = [\"extapi:daily\"]\nredirect_uri = \"http://127.0.0.1:9/cb\"\n"
+                          "pkce = true\nrefresh_margin_seconds = 0\nlock_timeout_seconds = 5\n"
+                          "timeout_seconds = 1.5\nca_file = \"ca.pem\"\n");
+  ASSERT_TRUE(m.oauth.has_value());
+  EXPECT_EQ(m.oauth->client_secret, "from-a-file");
+  EXPECT_EQ(m.oauth->token_url, "https://example.test/oauth/v2/token");
+  EXPECT_TRUE(m.oauth->revoke_url.empty());
+  EXPECT_EQ(m.oauth->scopes, std::vector<std::string>{"extapi:daily"});
+  EXPECT_TRUE(m.oauth->pkce);
+  EXPECT_EQ(m.oauth->refresh_margin, std::chrono::seconds(0));
+  EXPECT_EQ(m.oauth->lock_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(m.oauth->timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(fs::path(m.oauth->ca_file).filename(), "ca.pem");
+}
+
+TEST_F(ManifestTest, OAuthProblemsNameTheirPosition) {
+  const std::string base = std::string(kMinimal) + "[oauth]\n";  // [oauth] is line 9
+  EXPECT_EQ(errorOf(base + "client_secret = { env = \"X\" }\n").rfind(file_ + ":9:", 0), 0u);
+  EXPECT_NE(errorOf(base).find("oauth.client_id: missing required key"), std::string::npos);
+  const std::string inline_secret = errorOf(base + "client_id = \"a\"\nclient_secret = \"s3\"\n");
+  EXPECT_NE(inline_secret.find(file_ + ":11:"), std::string::npos) << inline_secret;
+  EXPECT_NE(inline_secret.find("secrets must not be inline"), std::string::npos);
+  EXPECT_EQ(inline_secret.find("s3\""), std::string::npos);
+  EXPECT_NE(errorOf(base + "client_id = \"a\"\ncolor = 1\n").find(file_ + ":11:1: oauth.color: unknown key"),
+            std::string::npos);
+  EXPECT_NE(errorOf(base + "client_id = \"a\"\ntoken_url = \"ftp://x\"\n").find("oauth.token_url"),
+            std::string::npos);
+  EXPECT_NE(errorOf(base + "client_id = \"a\"\nredirect_uri = \"https://x/cb\"\n")
+                .find("oauth.redirect_uri: must be an http:// loopback URL"),
+            std::string::npos);
+  EXPECT_NE(errorOf(base + "client_id = \"a\"\npkce = \"yes\"\n").find("oauth.pkce: expected a boolean"),
+            std::string::npos);
+  EXPECT_NE(errorOf(base + "client_id = \"a\"\nscopes = []\n").find("oauth.scopes: must not be empty"),
+            std::string::npos);
+  EXPECT_NE(errorOf(base + "client_id = \"a\"\nlock_timeout_seconds = 0\n")
+                .find("oauth.lock_timeout_seconds"),
+            std::string::npos);
+}
+
+TEST(OAuthBaseUrl, ReplacesTheOriginOfEveryUrlAndKeepsThePaths) {
+  oura::core::OAuthSettings s;
+  oura::core::applyOAuthBaseUrl(s, "http://127.0.0.1:4567");
+  EXPECT_EQ(s.authorize_url, "http://127.0.0.1:4567/oauth/authorize");
+  EXPECT_EQ(s.token_url, "http://127.0.0.1:4567/oauth/token");
+  EXPECT_EQ(s.revoke_url, "http://127.0.0.1:4567/oauth/revoke");
+  EXPECT_TRUE(s.base_url_from_environment);
+  EXPECT_THROW(oura::core::applyOAuthBaseUrl(s, "not a url"), sdk::ConfigError);
+}
+
+TEST(OAuthTokenResponse, IsParsedWithOptionalFields) {
+  auto full = oura::core::parseTokenResponse(
+      R"({"access_token":"a","refresh_token":"r","expires_in":86400,"scope":"daily  personal","token_type":"bearer"})");
+  EXPECT_EQ(full.access_token, "a");
+  EXPECT_EQ(full.refresh_token, std::optional<std::string>("r"));
+  EXPECT_EQ(full.expires_in, std::optional<std::int64_t>(86400));
+  EXPECT_EQ(full.scopes, (std::optional<std::vector<std::string>>{{"daily", "personal"}}));
+  auto bare = oura::core::parseTokenResponse(R"({"access_token":"a"})");
+  EXPECT_FALSE(bare.refresh_token.has_value());  // the old refresh token is kept
+  EXPECT_FALSE(bare.expires_in.has_value());
+  EXPECT_FALSE(bare.scopes.has_value());
+  for (const char* bad : {"", "[]", "{}", R"({"access_token":1})", R"({"access_token":""})"}) {
+    try {
+      oura::core::parseTokenResponse(bad);
+      ADD_FAILURE() << bad;
+    } catch (const oura::core::OAuthError& e) {
+      EXPECT_EQ(e.code(), 69) << bad;
+    }
+  }
+}

@@ -1,5 +1,6 @@
 #include "app/application.hpp"
 
+#include "app/auth_commands.hpp"
 #include "app/exit_codes.hpp"
 #include "app/loader.hpp"
 #include "app/manifest.hpp"
@@ -48,6 +49,14 @@ const char* kCommands =
     "  plugins describe NAME\n"
     "                 a plugin's configuration keys and, for endpoints, its collections,\n"
     "                 streams and columns\n"
+    "  auth login [--no-listen]\n"
+    "                 authorize this program at Oura (OAuth2, manifest [oauth]) and store\n"
+    "                 the tokens; --no-listen: paste the redirected URL instead of the\n"
+    "                 loopback listener (headless machines)\n"
+    "  auth status    the token store, whether a token is present, its expiry, scopes,\n"
+    "                 last refresh and any interrupted refresh (never a token)\n"
+    "  auth refresh   refresh the access token now\n"
+    "  auth logout    revoke the grant (oauth.revoke_url) and remove the stored tokens\n"
     "\n"
     "Exit codes: 0 ok; 1 partial (some collections failed, the rest landed); 64 usage;\n"
     "69 a required service unreachable at start; 70 internal error; 75 interrupted or\n"
@@ -79,6 +88,8 @@ std::string describeDefault(const sdk::ConfigKey& key) {
 // The manifest with the environment overrides applied (docs/manifest.md, "Environment").
 Manifest loadEffectiveManifest(const std::string& path) {
   Manifest manifest = loadManifest(path);
+  const std::string oauth_base = Poco::Environment::get("OURA_OAUTH_BASE_URL", "");
+  if (!oauth_base.empty() && manifest.oauth) applyOAuthBaseUrl(*manifest.oauth, oauth_base);
   const std::string base_url = Poco::Environment::get("OURA_API_BASE_URL", "");
   if (!base_url.empty()) {
     manifest.http.base_url = base_url;
@@ -142,6 +153,8 @@ void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
   options.addOption(Option("account", "", "purge: the account label whose data is deleted")
                         .argument("ID"));
   options.addOption(Option("yes", "", "purge: really delete (there is no undo)"));
+  options.addOption(Option("no-listen", "", "auth login: paste the redirected URL on stdin "
+                                            "instead of listening for it"));
 }
 
 void CollectorApplication::handleOption(const std::string& name, const std::string& value) {
@@ -170,6 +183,8 @@ void CollectorApplication::handleOption(const std::string& name, const std::stri
     account_ = value;
   } else if (name == "yes") {
     yes_ = true;
+  } else if (name == "no-listen") {
+    no_listen_ = true;
   } else if (name == "collections") {
     collections_.push_back(value);
   } else if (name == "log-level") {
@@ -264,6 +279,10 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   if (command == "init-db") return commandInitDb(rest);
   if (command == "purge") return commandPurge(rest);
   if (command == "reprocess") return commandReprocess(rest);
+  if (command == "auth") {
+    auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+    return runAuthCommand(*runtime, rest, no_listen_, stop_);
+  }
   throw ExitError(kExitUsage, "unknown command '" + command + "'.\nTry 'oura-collector --help'.");
 }
 
@@ -302,6 +321,15 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
   std::cout << "manifest " << path << ": OK\n";
   std::cout << "  account: " << runtime->manifest.account << "\n";
   std::cout << "  api: " << runtime->manifest.http.base_url << "\n";
+  if (runtime->manifest.oauth) {
+    const OAuthSettings& oauth = *runtime->manifest.oauth;
+    OAuthClient validated(oauth);  // the URLs and TLS settings (sdk::ConfigError: exit 78)
+    std::cout << "  oauth: client " << oauth.client_id << ", token URL " << oauth.token_url
+              << (oauth.client_secret.empty() ? ", no client secret" : ", client secret set")
+              << "\n";
+  } else {
+    std::cout << "  oauth: none (no login, no refresh)\n";
+  }
   // Whether the store holds a token (never the token itself); reading the store is local.
   std::string token_state;
   try {

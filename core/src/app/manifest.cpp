@@ -103,6 +103,10 @@ void rejectUnknownKeys(const toml::table& table, const std::vector<std::string_v
   }
 }
 
+// Defined below: a `{ env = }` / `{ file = }` reference's value.
+std::string resolveReference(const toml::table& ref, const std::string& file,
+                             const std::string& key_path, bool secret);
+
 // ---------------------------------------------------------------------------------------------
 // Typed readers. Each returns nothing when the key is absent and throws on a wrong type.
 
@@ -318,6 +322,93 @@ void readApi(const toml::table& root, const std::string& file, const fs::path& f
   }
 }
 
+// An http(s) URL with a host (the OAuth client checks https:// and loopback later).
+std::optional<std::string> optionalUrl(const toml::table& t, std::string_view key,
+                                       const std::string& file, const std::string& path,
+                                       bool allow_empty) {
+  auto url = optionalString(t, key, file, path, allow_empty);
+  if (!url || url->empty()) return url;
+  const bool http = url->rfind("http://", 0) == 0;
+  const bool https = url->rfind("https://", 0) == 0;
+  const std::size_t scheme = http ? 7 : 8;
+  if ((!http && !https) || url->size() <= scheme || (*url)[scheme] == '/') {
+    fail(file, t.get(key)->source(), join(path, key),
+         "must be an https:// URL with a host (http:// only for 127.0.0.1), got '" + *url + "'");
+  }
+  return url;
+}
+
+void readOAuth(const toml::table& root, const std::string& file, const fs::path& folder,
+               Manifest& m) {
+  const toml::table* t = optionalTable(root, "oauth", file, "");
+  if (!t) return;
+  const std::string path = "oauth";
+  rejectUnknownKeys(*t,
+                    {"client_id", "client_secret", "authorize_url", "token_url", "revoke_url",
+                     "scopes", "redirect_uri", "pkce", "refresh_margin_seconds",
+                     "lock_timeout_seconds", "timeout_seconds", "ca_file"},
+                    file, path);
+  OAuthSettings o;
+  o.where = position(file, t->source());
+  auto client_id = optionalString(*t, "client_id", file, path);
+  if (!client_id) {
+    fail(file, t->source(), join(path, "client_id"),
+         "missing required key (the client id of your Oura application)");
+  }
+  o.client_id = *client_id;
+  if (const toml::node* secret = t->get("client_secret")) {
+    const std::string key = join(path, "client_secret");
+    if (secret->is_string()) {
+      fail(file, secret->source(), key,
+           "secrets must not be inline: use { env = \"NAME\" } or { file = \"PATH\" }");
+    }
+    const toml::table* ref = secret->as_table();
+    if (!ref) wrongType(file, *secret, key, "a reference { env = \"NAME\" } or { file = \"PATH\" }");
+    o.client_secret = resolveReference(*ref, file, key, true);
+  }
+  if (auto v = optionalUrl(*t, "authorize_url", file, path, false)) o.authorize_url = *v;
+  if (auto v = optionalUrl(*t, "token_url", file, path, false)) o.token_url = *v;
+  if (auto v = optionalUrl(*t, "revoke_url", file, path, true)) o.revoke_url = *v;
+  if (auto v = optionalStringList(*t, "scopes", file, path)) {
+    if (v->empty()) fail(file, t->get("scopes")->source(), join(path, "scopes"), "must not be empty");
+    for (std::size_t i = 0; i < v->size(); ++i) {
+      if ((*v)[i].find_first_of(" \t\r\n\"\\") != std::string::npos) {
+        fail(file, t->get("scopes")->as_array()->get(i)->source(), indexed(join(path, "scopes"), i),
+             "a scope cannot contain spaces or quotes");
+      }
+    }
+    o.scopes = *v;
+  }
+  if (auto v = optionalUrl(*t, "redirect_uri", file, path, false)) {
+    if (v->rfind("http://", 0) != 0) {
+      fail(file, t->get("redirect_uri")->source(), join(path, "redirect_uri"),
+           "must be an http:// loopback URL that `auth login` listens on, e.g. "
+           "http://127.0.0.1:8765/callback");
+    }
+    o.redirect_uri = *v;
+  }
+  if (const toml::node* node = t->get("pkce")) {
+    const auto* b = node->as_boolean();
+    if (!b) wrongType(file, *node, join(path, "pkce"), "a boolean");
+    o.pkce = b->get();
+  }
+  if (auto v = optionalCount(*t, "refresh_margin_seconds", file, path, 0)) {
+    o.refresh_margin = std::chrono::seconds(*v);
+  }
+  if (auto v = optionalCount(*t, "lock_timeout_seconds", file, path, 1)) {
+    o.lock_timeout = std::chrono::seconds(*v);
+  }
+  if (auto v = optionalSeconds(*t, "timeout_seconds", file, path, true)) o.timeout = *v;
+  if (auto ca = optionalString(*t, "ca_file", file, path, /*allow_empty=*/true)) {
+    o.ca_file = ca->empty() ? std::string() : resolveRelative(folder, *ca);
+    std::error_code ec;
+    if (!o.ca_file.empty() && !fs::is_regular_file(o.ca_file, ec)) {
+      fail(file, t->get("ca_file")->source(), join(path, "ca_file"), "no such file: " + o.ca_file);
+    }
+  }
+  m.oauth = std::move(o);
+}
+
 void readRateLimit(const toml::table& root, const std::string& file, Manifest& m) {
   const toml::table* t = optionalTable(root, "rate_limit", file, "");
   if (!t) return;
@@ -452,10 +543,12 @@ Manifest loadManifest(const std::string& path) {
   const fs::path folder = manifestFolder(path);
 
   rejectUnknownKeys(
-      root, {"collector", "api", "rate_limit", "retry", "token_store", "endpoints", "sinks"}, path,
-      "");
+      root,
+      {"collector", "api", "oauth", "rate_limit", "retry", "token_store", "endpoints", "sinks"},
+      path, "");
   readCollector(root, path, folder, m);
   readApi(root, path, folder, m);
+  readOAuth(root, path, folder, m);
   readRateLimit(root, path, m);
   readRetry(root, path, m);
 

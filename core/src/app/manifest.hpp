@@ -19,6 +19,12 @@
 //   [rate_limit]   requests = 5000, window = 300 (seconds), concurrency = 4
 //   [retry]        max_attempts = 5, base_delay = 0.5, max_delay = 60, max_total = 600 (seconds)
 //
+//   [oauth]                            # optional: needed by auth login and to refresh
+//   client_id = "..."                  # required in the table
+//   client_secret = { env = "OURA_CLIENT_SECRET" }   # a reference, never inline
+//   authorize_url, token_url, revoke_url, scopes, redirect_uri, pkce,
+//   refresh_margin_seconds, lock_timeout_seconds, timeout_seconds, ca_file
+//
 //   [token_store]                      # exactly one
 //   plugin = "env"
 //   [token_store.config]  ...
@@ -31,6 +37,7 @@
 //
 //   [[sinks]]  plugin = "stdout" ... [sinks.config] ...
 
+#include "app/oauth_client.hpp"
 #include "http/api_client.hpp"
 #include "http/rate_limiter.hpp"
 #include "http/retry_policy.hpp"
@@ -70,6 +77,7 @@ struct Manifest {
   bool base_url_from_environment = false;  // api.base_url came from $OURA_API_BASE_URL
   RateLimitSettings rate_limit;
   RetrySettings retry;
+  std::optional<OAuthSettings> oauth;  // the [oauth] table, when present
   PluginInstance token_store;
   std::vector<PluginInstance> endpoints;
   std::vector<PluginInstance> sinks;

@@ -555,6 +555,9 @@ std::string accountFromPersonalInfo(ApiClient& client, StoreTokenProvider& token
 }
 
 RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomic<bool>& stop) {
+  // Before anything else: a store that may have to save a refreshed token must be writable.
+  StoreTokenProvider tokens(*rt.token_store, rt.manifest.oauth ? &*rt.manifest.oauth : nullptr);
+  tokens.prepare();
   std::vector<const ServedCollection*> selected = selectCollections(rt, options.collections);
 
   // Which days.
@@ -593,8 +596,8 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     throw ExitError(kExitUsage, e.what());
   }
 
-  // A token before any request: exit 77 with a sentence saying how to provide one.
-  StoreTokenProvider tokens(*rt.token_store);
+  // A token before any request: exit 77 with a sentence saying how to provide one. An
+  // expiring token is refreshed here, before anything is fetched (69, 75, 77, 78 on failure).
   try {
     tokens.accessToken();
   } catch (const sdk::LoginNeededError& e) {

@@ -1,20 +1,89 @@
+// The token provider and the refresh protocol: see token_provider.hpp.
 #include "app/token_provider.hpp"
 
 #include <oura_sdk/errors.hpp>
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Environment.h>
+#include <Poco/Logger.h>
+#include <Poco/Timestamp.h>
+
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <csignal>
+#include <thread>
+#include <unistd.h>
 
 namespace oura::core {
 
-StoreTokenProvider::StoreTokenProvider(sdk::TokenStore& store) : store_(store) {}
+namespace {
+
+Poco::Logger& authLog() { return Poco::Logger::get("oura.auth"); }
+
+std::int64_t nowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string formatTime(std::int64_t epoch_seconds) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(epoch_seconds),
+                                         Poco::DateTimeFormat::ISO8601_FORMAT);
+}
+
+bool sameTokens(const sdk::TokenSet& a, const sdk::TokenSet& b) {
+  return a.access_token == b.access_token && a.refresh_token == b.refresh_token;
+}
+
+}  // namespace
+
+void failpoint(const char* name) {
+  static const std::string configured = Poco::Environment::get("OURA_FAILPOINT", "");
+  if (!configured.empty() && configured == name) {
+    authLog().warning(std::string("OURA_FAILPOINT=") + name + ": killing the process (test hook)");
+    ::kill(::getpid(), SIGKILL);
+  }
+}
+
+StoreTokenProvider::StoreTokenProvider(sdk::TokenStore& store, const OAuthSettings* oauth)
+    : store_(store) {
+  if (oauth) {
+    oauth_ = *oauth;
+    if (store_.writable()) client_ = std::make_unique<OAuthClient>(*oauth);
+  }
+}
+
+StoreTokenProvider::~StoreTokenProvider() = default;
+
+bool StoreTokenProvider::canRefresh() const { return client_ != nullptr; }
+
+void StoreTokenProvider::prepare() {
+  if (!canRefresh()) return;
+  try {
+    store_.checkWritable();
+  } catch (const sdk::UnavailableError& e) {
+    throw ExitError(kExitUnavailable, "token store " + store_.describe() +
+                                          " is unreachable, so no refresh could be saved: " +
+                                          e.what());
+  } catch (const std::exception& e) {
+    throw ExitError(kExitConfig, "token store " + store_.describe() +
+                                     " is not writable, and a refreshed token must be saved "
+                                     "before it is used (refresh tokens are single-use): " +
+                                     e.what());
+  }
+}
 
 const sdk::TokenSet& StoreTokenProvider::current() {
   if (!loaded_) {
     tokens_ = store_.load();
     loaded_ = true;
   }
-  if (!tokens_ || tokens_->access_token.empty()) {
+  // A refresh token alone (a store seeded without an access token) is enough when this
+  // provider can refresh: accessToken() refreshes first.
+  const bool refreshable = tokens_ && !tokens_->refresh_token.empty() && canRefresh();
+  if (!tokens_ || (tokens_->access_token.empty() && !refreshable)) {
     throw sdk::LoginNeededError(
         "no access token in " + store_.describe() +
         (store_.writable() ? ". Log in with `oura-collector auth login` to store one."
@@ -35,8 +104,20 @@ const sdk::TokenSet& StoreTokenProvider::current() {
   return *tokens_;
 }
 
+bool StoreTokenProvider::needsRefresh(const sdk::TokenSet& tokens) const {
+  if (!canRefresh()) return false;
+  if (tokens.access_token.empty()) return true;  // only a refresh token is stored
+  if (tokens.refresh_started_at) return true;  // interrupted: its outcome must be known now
+  if (!tokens.expires_at) return false;
+  return *tokens.expires_at - nowSeconds() <= oauth_->refresh_margin.count();
+}
+
 std::string StoreTokenProvider::accessToken() {
   std::lock_guard lock(mutex_);
+  const sdk::TokenSet& tokens = current();
+  if (needsRefresh(tokens)) {
+    refreshLocked(Reason::Expiring, tokens.access_token);
+  }
   return current().access_token;
 }
 
@@ -44,9 +125,188 @@ bool StoreTokenProvider::refreshAfterUnauthorized(const std::string& rejected_to
   std::lock_guard lock(mutex_);
   if (tokens_ && tokens_->access_token != rejected_token) return true;  // refreshed meanwhile
   if (!store_.writable()) return false;
-  tokens_ = store_.load();
-  loaded_ = true;
-  return tokens_ && !tokens_->access_token.empty() && tokens_->access_token != rejected_token;
+  if (!canRefresh()) {
+    // No [oauth]: nothing to refresh with; another process may have stored a new token.
+    tokens_ = store_.load();
+    loaded_ = true;
+    return tokens_ && !tokens_->access_token.empty() && tokens_->access_token != rejected_token;
+  }
+  return refreshLocked(Reason::Unauthorized, rejected_token);
+}
+
+sdk::TokenSet StoreTokenProvider::forceRefresh() {
+  std::lock_guard lock(mutex_);
+  if (!canRefresh()) {
+    throw ExitError(kExitConfig,
+                    store_.writable()
+                        ? "cannot refresh: the manifest has no [oauth] table (client_id, token_url)"
+                        : "cannot refresh: token store " + store_.describe() +
+                              " is read-only; provide a new token there");
+  }
+  current();
+  refreshLocked(Reason::Forced, "");
+  return *tokens_;
+}
+
+bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejected_token) {
+  if (failed_) {
+    if (failed_login_needed_) throw sdk::LoginNeededError(failed_->what());
+    throw *failed_;
+  }
+  const std::string store = store_.describe();
+
+  // 2. The store's cross-process lock.
+  std::unique_ptr<sdk::TokenLock> held;
+  try {
+    held = store_.lock(oauth_->lock_timeout);
+  } catch (const sdk::TokenLockTimeout& e) {
+    throw ExitError(kExitInterrupted, "token store " + store + ": another process is refreshing "
+                                      "and kept the lock for " +
+                                          std::to_string(oauth_->lock_timeout.count()) +
+                                          " s (oauth.lock_timeout_seconds): " + e.what() +
+                                          "; try again");
+  } catch (const sdk::UnavailableError& e) {
+    throw ExitError(kExitUnavailable, "token store " + store + ": cannot take the refresh lock: " +
+                                          e.what());
+  }
+  failpoint("after-lock");
+
+  // 3. Re-read under the lock.
+  std::optional<sdk::TokenSet> stored = store_.load();
+  if (!stored || (stored->access_token.empty() && stored->refresh_token.empty())) {
+    throw sdk::LoginNeededError("no tokens in " + store +
+                                " any more. Log in with `oura-collector auth login`.");
+  }
+  const bool others = !tokens_ || stored->generation != tokens_->generation ||
+                      !sameTokens(*stored, *tokens_);
+  if (reason != Reason::Forced && !stored->refresh_started_at) {
+    const bool usable = !stored->access_token.empty() &&
+                        (reason == Reason::Expiring ? !needsRefresh(*stored)
+                                                    : stored->access_token != rejected_token);
+    if (usable && (others || reason == Reason::Expiring)) {
+      authLog().information("token store " + store + ": another process refreshed the token "
+                            "(generation " + std::to_string(stored->generation) + "); using it");
+      tokens_ = *stored;
+      return true;
+    }
+  }
+  if (stored->refresh_token.empty()) {
+    throw sdk::LoginNeededError("the tokens in " + store + " have no refresh token, so the "
+                                "expired access token cannot be renewed. Log in again with "
+                                "`oura-collector auth login`.");
+  }
+  const sdk::TokenSet before = *stored;
+  const std::optional<std::int64_t> interrupted = before.refresh_started_at;
+  if (interrupted) {
+    authLog().warning("token store " + store + ": the refresh started at " +
+                      formatTime(*interrupted) +
+                      " was interrupted before its result was saved; trying the stored refresh "
+                      "token");
+  }
+
+  // 4. The mark. From here to step 6 the stop flag is not consulted.
+  sdk::TokenSet marked = before;
+  marked.refresh_started_at = nowSeconds();
+  marked.generation = before.generation + 1;
+  if (!store_.save(marked, before.generation)) {
+    throw ExitError(kExitInterrupted, "token store " + store + " changed while its refresh lock "
+                                      "was held (generation " +
+                                          std::to_string(before.generation) +
+                                          " is no longer current); nothing was refreshed; try "
+                                          "again");
+  }
+  failpoint("after-mark");
+
+  // 5. The refresh grant.
+  TokenResponse response;
+  try {
+    response = client_->refresh(before.refresh_token);
+  } catch (const OAuthError& e) {
+    // The stored tokens stay as they were. The mark is taken back unless the request may have
+    // been acted on (no answer twice): then the next run learns the outcome from its refresh.
+    if (e.kind() != OAuthError::Kind::OutcomeUnknown) {
+      sdk::TokenSet restored = before;  // an earlier interrupted mark is kept for diagnosis
+      restored.generation = marked.generation + 1;
+      try {
+        if (!store_.save(restored, marked.generation)) {
+          authLog().error("token store " + store + ": the refresh mark could not be taken back "
+                          "(the store changed under the lock)");
+        }
+      } catch (const std::exception& save_error) {
+        authLog().error("token store " + store + ": the refresh mark could not be taken back: " +
+                        save_error.what());
+      }
+    }
+    if (e.kind() == OAuthError::Kind::LoginNeeded) {
+      std::string message = "the refresh token in " + store + " was rejected (" + e.what() + ")";
+      if (interrupted) {
+        message += "; the refresh started at " + formatTime(*interrupted) +
+                   " was interrupted (the process stopped after sending it, before saving the "
+                   "new tokens), so the stored refresh token had already been spent";
+      }
+      message += "; log in again with `oura-collector auth login` (the stored tokens were kept "
+                 "for diagnosis)";
+      failed_ = ExitError(kExitLoginNeeded, message);
+      failed_login_needed_ = true;
+      throw sdk::LoginNeededError(message);
+    }
+    std::string message = e.what();
+    if (e.kind() == OAuthError::Kind::OutcomeUnknown) {
+      message += ". The refresh mark stays in " + store +
+                 "; the next run tries the stored refresh token and says whether it was spent";
+    }
+    failed_ = ExitError(e.code(), message);
+    throw *failed_;
+  }
+  failpoint("after-response");
+
+  // 6. Persist the new pair before its access token is used.
+  sdk::TokenSet fresh;
+  fresh.access_token = response.access_token;
+  fresh.refresh_token = response.refresh_token.value_or(before.refresh_token);
+  if (response.expires_in) fresh.expires_at = nowSeconds() + *response.expires_in;
+  fresh.scopes = response.scopes.value_or(before.scopes);
+  fresh.generation = marked.generation + 1;
+  fresh.refreshed_at = nowSeconds();
+  fresh.refresh_started_at.reset();
+  bool saved = false;
+  std::string save_problem;
+  for (int attempt = 1; attempt <= 3 && !saved; ++attempt) {
+    try {
+      saved = store_.save(fresh, marked.generation);
+      if (!saved) {
+        // Compare-and-set lost although the lock is held: a writer that ignores the lock.
+        // Perhaps our own write landed and its answer was lost: look.
+        std::optional<sdk::TokenSet> now = store_.load();
+        if (now && sameTokens(*now, fresh) && now->generation == fresh.generation) {
+          saved = true;
+        } else {
+          save_problem = "another writer changed the store under the refresh lock (generation " +
+                         std::to_string(now ? now->generation : 0) + ")";
+        }
+        break;  // never overwrite another writer's tokens
+      }
+    } catch (const std::exception& e) {
+      save_problem = e.what();
+      if (attempt < 3) std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+    }
+  }
+  if (!saved) {
+    // The worst case: Oura has rotated the refresh token and the new one is in this process
+    // only. It is not written anywhere else (no secret on disk or in logs outside the store);
+    // this run goes on with the new access token, and the next one will need a login unless
+    // the store's current tokens are valid.
+    authLog().error("REFRESHED TOKENS NOT SAVED in " + store + ": " + save_problem +
+                    ". The refresh token Oura just issued is held only by this process and is "
+                    "lost when it ends; this run continues with the new access token. If the "
+                    "next run says so, log in again with `oura-collector auth login`.");
+  }
+  failpoint("after-save");
+  held.reset();  // release the lock
+  tokens_ = fresh;
+  authLog().information("token store " + store + ": access token refreshed (generation " +
+                        std::to_string(fresh.generation) + ")");
+  return true;
 }
 
 std::vector<std::string> StoreTokenProvider::scopes() {

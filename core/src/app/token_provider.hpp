@@ -1,10 +1,26 @@
 #pragma once
-// The HTTP layer's source of bearer tokens, over the configured token-store plugin.
+// The HTTP layer's source of bearer tokens, over the configured token-store plugin, and the
+// refresh protocol (docs/DESIGN.md "OAuth2 and token stores", SDK token_store.hpp):
+//   1. checkWritable() at the start of a command that may refresh (prepare());
+//   2. the store's lock (oauth.lock_timeout_seconds; TokenLockTimeout: exit 75);
+//   3. re-read under the lock: another process's fresh token is used, no request;
+//   4. save the same tokens with refresh_started_at = now (the mark), generation + 1;
+//   5. POST the refresh grant (OAuthClient: no generic retry policy);
+//   6. save the new pair (mark cleared, refreshed_at = now), generation + 1, before the new
+//      access token is used; release the lock.
+// Steps 4 to 6 do not look at the stop flag: SIGINT/SIGTERM (which only set it) are acted on by
+// the caller after step 6. OURA_FAILPOINT=after-lock|after-mark|after-response|after-save
+// SIGKILLs the process at that point (a test hook, docs/operations.md).
+// Within the process the refresh is single-flight: callers serialise on one mutex and whoever
+// comes second finds the new token. A refresh that failed is not tried again in this process
+// (its error is thrown again): no loop of invalid_grant.
 
+#include "app/oauth_client.hpp"
 #include "http/api_client.hpp"
 
 #include <oura_sdk/token_store.hpp>
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,15 +30,27 @@ namespace oura::core {
 
 class StoreTokenProvider : public TokenProvider {
  public:
-  explicit StoreTokenProvider(sdk::TokenStore& store);
+  // `oauth`: the manifest's [oauth] table; without it (or with a read-only store) nothing is
+  // ever refreshed. Throws sdk::ConfigError when the [oauth] URLs are unusable.
+  explicit StoreTokenProvider(sdk::TokenStore& store, const OAuthSettings* oauth = nullptr);
+  ~StoreTokenProvider() override;
 
-  // Throws sdk::LoginNeededError (exit 77) with a sentence saying how to provide a token.
+  // Step 1: when this provider may refresh, checks that the store is writable.
+  // Throws ExitError: 69 (store unreachable) or 78 (not writable) naming the store.
+  void prepare();
+
+  // The current access token; refreshes first when it expires within refresh_margin_seconds or
+  // a previous refresh was interrupted (a mark found). Throws sdk::LoginNeededError (exit 77)
+  // with a sentence saying how to provide a token, ExitError (69, 75, 78) when a refresh fails.
   std::string accessToken() override;
 
-  // Read-only stores cannot refresh: false. Writable stores: re-reads the store (another process
-  // may have refreshed) and answers true when it now holds another token. (The refresh grant
-  // itself comes with the OAuth2 token stores.)
+  // After a 401: read-only stores cannot refresh (false; "provide a new token"). Writable stores
+  // with [oauth]: refresh (single-flight) unless another thread or process already replaced
+  // `rejected_token`; true when a new token is available. Without [oauth]: re-reads the store.
   bool refreshAfterUnauthorized(const std::string& rejected_token) override;
+
+  // `auth refresh`: a refresh now, whatever the expiry. Returns the new tokens.
+  sdk::TokenSet forceRefresh();
 
   // The granted scopes when the store knows them; empty when unknown.
   std::vector<std::string> scopes();
@@ -31,12 +59,26 @@ class StoreTokenProvider : public TokenProvider {
   // "extapi:<scope>" spelling.
   bool allows(const std::string& scope);
 
+  // True when this provider refreshes (a writable store and an [oauth] table).
+  bool canRefresh() const;
+
  private:
+  enum class Reason { Expiring, Unauthorized, Forced };
   const sdk::TokenSet& current();
+  bool needsRefresh(const sdk::TokenSet& tokens) const;
+  // Runs the protocol (mutex_ held). Returns false when nothing changed (401 with nothing new).
+  bool refreshLocked(Reason reason, const std::string& rejected_token);
   sdk::TokenStore& store_;
+  std::optional<OAuthSettings> oauth_;
+  std::unique_ptr<OAuthClient> client_;
   std::mutex mutex_;
   std::optional<sdk::TokenSet> tokens_;
   bool loaded_ = false;
+  std::optional<ExitError> failed_;        // a refresh failed: thrown again, never retried
+  bool failed_login_needed_ = false;       // failed_ is a login-needed error
 };
+
+// The OURA_FAILPOINT test hook: SIGKILLs the process when the variable equals `name`.
+void failpoint(const char* name);
 
 }  // namespace oura::core

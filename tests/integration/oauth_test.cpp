@@ -1,0 +1,565 @@
+// End to end: `auth login` (loopback listener and pasted URL), the refresh protocol on expiry and
+// on 401, and the classification of token-endpoint failures, with the built oura-collector, the
+// `file` token store and the fake Oura server's OAuth2 endpoints (tests/fakes/README.md).
+// The test plays the browser: it GETs the authorization URL at the fake and follows the redirect
+// to the program's listener.
+#include "fake_oura.hpp"
+#include "test_support.hpp"
+
+#include <Poco/File.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Pipe.h>
+#include <Poco/PipeStream.h>
+#include <Poco/Process.h>
+#include <Poco/URI.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <sys/stat.h>
+
+using oura::test::CommandResult;
+using oura::test::FakeOura;
+
+namespace {
+
+const std::string kClientSecret = "s3cr3t-client-value-9f2c";
+
+int freePort() {
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  const int port = socket.address().port();
+  socket.close();
+  return port;
+}
+
+std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// One test's folder, manifest and token file.
+struct Case {
+  std::string dir = oura::test::makeTempDir();
+  std::string token_file = dir + "/tokens.json";
+  std::string manifest;
+  int redirect_port = freePort();
+  std::map<std::string, std::string> env;
+
+  Case(const FakeOura& fake, const std::string& oauth_extra = "",
+        const std::string& oauth_base = "") {
+    const std::string text =
+        "[collector]\naccount = \"oauth\"\nplugin_dirs = [\"" +
+        oura::test::envOr("OURA_PLUGIN_DIR", "") + "\"]\n[api]\nbase_url = \"" + fake.baseUrl() +
+        "\"\n[retry]\nbase_delay = 0.01\nmax_delay = 0.05\n[rate_limit]\nconcurrency = 4\n"
+        "[oauth]\nclient_id = \"test-client\"\nclient_secret = { env = \"OURA_TEST_CLIENT_SECRET\" }\n"
+        "redirect_uri = \"http://127.0.0.1:" + std::to_string(redirect_port) + "/callback\"\n" +
+        oauth_extra +
+        "\n[token_store]\nplugin = \"file\"\n[token_store.config]\npath = \"" + token_file +
+        "\"\n[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n";
+    manifest = oura::test::writeFile(dir, "manifest.toml", text);
+    env = {{"OURA_TEST_CLIENT_SECRET", kClientSecret},
+           {"OURA_OAUTH_BASE_URL", oauth_base.empty() ? fake.baseUrl() : oauth_base}};
+  }
+
+  CommandResult run(const std::vector<std::string>& args, const std::string& stdin_text = "") const {
+    std::vector<std::string> argv = {"--config", manifest};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return oura::test::runCommand(oura::test::envOr("OURA_BINARY", "oura-collector"), argv, env,
+                                  stdin_text);
+  }
+
+  // The token file as JSON (the file store's format, plugins/auth/file/README.md).
+  Poco::JSON::Object::Ptr tokens() const {
+    std::ifstream in(token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    return Poco::JSON::Parser().parse(text.str()).extract<Poco::JSON::Object::Ptr>();
+  }
+  bool hasTokens() const { return Poco::File(token_file).exists(); }
+
+  // Writes a token file the way the file store does (mode 0600).
+  void seed(const Poco::JSON::Object::Ptr& issued, std::int64_t expires_at, int generation,
+            std::optional<std::int64_t> refresh_started_at = std::nullopt) const {
+    Poco::JSON::Object o;
+    o.set("format", 1);
+    o.set("generation", generation);
+    o.set("access_token", issued->getValue<std::string>("access_token"));
+    o.set("refresh_token", issued->getValue<std::string>("refresh_token"));
+    o.set("expires_at", expires_at);
+    Poco::JSON::Array scopes;
+    scopes.add("daily");
+    scopes.add("personal");
+    o.set("scopes", scopes);
+    if (refresh_started_at) o.set("refresh_started_at", *refresh_started_at);
+    std::ostringstream text;
+    o.stringify(text);
+    oura::test::writeFile(dir, "tokens.json", text.str());
+    ::chmod(token_file.c_str(), 0600);
+  }
+};
+
+bool contains(const Poco::JSON::Array::Ptr& array, const std::string& value) {
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    if (array->getElement<std::string>(static_cast<unsigned>(i)) == value) return true;
+  }
+  return false;
+}
+
+// A running oura-collector whose stdout is watched line by line and whose stdin stays open.
+class Running {
+ public:
+  Running(const Case& setup, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"--config", setup.manifest};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Poco::Process::Env env(setup.env.begin(), setup.env.end());
+    handle_.emplace(Poco::Process::launch(oura::test::envOr("OURA_BINARY", "oura-collector"), argv,
+                                          ".", &in_, &out_, &err_, env));
+    out_thread_ = std::thread([this] { read(out_, out_text_); });
+    err_thread_ = std::thread([this] { read(err_, err_text_); });
+  }
+  ~Running() {
+    closeStdin();
+    if (handle_) {
+      try {
+        Poco::Process::kill(*handle_);
+      } catch (...) {
+      }
+      wait();
+    }
+  }
+
+  // The first stdout line containing `needle` (waits at most 20 s; empty when none came).
+  std::string waitForLine(const std::string& needle) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(20), [&] { return !find(needle).empty() || done_; });
+    return find(needle);
+  }
+  void write(const std::string& text) {
+    Poco::PipeOutputStream out(in_);
+    out << text << std::flush;
+  }
+  void closeStdin() {
+    if (!stdin_closed_) {
+      in_.close(Poco::Pipe::CLOSE_WRITE);
+      stdin_closed_ = true;
+    }
+  }
+  CommandResult wait() {
+    CommandResult result;
+    if (handle_) {
+      result.exit_code = handle_->wait();
+      handle_.reset();
+    }
+    if (out_thread_.joinable()) out_thread_.join();
+    if (err_thread_.joinable()) err_thread_.join();
+    std::lock_guard lock(mutex_);
+    result.out = out_text_;
+    result.err = err_text_;
+    return result;
+  }
+
+ private:
+  std::string find(const std::string& needle) const {
+    std::istringstream lines(out_text_);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(needle) != std::string::npos && lines.good()) return line;
+    }
+    return {};
+  }
+  void read(Poco::Pipe& pipe, std::string& text) {
+    Poco::PipeInputStream in(pipe);
+    char c = 0;
+    while (in.get(c)) {
+      std::lock_guard lock(mutex_);
+      text.push_back(c);
+      changed_.notify_all();
+    }
+    std::lock_guard lock(mutex_);
+    if (&text == &out_text_) done_ = true;
+    changed_.notify_all();
+  }
+  Poco::Pipe in_, out_, err_;
+  std::optional<Poco::ProcessHandle> handle_;
+  std::thread out_thread_, err_thread_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string out_text_, err_text_;
+  bool done_ = false;
+  bool stdin_closed_ = false;
+};
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  while (!s.empty() && s.front() == ' ') s.erase(0, 1);
+  return s;
+}
+
+// The browser's first step: GET the authorization URL (printed by the program) at the fake;
+// returns the redirect's Location.
+std::string authorize(const FakeOura& fake, const std::string& url_line) {
+  const Poco::URI url(trim(url_line));
+  EXPECT_EQ(url.getPort(), fake.port()) << url_line;
+  const auto answer = oura::test::httpRequest(fake.baseUrl(), url.getPathEtc());
+  EXPECT_EQ(answer.status, 302) << answer.body;
+  const auto location = answer.headers.find("location");
+  return location == answer.headers.end() ? std::string() : location->second;
+}
+
+std::string queryValue(const std::string& url, const std::string& key) {
+  for (const auto& [k, v] : Poco::URI(url).getQueryParameters()) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
+std::string replaceQueryValue(const std::string& url, const std::string& key,
+                              const std::string& value) {
+  Poco::URI uri(url);
+  Poco::URI::QueryParameters params = uri.getQueryParameters();
+  for (auto& [k, v] : params) {
+    if (k == key) v = value;
+  }
+  uri.setQueryParameters(params);
+  return uri.toString();
+}
+
+// Logs in through the pasted-URL path; returns the program's result.
+CommandResult loginByPaste(const FakeOura& fake, const Case& setup) {
+  Running login(setup, {"auth", "login", "--no-listen"});
+  const std::string line = login.waitForLine("/oauth/authorize?");
+  EXPECT_FALSE(line.empty());
+  const std::string location = authorize(fake, line);
+  login.write(location + "\n");
+  login.closeStdin();
+  return login.wait();
+}
+
+std::string everything(const CommandResult& r) { return r.out + "\n" + r.err; }
+
+void expectNoSecrets(const std::string& text) {
+  EXPECT_EQ(text.find("fake-at-"), std::string::npos) << text;
+  EXPECT_EQ(text.find("fake-rt-"), std::string::npos) << text;
+  EXPECT_EQ(text.find("fake-code-"), std::string::npos) << text;
+  EXPECT_EQ(text.find(kClientSecret), std::string::npos) << text;
+}
+
+std::vector<int> statusesOf(FakeOura& fake, const std::string& collection) {
+  std::vector<int> out;
+  auto log = fake.stats()->getArray("log");
+  for (std::size_t i = 0; i < log->size(); ++i) {
+    auto entry = log->getObject(static_cast<unsigned>(i));
+    if (entry->getValue<std::string>("path") == "/v2/usercollection/" + collection) {
+      out.push_back(entry->getValue<int>("status"));
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string> kScrapeSleep = {"scrape", "--dry-run", "--since", "2024-06-01",
+                                               "--until", "2024-06-03", "--collections",
+                                               "daily_sleep"};
+
+}  // namespace
+
+TEST(OAuthLogin, EndToEndThroughTheLoopbackListener) {
+  FakeOura fake({"--require-oauth", "--granted-scopes", "daily personal", "--client-secret",
+                 kClientSecret});
+  Case setup(fake);
+  Running login(setup, {"auth", "login"});
+  const std::string line = login.waitForLine("/oauth/authorize?");
+  ASSERT_FALSE(line.empty());
+  EXPECT_GE(queryValue(trim(line), "state").size(), 40u);  // 256 random bits, base64url
+  EXPECT_EQ(queryValue(trim(line), "scope"),
+            "email personal daily heartrate workout tag session spo2");
+  ASSERT_FALSE(login.waitForLine("Waiting for the browser").empty());
+  const std::string location = authorize(fake, line);
+  const Poco::URI redirect(location);
+  ASSERT_EQ(redirect.getPort(), setup.redirect_port) << location;
+  const auto page = oura::test::httpRequest(
+      "http://127.0.0.1:" + std::to_string(setup.redirect_port), redirect.getPathEtc());
+  EXPECT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("Logged in"), std::string::npos) << page.body;
+  const CommandResult result = login.wait();
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Granted scopes: daily personal"), std::string::npos) << result.out;
+  expectNoSecrets(everything(result));
+
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 1);
+  EXPECT_TRUE(contains(fake.oauth()->getArray("access_tokens"),
+                       stored->getValue<std::string>("access_token")));
+  EXPECT_TRUE(contains(fake.oauth()->getArray("refresh_tokens"),
+                       stored->getValue<std::string>("refresh_token")));
+  EXPECT_EQ(fake.oauth()->getValue<int>("token_calls"), 1);
+
+  // The stored token reads the API (the fake accepts only tokens it issued).
+  const CommandResult scrape = setup.run(kScrapeSleep);
+  EXPECT_EQ(scrape.exit_code, 0) << scrape.err;
+  EXPECT_NE(scrape.out.find("\"stream\":\"daily_sleep\""), std::string::npos);
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 0);
+}
+
+TEST(OAuthLogin, AWrongStateIsRejectedAndNothingIsStored) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  Running login(setup, {"auth", "login"});
+  const std::string line = login.waitForLine("/oauth/authorize?");
+  ASSERT_FALSE(line.empty());
+  ASSERT_FALSE(login.waitForLine("Waiting for the browser").empty());
+  const std::string forged = replaceQueryValue(authorize(fake, line), "state", "forged-state");
+  const auto page = oura::test::httpRequest(
+      "http://127.0.0.1:" + std::to_string(setup.redirect_port), Poco::URI(forged).getPathEtc());
+  EXPECT_EQ(page.status, 400);
+  const CommandResult result = login.wait();
+  EXPECT_EQ(result.exit_code, 77) << result.err;
+  EXPECT_NE(result.err.find("state does not match"), std::string::npos) << result.err;
+  EXPECT_FALSE(setup.hasTokens());
+  EXPECT_EQ(fake.oauth()->getValue<int>("token_calls"), 0);  // the code was never exchanged
+}
+
+TEST(OAuthLogin, NoListenTakesThePastedRedirectedUrl) {
+  FakeOura fake({"--client-secret", kClientSecret, "--granted-scopes", "daily"});
+  Case setup(fake, "pkce = true\n");
+  const CommandResult result = loginByPaste(fake, setup);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Granted scopes: daily"), std::string::npos) << result.out;
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 1);
+  EXPECT_TRUE(contains(fake.oauth()->getArray("refresh_tokens"),
+                       stored->getValue<std::string>("refresh_token")));
+  expectNoSecrets(everything(result));
+
+  // auth status: every field, never a token.
+  const CommandResult status = setup.run({"auth", "status"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("token: present"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("scopes: daily"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("generation: 1"), std::string::npos) << status.out;
+  expectNoSecrets(everything(status));
+}
+
+TEST(OAuthRefresh, AnExpiredTokenIsRefreshedOnceBeforeTheRun) {
+  FakeOura fake({"--require-oauth", "--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() - 10, 5);
+  const CommandResult result = setup.run(kScrapeSleep);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 1);
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 7);  // the mark, then the new pair
+  EXPECT_FALSE(stored->has("refresh_started_at"));
+  EXPECT_NE(stored->getValue<std::string>("refresh_token"), issued->getValue<std::string>("refresh_token"));
+  EXPECT_TRUE(contains(fake.oauth()->getArray("refresh_tokens"),
+                       stored->getValue<std::string>("refresh_token")));
+  EXPECT_GT(stored->getValue<std::int64_t>("expires_at"), now() + 3600);
+  // Every data request used the new access token (the old one is expired in the store only,
+  // the fake still accepts it: the count of 401s says which was sent).
+  for (int status : statusesOf(fake, "daily_sleep")) EXPECT_EQ(status, 200);
+}
+
+TEST(OAuthRefresh, A401MidRunRefreshesOnceAndRetriesOnce) {
+  FakeOura fake({"--require-oauth", "--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() + 86400, 3);
+  fake.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": 401})");
+  const CommandResult result = setup.run(kScrapeSleep);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 1);
+  EXPECT_EQ(statusesOf(fake, "daily_sleep"), (std::vector<int>{401, 200}));
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 5);
+  EXPECT_TRUE(contains(fake.oauth()->getArray("refresh_tokens"),
+                       stored->getValue<std::string>("refresh_token")));
+}
+
+TEST(OAuthRefresh, ManyThreadsRejectedAtOnceCauseOneRefresh) {
+  FakeOura fake({"--require-oauth", "--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() + 86400, 3);
+  // The stored access token is no longer accepted: every collection's first request with it
+  // gets 401, in four threads at once.
+  fake.post("/_fake/oauth", R"({"invalidate_access_tokens": true})");
+  const std::vector<std::string> collections = {"daily_sleep", "daily_readiness", "daily_activity",
+                                                "daily_stress"};
+  const CommandResult result = setup.run({"scrape", "--dry-run", "--since", "2024-06-01", "--until",
+                                          "2024-06-03", "--collections",
+                                          "daily_sleep,daily_readiness,daily_activity,daily_stress"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 1);
+  int rejected = 0;
+  for (const std::string& collection : collections) {
+    const std::vector<int> statuses = statusesOf(fake, collection);
+    ASSERT_FALSE(statuses.empty()) << collection;
+    // A thread that started before the refresh got one 401 and retried once with the new token.
+    std::size_t first_ok = statuses[0] == 401 ? 1 : 0;
+    rejected += static_cast<int>(first_ok);
+    ASSERT_GT(statuses.size(), first_ok) << collection;
+    for (std::size_t i = first_ok; i < statuses.size(); ++i) EXPECT_EQ(statuses[i], 200) << collection;
+  }
+  EXPECT_GE(rejected, 1);
+  EXPECT_EQ(setup.tokens()->getValue<int>("generation"), 5);
+}
+
+TEST(OAuthRefresh, InvalidGrantExits77AndKeepsTheStoredTokens) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  fake.post("/_fake/oauth", R"({"invalidate_refresh_tokens": true})");
+  setup.seed(issued, now() - 10, 2);
+  const CommandResult result = setup.run(kScrapeSleep);
+  EXPECT_EQ(result.exit_code, 77) << result.err;
+  EXPECT_NE(result.err.find("log in again"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("invalid_grant"), std::string::npos) << result.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 1);
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<std::string>("access_token"), issued->getValue<std::string>("access_token"));
+  EXPECT_EQ(stored->getValue<std::string>("refresh_token"), issued->getValue<std::string>("refresh_token"));
+  EXPECT_FALSE(stored->has("refresh_started_at"));  // the mark was taken back
+  EXPECT_EQ(statusesOf(fake, "daily_sleep").size(), 0u);  // nothing fetched
+  expectNoSecrets(everything(result));
+}
+
+TEST(OAuthRefresh, AnInterruptedRefreshIsNamedWhenItsTokenWasSpent) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  fake.post("/_fake/oauth", R"({"invalidate_refresh_tokens": true})");  // spent by the dead run
+  setup.seed(issued, now() + 86400, 4, now() - 60);  // valid access token, but a mark
+  const CommandResult result = setup.run(kScrapeSleep);
+  EXPECT_EQ(result.exit_code, 77) << result.err;
+  EXPECT_NE(result.err.find("was interrupted"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("log in again"), std::string::npos) << result.err;
+  EXPECT_TRUE(setup.tokens()->has("refresh_started_at"));  // kept for the next diagnosis
+  // No loop: the next run says the same after one more request.
+  const CommandResult again = setup.run(kScrapeSleep);
+  EXPECT_EQ(again.exit_code, 77) << again.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 2);
+}
+
+TEST(OAuthRefresh, InvalidClientExits78WithAHintAboutTheTokenUrl) {
+  FakeOura fake({"--client-secret", "another-secret"});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() - 10, 1);
+  const CommandResult result = setup.run(kScrapeSleep);
+  EXPECT_EQ(result.exit_code, 78) << result.err;
+  EXPECT_NE(result.err.find("invalid_client"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("oauth.token_url"), std::string::npos) << result.err;
+  EXPECT_EQ(setup.tokens()->getValue<std::string>("refresh_token"),
+            issued->getValue<std::string>("refresh_token"));
+  expectNoSecrets(everything(result));
+}
+
+TEST(OAuthRefresh, AnUnreachableTokenEndpointExits69) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake, "", "http://127.0.0.1:" + std::to_string(freePort()));
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() - 10, 1);
+  const CommandResult result = setup.run(kScrapeSleep);
+  EXPECT_EQ(result.exit_code, 69) << result.err;
+  EXPECT_NE(result.err.find("unreachable"), std::string::npos) << result.err;
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<std::string>("refresh_token"), issued->getValue<std::string>("refresh_token"));
+  EXPECT_FALSE(stored->has("refresh_started_at"));  // nothing was sent: the mark was taken back
+}
+
+TEST(OAuthRefresh, ATimeoutAfterSendingIsRetriedExactlyOnceWithTheSameToken) {
+  // The first token request is answered after 3 s; the client gives up after 1 s and sends the
+  // same refresh token once more, which the fake answers at once.
+  FakeOura fake({"--client-secret", kClientSecret, "--token-delay-ms", "3000",
+                 "--token-delay-count", "1", "--require-oauth"});
+  Case setup(fake, "timeout_seconds = 1\n");
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() - 10, 1);
+  const CommandResult result = setup.run(kScrapeSleep);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 2);
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 3);
+  EXPECT_TRUE(contains(fake.oauth()->getArray("refresh_tokens"),
+                       stored->getValue<std::string>("refresh_token")));
+}
+
+TEST(OAuthRefresh, TwoTimeoutsExit69AndTheNextRunTellsTheOutcome) {
+  FakeOura fake({"--client-secret", kClientSecret, "--token-delay-ms", "2500"});
+  Case setup(fake, "timeout_seconds = 1\n");
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() - 10, 1);
+  const CommandResult result = setup.run(kScrapeSleep);
+  EXPECT_EQ(result.exit_code, 69) << result.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 2);  // exactly one retry
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<std::string>("refresh_token"), issued->getValue<std::string>("refresh_token"));
+  EXPECT_TRUE(stored->has("refresh_started_at"));  // the outcome is unknown: the mark stays
+}
+
+TEST(OAuthSecrets, DebugLoggingShowsNoTokenNorClientSecret) {
+  FakeOura fake({"--require-oauth", "--client-secret", kClientSecret, "--token-lifetime", "100"});
+  Case setup(fake);
+  std::string all;
+  const CommandResult login = loginByPaste(fake, setup);
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  all += everything(login);
+  // The token expires within the margin: the scrape refreshes; a 401 makes it refresh again.
+  fake.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": 401})");
+  const CommandResult scrape = setup.run({"--log-level", "debug", "scrape", "--dry-run", "--since",
+                                          "2024-06-01", "--until", "2024-06-03"});
+  EXPECT_EQ(scrape.exit_code, 0) << scrape.err;
+  all += everything(scrape);
+  EXPECT_GE(fake.oauth()->getValue<int>("refresh_calls"), 2);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--log-level", "debug", "auth", "status"},
+        std::vector<std::string>{"--log-level", "debug", "auth", "refresh"},
+        std::vector<std::string>{"--log-level", "debug", "check-config"}}) {
+    const CommandResult r = setup.run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    all += everything(r);
+  }
+  // A failing refresh too (its error message).
+  fake.post("/_fake/oauth", R"({"invalidate_refresh_tokens": true})");
+  const CommandResult failed = setup.run({"--log-level", "debug", "auth", "refresh"});
+  EXPECT_EQ(failed.exit_code, 77) << failed.err;
+  all += everything(failed);
+  expectNoSecrets(all);
+}
+
+TEST(OAuthLogout, RevokesTheGrantAndClearsTheStore) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  ASSERT_EQ(loginByPaste(fake, setup).exit_code, 0);
+  const std::string refresh = setup.tokens()->getValue<std::string>("refresh_token");
+  const CommandResult result = setup.run({"auth", "logout"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("revoke_calls"), 1);
+  EXPECT_FALSE(contains(fake.oauth()->getArray("refresh_tokens"), refresh));
+  const CommandResult status = setup.run({"auth", "status"});
+  EXPECT_EQ(status.exit_code, 77) << status.out;
+  EXPECT_NE(status.out.find("token: none"), std::string::npos) << status.out;
+}
+
+TEST(OAuthManifest, AnInlineClientSecretIsRefusedWithItsPosition) {
+  FakeOura fake;
+  Case setup(fake);
+  const std::string text =
+      "[oauth]\nclient_id = \"x\"\nclient_secret = \"inline\"\n[token_store]\nplugin = \"env\"\n"
+      "[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n";
+  const std::string path = oura::test::writeFile(setup.dir, "inline.toml", text);
+  const CommandResult result = oura::test::runCommand(
+      oura::test::envOr("OURA_BINARY", "oura-collector"), {"--config", path, "auth", "status"});
+  EXPECT_EQ(result.exit_code, 78);
+  EXPECT_NE(result.err.find("inline.toml:3:"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("oauth.client_secret: secrets must not be inline"), std::string::npos)
+      << result.err;
+  EXPECT_EQ(result.err.find("inline\""), std::string::npos);
+}
