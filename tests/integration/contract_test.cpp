@@ -375,3 +375,51 @@ TEST(Contract, ReadmeAndSampleMatchTheCode) {
         << dir / "sample.toml";
   }
 }
+
+// Every built plugin's README.md documents exactly the configuration keys its schema declares:
+// the table whose header starts with `| key |` has one row `| \`name\` | ...` per key, and no
+// row for a key the plugin does not accept.
+TEST(Contract, EveryPluginsReadmeTableMatchesItsConfigKeys) {
+  const char* source = std::getenv("OURA_SOURCE_DIR");
+  const char* dir = std::getenv("OURA_PLUGIN_DIR");
+  ASSERT_NE(source, nullptr);
+  ASSERT_NE(dir, nullptr);
+  oura::core::PluginLoader loader({dir});
+  const auto found = loader.discover();
+  ASSERT_FALSE(found.plugins.empty());
+  for (const auto& loaded : found.plugins) {
+    const sdk::PluginKind kind = loaded.descriptor->kind;
+    const std::string name = loaded.descriptor->name;
+    SCOPED_TRACE(std::string(sdk::toString(kind)) + " plugin " + name);
+    const std::string folder = kind == sdk::PluginKind::Endpoint ? "oura-endpoints"
+                               : kind == sdk::PluginKind::Sink   ? "sinks"
+                                                                 : "auth";
+    const auto readme_path = std::filesystem::path(source) / "plugins" / folder / name / "README.md";
+    std::istringstream readme(readText(readme_path));
+    std::set<std::string> documented;
+    bool in_table = false;
+    for (std::string line; std::getline(readme, line);) {
+      if (line.rfind("| key |", 0) == 0) {
+        in_table = true;
+        continue;
+      }
+      if (!in_table) continue;
+      if (line.rfind("|---", 0) == 0) continue;
+      if (line.rfind("| `", 0) != 0) {
+        in_table = false;
+        continue;
+      }
+      const auto end = line.find('`', 3);
+      if (end != std::string::npos) documented.insert(line.substr(3, end - 3));
+    }
+    std::set<std::string> declared;
+    for (const auto& key : loaded.descriptor->config_schema()) declared.insert(key.name);
+    for (const auto& key : declared) {
+      EXPECT_TRUE(documented.count(key)) << readme_path << " has no row for key `" << key << "`";
+    }
+    for (const auto& key : documented) {
+      EXPECT_TRUE(declared.count(key)) << readme_path << " documents `" << key
+                                       << "`, which the plugin does not accept";
+    }
+  }
+}
