@@ -11,6 +11,8 @@
 #include <Poco/String.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -201,6 +203,61 @@ TEST(DryRun, ABrokenManifestIsAConfigurationErrorWithItsLocationAndFetchesNothin
   EXPECT_NE(run.result.err.find("manifest.toml:4:1"), std::string::npos) << run.result.err;
   EXPECT_NE(run.result.err.find("colour"), std::string::npos) << run.result.err;
   EXPECT_EQ(fake.stats()->getValue<int>("total"), 0);
+}
+
+// --summary-json: the table's data as JSON, for a partial run and for one that never started.
+TEST(DryRun, SummaryJsonCarriesThePerCollectionOutcomesAndTheExitCode) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
+  fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":"not_json","count":10})");
+  const std::string dir = oura::test::makeTempDir();
+  const std::string summary_path = dir + "/summary.json";
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12",
+                          "--collections", "daily_sleep,daily_readiness", "--summary-json",
+                          summary_path},
+                         manifest(fake), fake.token());
+  ASSERT_EQ(run.result.exit_code, 1) << run.result.err;
+  std::ifstream in(summary_path);
+  ASSERT_TRUE(in) << "no summary written";
+  Poco::JSON::Object::Ptr summary =
+      Poco::JSON::Parser().parse(in).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(summary->getValue<std::string>("command"), "scrape");
+  EXPECT_EQ(summary->getValue<int>("exit_code"), 1);
+  EXPECT_EQ(summary->getValue<std::string>("outcome"), "partial");
+  EXPECT_TRUE(summary->isNull("error"));
+  Poco::JSON::Array::Ptr collections = summary->getArray("collections");
+  ASSERT_EQ(collections->size(), 2u);
+  std::map<std::string, Poco::JSON::Object::Ptr> by_name;
+  for (std::size_t i = 0; i < collections->size(); ++i) {
+    auto c = collections->getObject(static_cast<unsigned>(i));
+    by_name[c->getValue<std::string>("collection")] = c;
+  }
+  ASSERT_TRUE(by_name.count("daily_sleep") && by_name.count("daily_readiness"));
+  EXPECT_EQ(by_name["daily_sleep"]->getValue<std::string>("outcome"), "failed");
+  EXPECT_NE(by_name["daily_sleep"]->getValue<std::string>("message").find("not JSON"),
+            std::string::npos);
+  EXPECT_EQ(by_name["daily_readiness"]->getValue<std::string>("outcome"), "ok");
+  EXPECT_EQ(by_name["daily_readiness"]->getValue<int>("documents"), 3);
+  EXPECT_EQ(by_name["daily_readiness"]->getValue<std::string>("first_day"), "2024-01-10");
+  // Requests in the summary are the requests the fake saw.
+  const int requests = by_name["daily_sleep"]->getValue<int>("requests") +
+                       by_name["daily_readiness"]->getValue<int>("requests");
+  EXPECT_EQ(summary->getObject("totals")->getValue<int>("requests"), requests);
+  EXPECT_EQ(fake.stats()->getValue<int>("total"), requests);
+  EXPECT_EQ(by_name["daily_sleep"]->getValue<int>("retries"),
+            by_name["daily_sleep"]->getValue<int>("requests") - 1);
+  EXPECT_FALSE(std::filesystem::exists(summary_path + ".tmp")) << "temporary file left";
+
+  // A run that stops before any collection: the summary says why, with the exit code.
+  ScrapeRun broken = scrape({"--dry-run", "--summary-json", summary_path},
+                            manifest(fake, "colour = \"blue\""), fake.token());
+  ASSERT_EQ(broken.result.exit_code, 78) << broken.result.err;
+  std::ifstream again(summary_path);
+  Poco::JSON::Object::Ptr failed =
+      Poco::JSON::Parser().parse(again).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(failed->getValue<int>("exit_code"), 78);
+  EXPECT_EQ(failed->getValue<std::string>("outcome"), "config");
+  EXPECT_NE(failed->getValue<std::string>("error").find("colour"), std::string::npos);
+  EXPECT_EQ(failed->getArray("collections")->size(), 0u);
 }
 
 TEST(DryRun, UsageErrorsExit64) {

@@ -22,11 +22,18 @@
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionException.h>
+#include <Poco/Timestamp.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+
+#include <unistd.h>
 
 namespace oura::core {
 
@@ -148,6 +155,8 @@ void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
   options.addOption(Option("collections", "", "scrape: only these collections (comma-separated)")
                         .argument("LIST")
                         .repeatable(true));
+  options.addOption(Option("summary-json", "", "scrape, reprocess: also write the run summary "
+                           "as JSON to FILE (replaced atomically)").argument("FILE"));
   options.addOption(Option("log-level", "", "error, warning, information (default) or debug")
                         .argument("LEVEL"));
   options.addOption(Option("account", "", "purge: the account label whose data is deleted")
@@ -187,6 +196,8 @@ void CollectorApplication::handleOption(const std::string& name, const std::stri
     no_listen_ = true;
   } else if (name == "collections") {
     collections_.push_back(value);
+  } else if (name == "summary-json") {
+    summary_json_ = value;
   } else if (name == "log-level") {
     if (value != "error" && value != "warning" && value != "information" && value != "debug" &&
         value != "notice" && value != "trace" && value != "fatal" && value != "critical") {
@@ -219,23 +230,58 @@ void CollectorApplication::setUpLogging() {
 }
 
 int CollectorApplication::main(const std::vector<std::string>& args) {
+  const std::int64_t started_ms = Poco::Timestamp().epochMicroseconds() / 1000;
+  std::string error;
+  const int code = runCommand(args, error);
+  if (summary_json_ && !args.empty() && (args[0] == "scrape" || args[0] == "reprocess")) {
+    writeSummaryJson(args[0], started_ms, code, error);
+  }
+  return code;
+}
+
+int CollectorApplication::runCommand(const std::vector<std::string>& args, std::string& error) {
+  auto fail = [&](int code, const std::string& prefix, const std::string& message) {
+    error = message;
+    std::cerr << "oura-collector: " << prefix << message << "\n";
+    return code;
+  };
   try {
     return dispatch(args);
   } catch (const ExitError& e) {
-    std::cerr << "oura-collector: " << e.what() << "\n";
-    return e.code();
+    return fail(e.code(), "", e.what());
   } catch (const sdk::ConfigError& e) {
-    std::cerr << "oura-collector: configuration error: " << e.what() << "\n";
-    return kExitConfig;
+    return fail(kExitConfig, "configuration error: ", e.what());
   } catch (const sdk::LoginNeededError& e) {
-    std::cerr << "oura-collector: login needed: " << e.what() << "\n";
-    return kExitLoginNeeded;
+    return fail(kExitLoginNeeded, "login needed: ", e.what());
   } catch (const Poco::Exception& e) {
-    std::cerr << "oura-collector: internal error: " << e.displayText() << "\n";
-    return kExitInternal;
+    return fail(kExitInternal, "internal error: ", e.displayText());
   } catch (const std::exception& e) {
-    std::cerr << "oura-collector: internal error: " << e.what() << "\n";
-    return kExitInternal;
+    return fail(kExitInternal, "internal error: ", e.what());
+  }
+}
+
+// The run summary as JSON, written to a temporary file beside the target and renamed over it, so
+// a reader (a monitoring job) sees the previous summary or this one, never half of one.
+void CollectorApplication::writeSummaryJson(const std::string& command, std::int64_t started_ms,
+                                            int code, const std::string& error) {
+  const RunSummary summary = last_summary_ ? *last_summary_ : RunSummary{};
+  const std::int64_t finished_ms = Poco::Timestamp().epochMicroseconds() / 1000;
+  const std::string& path = *summary_json_;
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    summary.writeJson(out, command, started_ms, finished_ms, code, error);
+    out.flush();
+    if (!out) {
+      std::cerr << "oura-collector: --summary-json: cannot write " << temp << "\n";
+      std::remove(temp.c_str());
+      return;
+    }
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::cerr << "oura-collector: --summary-json: cannot replace " << path << ": "
+              << std::strerror(errno) << "\n";
+    std::remove(temp.c_str());
   }
 }
 
@@ -302,6 +348,7 @@ int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
   RunSummary summary = runScrape(*runtime, options, stop_);
   std::cout.flush();
   summary.print(std::cerr);
+  last_summary_ = summary;
   return summary.exitCode();
 }
 
@@ -458,6 +505,7 @@ int CollectorApplication::commandReprocess(const std::vector<std::string>& args)
   requireCurrentSchema(*runtime);
   RunSummary summary = runReprocess(*runtime, collections_, stop_);
   summary.print(std::cerr);
+  last_summary_ = summary;
   return summary.exitCode();
 }
 

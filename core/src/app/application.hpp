@@ -2,9 +2,12 @@
 // The oura-collector program (a Poco::Util::Application): options, subcommands, logging and the
 // mapping of every error to DESIGN.md's exit codes.
 
+#include "app/scrape.hpp"
+
 #include <Poco/Util/Application.h>
 
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +29,10 @@ class CollectorApplication : public Poco::Util::Application {
 
  private:
   int dispatch(const std::vector<std::string>& args);
+  // dispatch() with every exception mapped to its exit code; `error` gets the message printed.
+  int runCommand(const std::vector<std::string>& args, std::string& error);
+  void writeSummaryJson(const std::string& command, std::int64_t started_ms, int code,
+                        const std::string& error);
   int commandScrape(const std::vector<std::string>& args);
   int commandCheckConfig(const std::vector<std::string>& args);
   int commandPlugins(const std::vector<std::string>& args);
@@ -42,6 +49,8 @@ class CollectorApplication : public Poco::Util::Application {
   bool dry_run_ = false;
   std::optional<std::string> config_;
   std::optional<int> days_;
+  std::optional<std::string> summary_json_;  // --summary-json FILE
+  std::optional<RunSummary> last_summary_;   // of scrape/reprocess, for --summary-json
   std::optional<std::string> since_;
   std::optional<std::string> until_;
   std::vector<std::string> collections_;

@@ -9,10 +9,13 @@
 #include <oura_sdk/errors.hpp>
 #include <oura_sdk/http.hpp>
 
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
 #include <Poco/Logger.h>
+#include <Poco/Timestamp.h>
 
 #include <algorithm>
 #include <iomanip>
@@ -518,6 +521,99 @@ void RunSummary::print(std::ostream& out) const {
           : code == kExitUnavailable ? ": the Oura API could not be reached; nothing was done"
                                      : "")
       << "\n";
+}
+
+namespace {
+
+// The outcome as a word for machines (the table prints toString's words for people).
+const char* outcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::Ok: return "ok";
+    case Outcome::Failed: return "failed";
+    case Outcome::NotAuthorised: return "not_authorised";
+    case Outcome::UpgradeRequired: return "upgrade_required";
+    case Outcome::LoginNeeded: return "login_needed";
+    case Outcome::Interrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
+const char* exitName(int code) {
+  switch (code) {
+    case kExitOk: return "ok";
+    case kExitPartial: return "partial";
+    case kExitUsage: return "usage";
+    case kExitUnavailable: return "unavailable";
+    case kExitInterrupted: return "interrupted";
+    case kExitLoginNeeded: return "login_needed";
+    case kExitConfig: return "config";
+    default: return "internal";
+  }
+}
+
+std::string isoTime(std::int64_t ms) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000),
+                                         "%Y-%m-%dT%H:%M:%S.%iZ");
+}
+
+}  // namespace
+
+void RunSummary::writeJson(std::ostream& out, const std::string& command,
+                           std::int64_t started_at_ms, std::int64_t finished_at_ms, int exit_code,
+                           const std::string& error) const {
+  Poco::JSON::Object root(Poco::JSON_PRESERVE_KEY_ORDER);
+  root.set("command", command);
+  root.set("started_at", isoTime(started_at_ms));
+  root.set("finished_at", isoTime(finished_at_ms));
+  root.set("exit_code", exit_code);
+  root.set("outcome", std::string(exitName(exit_code)));
+  if (error.empty()) root.set("error", Poco::Dynamic::Var());
+  else root.set("error", error);
+  Poco::JSON::Array list;
+  CollectionSummary totals;
+  for (const CollectionSummary& c : collections) {
+    Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+    o.set("collection", c.collection);
+    o.set("endpoint", c.endpoint);
+    if (c.first_day.empty()) o.set("first_day", Poco::Dynamic::Var());
+    else o.set("first_day", c.first_day);
+    if (c.last_day.empty()) o.set("last_day", Poco::Dynamic::Var());
+    else o.set("last_day", c.last_day);
+    o.set("requests", c.requests);
+    o.set("retries", c.retries);
+    o.set("pages", c.pages);
+    o.set("documents", c.documents);
+    o.set("rows", c.rows);
+    o.set("inserted", c.inserted);
+    o.set("updated", c.updated);
+    o.set("skipped", c.skipped);
+    o.set("warnings", c.warnings);
+    o.set("outcome", std::string(outcomeName(c.outcome)));
+    if (c.message.empty()) o.set("message", Poco::Dynamic::Var());
+    else o.set("message", c.message);
+    list.add(o);
+    totals.requests += c.requests;
+    totals.retries += c.retries;
+    totals.documents += c.documents;
+    totals.rows += c.rows;
+    totals.inserted += c.inserted;
+    totals.updated += c.updated;
+    totals.skipped += c.skipped;
+    totals.warnings += c.warnings;
+  }
+  root.set("collections", list);
+  Poco::JSON::Object sum(Poco::JSON_PRESERVE_KEY_ORDER);
+  sum.set("requests", totals.requests);
+  sum.set("retries", totals.retries);
+  sum.set("documents", totals.documents);
+  sum.set("rows", totals.rows);
+  sum.set("inserted", totals.inserted);
+  sum.set("updated", totals.updated);
+  sum.set("skipped", totals.skipped);
+  sum.set("warnings", totals.warnings);
+  root.set("totals", sum);
+  root.stringify(out, 2);
+  out << "\n";
 }
 
 // Oura's user id from /v2/usercollection/personal_info, or "default" (with a warning) when the

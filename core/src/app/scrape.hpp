@@ -62,6 +62,15 @@ struct RunSummary {
   int exitCode() const;
   // A human-readable table and one line per failure with what to do.
   void print(std::ostream& out) const;
+  // The same data as JSON (`--summary-json`, docs/operations.md "Run summary"):
+  //   {"command", "started_at", "finished_at" (ISO 8601 UTC), "exit_code", "outcome"
+  //    (ok|partial|unavailable|internal|interrupted|login_needed|config|usage), "error"
+  //    (the message of a run that ended before or outside the collections, else null),
+  //    "collections": [{collection, endpoint, first_day, last_day, requests, retries, pages,
+  //    documents, rows, inserted, updated, skipped, warnings, outcome, message}],
+  //    "totals": {requests, retries, documents, rows, inserted, updated, skipped, warnings}}
+  void writeJson(std::ostream& out, const std::string& command, std::int64_t started_at_ms,
+                 std::int64_t finished_at_ms, int exit_code, const std::string& error) const;
 };
 
 // Runs a scrape. `stop` becomes true on SIGINT/SIGTERM: nothing new starts.
