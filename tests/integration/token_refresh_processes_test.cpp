@@ -1,24 +1,14 @@
 // The refresh protocol across processes, for every writable token store (file, postgres,
-// azure-keyvault; a store is one entry in stores() below): eight oura-collector processes started at once with an
-// expired access token refresh exactly once and all succeed; a process killed (SIGKILL) at each
-// step of the protocol (OURA_FAILPOINT) and then a fresh run either goes on with a valid token
-// (exit 0) or exits 77 saying the refresh was interrupted: never a loop of invalid_grant, never
-// a lost token when the kill came before the refresh request was sent.
+// azure-keyvault; a store is one entry in stores() below): eight oura-collector processes started
+// at once with an expired access token refresh exactly once and all succeed; a process killed
+// (SIGKILL) at each step of the protocol (OURA_FAILPOINT) and then a fresh run either goes on with
+// a valid token (exit 0) or exits 77 saying the refresh was interrupted: never a loop of
+// invalid_grant, never a lost token when the kill came before the refresh request was sent.
 //
 // Against the fake Oura server's OAuth2 endpoints (single-use refresh tokens, --require-oauth:
 // data calls need a currently valid access token), the fake Azure services (Key Vault) and the
 // real PostgreSQL the test command starts (PGHOST, PGPORT, PGUSER: the postgres store, and the
 // Key Vault store's default lock provider; fails without one, never skips).
-#include "app/loader.hpp"
-#include "app/migrations.hpp"
-#include "fake_azure.hpp"
-#include "fake_oura.hpp"
-#include "test_support.hpp"
-#include "token_store_conformance.hpp"
-
-#include <oura_sdk/sink.hpp>
-#include <oura_sdk/token_store.hpp>
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -28,9 +18,18 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <oura_sdk/sink.hpp>
+#include <oura_sdk/token_store.hpp>
 #include <random>
 #include <set>
 #include <thread>
+
+#include "app/loader.hpp"
+#include "app/migrations.hpp"
+#include "fake_azure.hpp"
+#include "fake_oura.hpp"
+#include "test_support.hpp"
+#include "token_store_conformance.hpp"
 
 namespace fs = std::filesystem;
 namespace sdk = oura::sdk;
@@ -109,15 +108,15 @@ class PostgresStore : public StoreUnderTest {
   }
   std::string plugin() const override { return "postgres"; }
   std::string config() const override {
-    return "host = '" + requireEnv("PGHOST") + "'\nport = " + requireEnv("PGPORT") +
-           "\nuser = '" + requireEnv("PGUSER") + "'\ndbname = '" + db_ +
+    return "host = '" + requireEnv("PGHOST") + "'\nport = " + requireEnv("PGPORT") + "\nuser = '" +
+           requireEnv("PGUSER") + "'\ndbname = '" + db_ +
            "'\nsslmode = 'disable'\naccount = 'default'\n";
   }
 
  private:
   static void psql(const std::string& db, const std::string& sql) {
-    const CommandResult r = runCommand("psql", {"-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db,
-                                                "-c", sql});
+    const CommandResult r =
+        runCommand("psql", {"-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql});
     if (r.exit_code != 0) throw std::runtime_error("psql: " + r.err);
   }
   std::string db_;
@@ -158,8 +157,7 @@ class KeyVaultStore : public StoreUnderTest {
 /// The stores under test: adding one is one entry here (and its StoreUnderTest).
 const std::vector<std::pair<std::string, std::function<std::unique_ptr<StoreUnderTest>()>>>&
 stores() {
-  static const std::vector<
-      std::pair<std::string, std::function<std::unique_ptr<StoreUnderTest>()>>>
+  static const std::vector<std::pair<std::string, std::function<std::unique_ptr<StoreUnderTest>()>>>
       list{
           {"file", [] { return std::make_unique<FileStore>(); }},
           {"postgres", [] { return std::make_unique<PostgresStore>(); }},
@@ -253,7 +251,8 @@ class TokenRefreshProcesses : public ::testing::TestWithParam<std::size_t> {
 
 std::string storeName(const ::testing::TestParamInfo<std::size_t>& info) {
   std::string name;
-  for (char c : stores().at(info.param).first) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  for (char c : stores().at(info.param).first)
+    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return name;
 }
 
@@ -294,7 +293,8 @@ TEST_P(TokenRefreshProcesses, EightProcessesWithAnExpiredTokenRefreshOnceAndAllS
 }
 
 // SIGKILL at each failpoint of the refresh protocol, then a fresh run.
-TEST_P(TokenRefreshProcesses, AProcessKilledAtEachStepLeavesARunThatGoesOnOrSaysTheRefreshWasInterrupted) {
+TEST_P(TokenRefreshProcesses,
+       AProcessKilledAtEachStepLeavesARunThatGoesOnOrSaysTheRefreshWasInterrupted) {
   struct Step {
     const char* failpoint;
     bool before_post;  // killed before the refresh request was sent: the grant must survive

@@ -2,10 +2,9 @@
 // token_store_support.cpp, so that a program using only them does not get the suite.
 #include "token_store_conformance.hpp"
 
-#include <oura_sdk/errors.hpp>
-
 #include <cctype>
 #include <optional>
+#include <oura_sdk/errors.hpp>
 
 namespace oura::test {
 

@@ -19,13 +19,12 @@
 // LockHolderProcess) live in token_store_support.cpp: a test that uses only them does not get
 // the suite.
 
-#include <oura_sdk/token_store.hpp>
-
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <memory>
 #include <ostream>
+#include <oura_sdk/token_store.hpp>
 #include <string>
 #include <vector>
 

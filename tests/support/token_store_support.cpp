@@ -1,24 +1,21 @@
 // Helpers of the token-store tests (see token_store_conformance.hpp): loading a store through
 // the plugin loader, token sets, the other process that holds a lock.
-#include "token_store_conformance.hpp"
-
-#include "app/loader.hpp"
-#include "app/manifest.hpp"
-
-#include <oura_sdk/errors.hpp>
-
-#include <toml++/toml.h>
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <oura_sdk/errors.hpp>
 #include <sstream>
 #include <stdexcept>
+
+#include "app/loader.hpp"
+#include "app/manifest.hpp"
+#include "token_store_conformance.hpp"
 
 namespace oura::test {
 
@@ -96,8 +93,7 @@ void writeByte(int fd, char c) {
 
 }  // namespace
 
-LockHolderProcess::LockHolderProcess(
-    const std::function<std::shared_ptr<TokenStore>()>& make) {
+LockHolderProcess::LockHolderProcess(const std::function<std::shared_ptr<TokenStore>()>& make) {
   int down[2], up[2];
   if (::pipe2(down, O_CLOEXEC) != 0 || ::pipe2(up, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe2 failed");

@@ -2,12 +2,9 @@
 // the refresh lock is a flock on `<path>.lock`.
 #include "file_store.hpp"
 
-#include <oura_sdk/errors.hpp>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -18,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <oura_sdk/errors.hpp>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -86,8 +84,8 @@ void dieAt(const char* point) {
 void fsyncFolder(const std::string& folder, const std::string& path) {
   Fd dir(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.fd < 0) {
-    throw Error("token file " + path + ": cannot open its folder to make the change durable: " +
-                errnoText(errno));
+    throw Error("token file " + path +
+                ": cannot open its folder to make the change durable: " + errnoText(errno));
   }
   if (::fsync(dir.fd) != 0 && errno != EINVAL) {
     throw Error("token file " + path + ": fsync of its folder failed: " + errnoText(errno));
@@ -217,8 +215,8 @@ std::optional<TokenSet> FileTokenStore::read(bool* exists) const {
                         "set path to the file itself");
     }
     if (error == EACCES) {
-      throw ConfigError("token file " + path_ + " cannot be read by this user: " +
-                        errnoText(error));
+      throw ConfigError("token file " + path_ +
+                        " cannot be read by this user: " + errnoText(error));
     }
     throw Error("token file " + path_ + " cannot be opened: " + errnoText(error));
   }
@@ -237,8 +235,7 @@ std::optional<TokenSet> FileTokenStore::read(bool* exists) const {
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     throw ConfigError("token file " + path_ + " has mode " + octalMode(st.st_mode) +
-                      ": group or others may read or write it, refused; run `chmod 600 " +
-                      path_ +
+                      ": group or others may read or write it, refused; run `chmod 600 " + path_ +
                       "` (and log in again if someone else may have read the tokens)");
   }
   if (static_cast<std::size_t>(st.st_size) > kMaxFileSize) {
@@ -411,13 +408,13 @@ void FileTokenStore::checkWritable() {
   std::string probe = folder_ + "/." + name_ + ".probe-XXXXXX";
   const int fd = ::mkostemp(probe.data(), O_CLOEXEC);
   if (fd < 0) {
-    throw ConfigError("cannot create a file in " + folder_ + " (the folder of token file " +
-                      path_ + "): " + errnoText(errno));
+    throw ConfigError("cannot create a file in " + folder_ + " (the folder of token file " + path_ +
+                      "): " + errnoText(errno));
   }
   ::close(fd);
   if (::unlink(probe.c_str()) != 0) {
-    throw ConfigError("cannot remove a file in " + folder_ + " (the folder of token file " +
-                      path_ + "): " + errnoText(errno));
+    throw ConfigError("cannot remove a file in " + folder_ + " (the folder of token file " + path_ +
+                      "): " + errnoText(errno));
   }
   ::close(openLockFile(lock_path_));
   bool exists = false;
@@ -452,8 +449,8 @@ bool FileTokenStore::save(const TokenSet& tokens, std::int64_t expected_generati
   const auto current = read(&exists);
   const std::int64_t stored = current ? current->generation : 0;
   if (stored != expected_generation) {
-    logger_.debug("token file " + path_ + " holds generation " + std::to_string(stored) +
-                  ", not " + std::to_string(expected_generation) + ": not saved");
+    logger_.debug("token file " + path_ + " holds generation " + std::to_string(stored) + ", not " +
+                  std::to_string(expected_generation) + ": not saved");
     return false;
   }
   removeStaleTempFiles();

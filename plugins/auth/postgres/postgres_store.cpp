@@ -2,13 +2,11 @@
 // a compare-and-set on the generation; the refresh lock is a session advisory lock.
 #include "postgres_store.hpp"
 
-#include <oura_sdk/errors.hpp>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
-
 #include <unistd.h>
 
+#include <oura_sdk/errors.hpp>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -151,9 +149,9 @@ void PostgresTokenStore::rethrow(const std::string& what, const PgError& e) cons
 }
 
 std::optional<TokenSet> PostgresTokenStore::readRow() {
-  Result r = connection().exec(std::string("SELECT ") + kColumns +
-                                   " FROM oura_auth.tokens WHERE account = $1::text",
-                               {account_});
+  Result r = connection().exec(
+      std::string("SELECT ") + kColumns + " FROM oura_auth.tokens WHERE account = $1::text",
+      {account_});
   if (r.rows() == 0) return std::nullopt;
   TokenSet t;
   t.generation = std::stoll(r.value(0, 0));
@@ -214,8 +212,8 @@ void PostgresTokenStore::checkWritable() {
       if (p.value(0, i) != "t") missing += std::string(missing.empty() ? "" : ", ") + names[i];
     }
     if (!missing.empty()) {
-      throw ConfigError("role " + role + " lacks " + missing + " on " + kTable +
-                        " in database " + settings_.dbname + " at " + endpointName(settings_) +
+      throw ConfigError("role " + role + " lacks " + missing + " on " + kTable + " in database " +
+                        settings_.dbname + " at " + endpointName(settings_) +
                         ": GRANT USAGE ON SCHEMA oura_auth TO " + role +
                         "; GRANT SELECT, INSERT, UPDATE, DELETE ON " + kTable + " TO " + role +
                         " (docs/operations.md)");
@@ -230,7 +228,8 @@ std::unique_ptr<sdk::TokenLock> PostgresTokenStore::lock(std::chrono::millisecon
   // application_name carries this process's pid, so a waiting process can name the holder.
   ConnectionSettings s = settings_;
   const std::string suffix = " pid " + std::to_string(::getpid()) + " token lock";
-  s.application_name = s.application_name.substr(0, 63 - std::min<std::size_t>(63, suffix.size())) + suffix;
+  s.application_name =
+      s.application_name.substr(0, 63 - std::min<std::size_t>(63, suffix.size())) + suffix;
   auto c = std::make_unique<Connection>(s, logger_);  // UnavailableError
   const AdvisoryKeyPair key = tokenRefreshLockKey(account_);
   const std::vector<std::optional<std::string>> params{std::to_string(key.space),
@@ -260,10 +259,14 @@ std::unique_ptr<sdk::TokenLock> PostgresTokenStore::lock(std::chrono::millisecon
 }
 
 bool PostgresTokenStore::writeOnce(const TokenSet& t, std::int64_t expected) {
-  std::vector<std::optional<std::string>> params{
-      account_,          std::to_string(t.generation), t.access_token,
-      t.refresh_token,   seconds(t.expires_at),        scopesJson(t.scopes),
-      seconds(t.refreshed_at), seconds(t.refresh_started_at)};
+  std::vector<std::optional<std::string>> params{account_,
+                                                 std::to_string(t.generation),
+                                                 t.access_token,
+                                                 t.refresh_token,
+                                                 seconds(t.expires_at),
+                                                 scopesJson(t.scopes),
+                                                 seconds(t.refreshed_at),
+                                                 seconds(t.refresh_started_at)};
   if (expected == 0) return connection().exec(kInsert, params).affected() == 1;
   params.push_back(std::to_string(expected));
   return connection().exec(kUpdate, params).affected() == 1;
@@ -284,7 +287,8 @@ bool PostgresTokenStore::save(const TokenSet& tokens, std::int64_t expected_gene
                               std::to_string(expected_generation));
     return saved;
   } catch (const PgError& e) {
-    if (!e.connectionLost()) rethrow("saving the tokens", PgError(scrub(e.what(), tokens), e.sqlstate(), false));
+    if (!e.connectionLost())
+      rethrow("saving the tokens", PgError(scrub(e.what(), tokens), e.sqlstate(), false));
     // The connection broke: the statement may or may not have been committed. Read back.
     logger_.warning("the connection to PostgreSQL broke during a save; reading back");
     connection_.reset();
@@ -297,11 +301,12 @@ bool PostgresTokenStore::save(const TokenSet& tokens, std::int64_t expected_gene
         return true;  // it was committed
       }
       if (generation != expected_generation) return false;  // another writer
-      return writeOnce(tokens, expected_generation);          // not applied: once more
+      return writeOnce(tokens, expected_generation);        // not applied: once more
     } catch (const PgError& again) {
-      rethrow("saving the tokens (after the connection broke; the stored tokens are the old "
-              "or exactly the new ones)",
-              PgError(scrub(again.what(), tokens), again.sqlstate(), again.connectionLost()));
+      rethrow(
+          "saving the tokens (after the connection broke; the stored tokens are the old "
+          "or exactly the new ones)",
+          PgError(scrub(again.what(), tokens), again.sqlstate(), again.connectionLost()));
     }
   }
 }

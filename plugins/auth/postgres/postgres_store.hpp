@@ -1,8 +1,7 @@
 #pragma once
-#include <oura_sdk/token_store.hpp>
-
 #include <memory>
 #include <mutex>
+#include <oura_sdk/token_store.hpp>
 #include <string>
 
 #include "pg_connection.hpp"

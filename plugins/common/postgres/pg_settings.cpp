@@ -1,7 +1,6 @@
 #include "pg_settings.hpp"
 
 #include <oura_sdk/errors.hpp>
-
 #include <set>
 
 namespace oura::plugins::postgres {
@@ -134,8 +133,7 @@ AdvisoryKeyPair tokenRefreshLockKey(const std::string& account) {
 
 std::optional<LockHolder> advisoryLockHolder(Connection& c, AdvisoryKeyPair key) {
   // A two-int key shows as classid = first, objid = second, objsubid = 2.
-  return holderOf(c, static_cast<std::uint32_t>(key.space), static_cast<std::uint32_t>(key.id),
-                  2);
+  return holderOf(c, static_cast<std::uint32_t>(key.space), static_cast<std::uint32_t>(key.id), 2);
 }
 
 }  // namespace oura::plugins::postgres

@@ -3,10 +3,9 @@
 // (pg_connection.hpp): the connection config keys with their OURA_DB_* environment overrides,
 // reading and checking them, and session advisory locks (the key of a name, who holds one).
 
-#include <oura_sdk/config.hpp>
-
 #include <cstdint>
 #include <optional>
+#include <oura_sdk/config.hpp>
 #include <string>
 
 #include "pg_connection.hpp"
@@ -30,10 +29,10 @@ std::int64_t advisoryLockKey(const std::string& name);
 
 /// The session that holds the advisory lock `key` (bigint form) in the current database.
 struct LockHolder {
-  int pid = 0;                    ///< the server process id of the holding session
-  std::string application_name;   ///< its application_name, may be empty
-  std::string client_addr;        ///< its client address, empty for a Unix socket
-  std::string backend_start;      ///< when it connected ("YYYY-MM-DD HH24:MI:SS TZ")
+  int pid = 0;                   ///< the server process id of the holding session
+  std::string application_name;  ///< its application_name, may be empty
+  std::string client_addr;       ///< its client address, empty for a Unix socket
+  std::string backend_start;     ///< when it connected ("YYYY-MM-DD HH24:MI:SS TZ")
   /// "PostgreSQL session pid 123, application oura-collector, from 10.0.0.1, connected since
   /// ..." (the parts that are known).
   std::string describe() const;

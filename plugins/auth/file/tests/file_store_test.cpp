@@ -3,13 +3,7 @@
 // the lock file naming its holder, the exit code of an unsafe file through the program.
 // (A file owned by another user cannot be made without root; the owner check sits beside the
 // mode check in FileTokenStore::read.)
-#include "token_store_conformance.hpp"
-#include "test_support.hpp"
-
-#include <oura_sdk/errors.hpp>
-
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,9 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <oura_sdk/errors.hpp>
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include "test_support.hpp"
+#include "token_store_conformance.hpp"
 
 namespace fs = std::filesystem;
 using namespace oura::test;
@@ -214,7 +212,8 @@ TEST(FileTokenStore, AFolderOrADamagedFileIsRefusedWithoutQuotingIt) {
   fs::create_directory(tmp.file("folder.json"));
   EXPECT_THROW(fileStore(tmp.file("folder.json"))->load(), ConfigError);
 
-  const std::string damaged = writeFile(tmp.dir(), "damaged.json", "{\"access_token\": \"fake-at-cut");
+  const std::string damaged =
+      writeFile(tmp.dir(), "damaged.json", "{\"access_token\": \"fake-at-cut");
   ::chmod(damaged.c_str(), 0600);
   try {
     fileStore(damaged)->load();
@@ -224,8 +223,8 @@ TEST(FileTokenStore, AFolderOrADamagedFileIsRefusedWithoutQuotingIt) {
     EXPECT_NE(m.find(damaged), std::string::npos) << m;
     EXPECT_EQ(m.find("fake-"), std::string::npos) << "no content in the message: " << m;
   }
-  const std::string wrong = writeFile(tmp.dir(), "wrong.json",
-                                      R"({"generation": "one", "access_token": "fake-at-x"})");
+  const std::string wrong =
+      writeFile(tmp.dir(), "wrong.json", R"({"generation": "one", "access_token": "fake-at-x"})");
   ::chmod(wrong.c_str(), 0600);
   EXPECT_THROW(fileStore(wrong)->load(), ConfigError);
   const std::string newer = writeFile(
@@ -246,9 +245,9 @@ TEST(FileTokenStore, TheFileIsPlainJsonWithTheTokenSetFields) {
       << "the store is empty: generation 0, not 2";
   ASSERT_TRUE(fileStore(path)->save(fullTokenSet(1, "json"), 0));
   const std::string text = readText(path);
-  for (const char* key : {"\"format\"", "\"generation\"", "\"access_token\"", "\"refresh_token\"",
-                          "\"expires_at\"", "\"scopes\"", "\"refreshed_at\"",
-                          "\"refresh_started_at\""}) {
+  for (const char* key :
+       {"\"format\"", "\"generation\"", "\"access_token\"", "\"refresh_token\"", "\"expires_at\"",
+        "\"scopes\"", "\"refreshed_at\"", "\"refresh_started_at\""}) {
     EXPECT_NE(text.find(key), std::string::npos) << key << " in " << text;
   }
 }
@@ -377,11 +376,11 @@ TEST(FileTokenStore, TheProgramRefusesAnUnsafeFileWithExit78) {
   const std::string path = tmp.file("tokens.json");
   ASSERT_TRUE(fileStore(path)->save(fullTokenSet(1, "prog"), 0));
   ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
-  const std::string manifest = writeFile(
-      tmp.dir(), "manifest.toml",
-      "[collector]\nplugin_dirs = ['" + envOr("OURA_PLUGIN_DIR", "") +
-          "']\n[token_store]\nplugin = \"file\"\n[token_store.config]\npath = '" + path +
-          "'\n[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n");
+  const std::string manifest =
+      writeFile(tmp.dir(), "manifest.toml",
+                "[collector]\nplugin_dirs = ['" + envOr("OURA_PLUGIN_DIR", "") +
+                    "']\n[token_store]\nplugin = \"file\"\n[token_store.config]\npath = '" + path +
+                    "'\n[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n");
   const CommandResult r = runCommand(envOr("OURA_BINARY", "oura-collector"),
                                      {"--config", manifest, "scrape", "--dry-run", "--since",
                                       "2024-01-01", "--until", "2024-01-02"},

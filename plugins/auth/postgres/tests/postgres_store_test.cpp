@@ -3,15 +3,6 @@
 // privilege (78), accounts apart, a lost connection, the lock naming the holding session.
 // Runs against the real PostgreSQL the test command starts (PGHOST, PGPORT, PGUSER); each test
 // gets a fresh database with sql/ applied by the built postgres sink's migrate() (as init-db).
-#include "token_store_conformance.hpp"
-#include "test_support.hpp"
-
-#include "app/loader.hpp"
-#include "app/migrations.hpp"
-
-#include <oura_sdk/errors.hpp>
-#include <oura_sdk/sink.hpp>
-
 #include <Poco/Net/ServerSocket.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -19,8 +10,15 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <oura_sdk/errors.hpp>
+#include <oura_sdk/sink.hpp>
 #include <random>
 #include <stdexcept>
+
+#include "app/loader.hpp"
+#include "app/migrations.hpp"
+#include "test_support.hpp"
+#include "token_store_conformance.hpp"
 
 using namespace oura::test;
 namespace sdk = oura::sdk;
@@ -207,18 +205,19 @@ TEST(PostgresTokenStore, TokensAreTextColumnsOfOneRowPerAccountInSchemaOuraAuth)
   Database db;
   auto store = storeOn(db.name(), "account = 'alice'");
   ASSERT_TRUE(store->save(fullTokenSet(1, "alice"), 0));
-  const auto rows =
-      query(db.name(),
-            "SELECT account, generation, access_token, refresh_token, array_to_string(scopes, ' '), "
-            "extract(epoch FROM expires_at)::bigint, refresh_started_at IS NOT NULL FROM "
-            "oura_auth.tokens");
+  const auto rows = query(
+      db.name(),
+      "SELECT account, generation, access_token, refresh_token, array_to_string(scopes, ' '), "
+      "extract(epoch FROM expires_at)::bigint, refresh_started_at IS NOT NULL FROM "
+      "oura_auth.tokens");
   ASSERT_EQ(rows.size(), 1u);
   const TokenSet t = fullTokenSet(1, "alice");
   EXPECT_EQ(rows[0], (std::vector<std::string>{"alice", "1", t.access_token, t.refresh_token,
                                                "email personal daily heartrate extapi:workout",
                                                std::to_string(*t.expires_at), "t"}));
-  EXPECT_EQ(query(db.name(), "SELECT count(*) FROM pg_tables WHERE schemaname = 'oura' AND "
-                             "tablename LIKE '%token%'")[0][0],
+  EXPECT_EQ(query(db.name(),
+                  "SELECT count(*) FROM pg_tables WHERE schemaname = 'oura' AND "
+                  "tablename LIKE '%token%'")[0][0],
             "0")
       << "nothing of the store in schema oura";
 }
@@ -266,8 +265,9 @@ TEST(PostgresTokenStore, TheLockTimeoutNamesTheHoldingSession) {
     EXPECT_NE(m.find("account default"), std::string::npos) << m;
   }
   lock.reset();
-  EXPECT_TRUE(query(db.name(), "SELECT pid FROM pg_stat_activity WHERE application_name LIKE "
-                               "'%token lock' AND datname = current_database()")
+  EXPECT_TRUE(query(db.name(),
+                    "SELECT pid FROM pg_stat_activity WHERE application_name LIKE "
+                    "'%token lock' AND datname = current_database()")
                   .empty())
       << "the lock's connection is closed with it";
 }
