@@ -260,6 +260,46 @@ TEST(DryRun, SummaryJsonCarriesThePerCollectionOutcomesAndTheExitCode) {
   EXPECT_EQ(failed->getArray("collections")->size(), 0u);
 }
 
+// Progress: off a terminal, one log line per finished window, numbered against the plan.
+TEST(DryRun, ProgressLogsOneLinePerFinishedWindowAgainstThePlan) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-03-31"});
+  // heartrate: 60 days in 28-day windows = 3 windows; daily_sleep: one window.
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-01", "--until", "2024-02-29",
+                          "--collections", "heartrate,daily_sleep"},
+                         manifest(fake, "", {"daily", "heart"}), fake.token());
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  for (const char* line : {"[1/4 windows] done: ", "[2/4 windows] done: ", "[3/4 windows] done: ",
+                           "[4/4 windows] done: ", "heartrate 2024-01-01..2024-01-28",
+                           "heartrate 2024-01-29..2024-02-25", "heartrate 2024-02-26..2024-02-29",
+                           "daily_sleep 2024-01-01..2024-02-29"}) {
+    EXPECT_NE(run.result.err.find(line), std::string::npos) << line << "\n" << run.result.err;
+  }
+  EXPECT_EQ(run.result.err.find("[5/"), std::string::npos) << run.result.err;
+  EXPECT_EQ(run.result.err.find("\033[K"), std::string::npos) << "redraws off a terminal";
+}
+
+// Progress on a terminal: a status line redrawn in place (the program under a pseudo-terminal,
+// its rows sent elsewhere), with an estimate of the time left; no per-window log lines.
+TEST(DryRun, ProgressOnATerminalRedrawsOneStatusLine) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-03-31"});
+  const std::string dir = oura::test::makeTempDir();
+  const std::string path = oura::test::writeFile(dir, "manifest.toml",
+                                                 manifest(fake, "", {"heart"}));
+  const std::string command = "exec \"$0\" --config \"$1\" scrape --dry-run --since 2024-01-01 "
+                              "--until 2024-03-31 --collections heartrate >/dev/null";
+  const CommandResult result = oura::test::runCommand(
+      "python3",
+      {"-c", "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)", "sh", "-c", command,
+       oura::test::envOr("OURA_BINARY", "oura-collector"), path},
+      {{"OURA_E2E_TOKEN", fake.token()}, {"TERM", "xterm"}});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("\r\033[K[1/4 windows] done: heartrate 2024-01-01..2024-01-28"),
+            std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("left"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("[4/4 windows]"), std::string::npos) << result.out;
+  EXPECT_EQ(result.out.find("oura.progress"), std::string::npos) << "log lines on a terminal";
+}
+
 TEST(DryRun, UsageErrorsExit64) {
   FakeOura fake;
   ScrapeRun unknown = scrape({"--dry-run", "--collections", "daily_nope"}, manifest(fake),

@@ -5,6 +5,7 @@
 #include "app/loader.hpp"
 #include "app/manifest.hpp"
 #include "app/migrations.hpp"
+#include "app/progress.hpp"
 #include "app/runtime.hpp"
 #include "app/scrape.hpp"
 
@@ -13,10 +14,12 @@
 #include <oura_sdk/version.hpp>
 
 #include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
 #include <Poco/ConsoleChannel.h>
 #include <Poco/Environment.h>
 #include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
+#include <Poco/Message.h>
 #include <Poco/NumberParser.h>
 #include <Poco/PatternFormatter.h>
 #include <Poco/Util/HelpFormatter.h>
@@ -220,10 +223,25 @@ int CollectorApplication::runCommandLine(int argc, char** argv) {
   return run();
 }
 
+namespace {
+
+// On a terminal, log lines first clear the line, so a progress line being redrawn there
+// (app/progress.hpp) never runs into them.
+class TerminalChannel : public Poco::Channel {
+ public:
+  void log(const Poco::Message& message) override {
+    std::cerr << "\r\033[K" << message.getText() << std::endl;
+  }
+};
+
+}  // namespace
+
 void CollectorApplication::setUpLogging() {
   Poco::AutoPtr<Poco::PatternFormatter> formatter(
       new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S %p %s: %t"));
-  Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
+  Poco::AutoPtr<Poco::Channel> console;
+  if (Progress::stderrIsTerminal()) console = new TerminalChannel;
+  else console = new Poco::ConsoleChannel(std::cerr);
   Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, console));
   Poco::Logger::setChannel("", channel);
   Poco::Logger::setLevel("", Poco::Logger::parseLevel(log_level_));

@@ -3,6 +3,8 @@
 #include "app/days.hpp"
 #include "app/exit_codes.hpp"
 #include "app/migrations.hpp"
+#include "app/progress.hpp"
+#include "app/run_log.hpp"
 #include "app/token_provider.hpp"
 #include "http/api_client.hpp"
 
@@ -19,11 +21,14 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 #include <utility>
+
+#include <unistd.h>
 
 namespace oura::core {
 
@@ -58,6 +63,22 @@ enum class Keep {
 // A request asks for one day more on each side than the days it keeps (see dateQuery), so a
 // chunk of days must be two days shorter than the widest request allowed.
 int requestDays(int max_window_days) { return std::max(1, max_window_days - 2); }
+
+// The windows a collection's run fetches one after another (the window plan of DESIGN.md):
+// date windows of at most max_window_days asked, datetime windows of at most 30 days asked;
+// snapshots and full re-fetches are one request walk.
+std::vector<DayRange> planWindows(const sdk::CollectionSpec& spec, const DayRange& window) {
+  switch (spec.strategy) {
+    case sdk::SyncStrategy::DateWindow:
+      return splitWindow(window, requestDays(spec.max_window_days));
+    case sdk::SyncStrategy::DateTimeWindow:
+      return splitWindow(window, requestDays(std::min(spec.max_window_days, 30)));
+    case sdk::SyncStrategy::Snapshot:
+    case sdk::SyncStrategy::FullRefetch:
+      break;
+  }
+  return {window};
+}
 
 struct Interrupted {};
 
@@ -213,10 +234,10 @@ class CollectionRun {
  public:
   CollectionRun(Runtime& rt, const ServedCollection& served, ApiClient& client,
                 StoreTokenProvider& tokens, const std::atomic<bool>& stop,
-                CollectionSummary& summary)
+                CollectionSummary& summary, Progress& progress)
       : rt_(rt), spec_(*served.spec), client_(client), tokens_(tokens), stop_(stop),
-        summary_(summary), log_(Poco::Logger::get("oura.scrape." + spec_.name)),
-        emitter_(spec_, summary_, log_) {}
+        summary_(summary), progress_(progress),
+        log_(Poco::Logger::get("oura.scrape." + spec_.name)), emitter_(spec_, summary_, log_) {}
 
   void run(DayRange window) {
     if (!tokens_.allows(spec_.scope)) {
@@ -229,13 +250,12 @@ class CollectionRun {
     try {
       switch (spec_.strategy) {
         case sdk::SyncStrategy::DateWindow:
-          for (const DayRange& chunk : splitWindow(window, requestDays(spec_.max_window_days))) {
+          for (const DayRange& chunk : planWindows(spec_, window)) {
             fetchChunk(chunk, dateQuery(chunk), Keep::ByDay, stats);
           }
           break;
         case sdk::SyncStrategy::DateTimeWindow:
-          for (const DayRange& chunk :
-               splitWindow(window, requestDays(std::min(spec_.max_window_days, 30)))) {
+          for (const DayRange& chunk : planWindows(spec_, window)) {
             fetchChunk(chunk, dateTimeQuery(chunk), Keep::ByDay, stats);
           }
           break;
@@ -377,6 +397,9 @@ class CollectionRun {
     // The window was fetched to its last page: authoritative for deletions, unless a document
     // could not be mapped (its stored row must not be taken for deleted).
     flush(window, skipped_in_window == 0, synced);
+    progress_.windowDone(spec_.name,
+                         snapshot ? std::string() : window.first_day + ".." + window.last_day,
+                         summary_.rows, stats.requests);
   }
 
   void flush(const sdk::DayWindow& window, bool complete, std::optional<std::string> synced) {
@@ -397,6 +420,7 @@ class CollectionRun {
   StoreTokenProvider& tokens_;
   const std::atomic<bool>& stop_;
   CollectionSummary& summary_;
+  Progress& progress_;
   Poco::Logger& log_;
   BatchEmitter emitter_;
 };
@@ -523,10 +547,8 @@ void RunSummary::print(std::ostream& out) const {
       << "\n";
 }
 
-namespace {
-
 // The outcome as a word for machines (the table prints toString's words for people).
-const char* outcomeName(Outcome outcome) {
+const char* outcomeName(Outcome outcome) noexcept {
   switch (outcome) {
     case Outcome::Ok: return "ok";
     case Outcome::Failed: return "failed";
@@ -538,7 +560,7 @@ const char* outcomeName(Outcome outcome) {
   return "unknown";
 }
 
-const char* exitName(int code) {
+const char* exitName(int code) noexcept {
   switch (code) {
     case kExitOk: return "ok";
     case kExitPartial: return "partial";
@@ -550,6 +572,8 @@ const char* exitName(int code) {
     default: return "internal";
   }
 }
+
+namespace {
 
 std::string isoTime(std::int64_t ms) {
   return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000),
@@ -651,6 +675,7 @@ std::string accountFromPersonalInfo(ApiClient& client, StoreTokenProvider& token
 }
 
 RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomic<bool>& stop) {
+  const std::int64_t started_ms = nowMs();  // for the run log
   // Before anything else: a store that may have to save a refreshed token must be writable.
   StoreTokenProvider tokens(*rt.token_store, rt.manifest.oauth ? &*rt.manifest.oauth : nullptr);
   tokens.prepare();
@@ -772,6 +797,18 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     }
   }
 
+  // A dry run's rows on the same terminal would run into a redrawn line: log lines then.
+  const bool redraw = Progress::stderrIsTerminal() && !(options.dry_run && ::isatty(STDOUT_FILENO));
+  Progress progress(std::cerr, redraw, Poco::Logger::get("oura.progress"));
+  {
+    std::uint64_t planned = 0;
+    for (std::size_t i = 0; i < selected.size(); ++i) {
+      if (tokens.allows(selected[i]->spec->scope)) {
+        planned += planWindows(*selected[i]->spec, windows[i]).size();
+      }
+    }
+    progress.plan(planned);
+  }
   std::atomic<std::size_t> next{0};
   auto worker = [&](std::size_t worker_index) {
     for (std::size_t i = next++; i < selected.size(); i = next++) {
@@ -781,7 +818,8 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
         s.message = "not started: stopped by a signal; run again to finish";
         continue;
       }
-      CollectionRun(rt, *selected[i], *clients[worker_index], tokens, stop, s).run(windows[i]);
+      CollectionRun(rt, *selected[i], *clients[worker_index], tokens, stop, s, progress)
+          .run(windows[i]);
       Poco::Logger::get("oura.scrape")
           .information(s.collection + ": " + toString(s.outcome) + ", " +
                        std::to_string(s.documents) + " documents, " + std::to_string(s.rows) +
@@ -793,6 +831,8 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker, t);
     worker(0);
   }
+  progress.finish();
+  recordRun(rt, summary, "scrape", started_ms);  // the run log, interrupted runs too
   for (SinkInstance& sink : rt.sinks) {
     try {
       sink.plugin->close();
@@ -828,6 +868,7 @@ void checkApiSettings(const Manifest& manifest) {
 
 RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections,
                         const std::atomic<bool>& stop) {
+  const std::int64_t started_ms = nowMs();  // for the run log
   std::vector<const ServedCollection*> selected = selectCollections(rt, collections);
   std::vector<const sdk::CollectionSpec*> specs;
   for (const auto* c : selected) specs.push_back(c->spec);
@@ -899,6 +940,7 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
     }
     summary.collections.push_back(std::move(s));
   }
+  recordRun(rt, summary, "reprocess", started_ms);  // the run log, interrupted runs too
   for (SinkInstance& sink : rt.sinks) {
     try {
       sink.plugin->close();
