@@ -226,22 +226,23 @@ TEST(HttpClientTest, RepeatedNextTokenIsAnError) {
   EXPECT_EQ(stats.pages, 2u);
 }
 
-TEST(HttpClientTest, NotJsonPageIsFetchedAgainOnce) {
+TEST(HttpClientTest, NotJsonPageIsRetriedAsATransportError) {
   FakeOura fake;
-  fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":"not_json","count":1})");
+  fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":"not_json","count":2})");
   Harness h(fake.baseUrl(), fake.token());
   RequestStats stats;
   const std::vector<std::string> docs = walk(h.client, days("2024-01-01", "2024-01-05"), stats);
   EXPECT_EQ(docs.size(), 5u);
-  EXPECT_EQ(stats.requests, 2u);
-  EXPECT_EQ(stats.retries, 1u);
-  EXPECT_EQ(totalRequests(fake), 2);
+  EXPECT_EQ(stats.requests, 3u);
+  EXPECT_EQ(stats.retries, 2u);
+  EXPECT_EQ(stats.pages, 1u);
+  EXPECT_EQ(totalRequests(fake), 3);
 }
 
-TEST(HttpClientTest, NotJsonPageTwiceIsAnErrorNamingTheUrl) {
+TEST(HttpClientTest, NotJsonPageOnEveryAttemptIsAnErrorNamingTheUrl) {
   FakeOura fake;
-  fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":"not_json","count":5})");
-  Harness h(fake.baseUrl(), fake.token());
+  fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":"not_json","count":50})");
+  Harness h(fake.baseUrl(), fake.token(), quickRetries(4));
   RequestStats stats;
   try {
     walk(h.client, days("2024-01-01", "2024-01-05"), stats);
@@ -252,9 +253,12 @@ TEST(HttpClientTest, NotJsonPageTwiceIsAnErrorNamingTheUrl) {
               std::string::npos)
         << what;
     EXPECT_NE(what.find("not JSON"), std::string::npos) << what;
+    EXPECT_NE(what.find("gave up after 4 attempts"), std::string::npos) << what;
+    EXPECT_NE(what.find("upstream hiccup"), std::string::npos) << "an excerpt of the body: " << what;
     EXPECT_EQ(e.status(), 200);
   }
-  EXPECT_EQ(totalRequests(fake), 2);  // the first try and one more, no more
+  EXPECT_EQ(totalRequests(fake), 4);  // max_attempts, no more
+  EXPECT_EQ(stats.retries, 3u);
 }
 
 TEST(HttpClientTest, PageWithoutDataIsAnError) {

@@ -1,4 +1,4 @@
-// RateLimiter: sliding-window budget, concurrency cap, pause, tighten.
+// RateLimiter: sliding-window budget, concurrency cap, pause, tighten, X-RateLimit-* headers.
 // Timing is only checked through counts and generous lower bounds, never upper bounds.
 #include "http/rate_limiter.hpp"
 
@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -66,6 +67,167 @@ TEST(RateLimiterTest, BudgetIsNeverExceededInAnySlidingWindow) {
   EXPECT_GE(starts[kBudget] - starts[0], kWindow - kSlack);
   // 72 starts at 20 per window need at least three windows.
   EXPECT_GE(starts.back() - starts.front(), 3 * kWindow - kSlack);
+}
+
+// The limiter's own log of starts (its observer sees the exact time it records, under its lock),
+// from many threads that hold their permit a little: no window of the budget's length, anywhere
+// in the run and in particular from the very first request, holds more starts than the budget.
+// A token bucket that starts full would let through about twice the budget in the first window.
+TEST(RateLimiterTest, NoWindowAnywhereHoldsMoreThanTheBudgetCheckedOnTheLimitersOwnLog) {
+  constexpr int kBudget = 50;
+  constexpr milliseconds kWindow{400};
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 25;  // 200 starts: four windows' worth
+  RateLimiter limiter({kBudget, kWindow, 6});
+  std::mutex mutex;
+  std::vector<Clock::time_point> starts;
+  limiter.setStartObserver([&](Clock::time_point at) {
+    std::lock_guard lock(mutex);
+    starts.push_back(at);
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        RateLimiter::Permit permit = limiter.acquire();
+        std::this_thread::sleep_for(milliseconds((t + i) % 3));  // a request in flight
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_EQ(starts.size(), static_cast<std::size_t>(kThreads * kPerThread));
+  // The observer runs under the limiter's lock, so the log is in order.
+  EXPECT_TRUE(std::is_sorted(starts.begin(), starts.end()));
+  // Every window [s, s + W) that begins at a start (the fullest windows begin at one).
+  EXPECT_EQ(maxStartsInAnyWindow(starts, kWindow), static_cast<std::size_t>(kBudget));
+  // The first window from the first request holds exactly the budget: the limiter neither
+  // lets more through nor holds the first burst back.
+  std::size_t first_window = 0;
+  for (const Clock::time_point& at : starts) first_window += at - starts.front() < kWindow;
+  EXPECT_EQ(first_window, static_cast<std::size_t>(kBudget));
+}
+
+// The default budget's shape (5000 per 300 s) scaled down in time: 100 per 300 ms, a burst of
+// 300 requests from 4 threads that take no time at all.
+TEST(RateLimiterTest, ABurstOfThreeBudgetsTakesThreeWindowsAndNeverExceedsOne) {
+  constexpr int kBudget = 100;
+  constexpr milliseconds kWindow{300};
+  RateLimiter limiter({kBudget, kWindow, 4});
+  std::vector<Clock::time_point> starts;
+  limiter.setStartObserver([&](Clock::time_point at) { starts.push_back(at); });  // under the lock
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 75; ++i) RateLimiter::Permit permit = limiter.acquire();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_EQ(starts.size(), 300u);
+  EXPECT_LE(maxStartsInAnyWindow(starts, kWindow), static_cast<std::size_t>(kBudget));
+  EXPECT_GE(starts[kBudget] - starts[0], kWindow);
+  EXPECT_GE(starts[2 * kBudget] - starts[0], 2 * kWindow);
+}
+
+TEST(RateLimiterTest, TighteningMidRunHoldsEveryLaterStartToTheNewBudget) {
+  constexpr milliseconds kWindow{250};
+  RateLimiter limiter({100, kWindow, 2});
+  std::vector<Clock::time_point> starts;
+  limiter.setStartObserver([&](Clock::time_point at) { starts.push_back(at); });
+  for (int i = 0; i < 10; ++i) RateLimiter::Permit permit = limiter.acquire();
+  EXPECT_TRUE(limiter.tighten(4, kWindow));
+  EXPECT_FALSE(limiter.tighten(4, kWindow)) << "the same budget again changes nothing";
+  const std::size_t before = starts.size();
+  for (int i = 0; i < 10; ++i) RateLimiter::Permit permit = limiter.acquire();
+  ASSERT_EQ(starts.size(), 20u);
+  // Each later start sees fewer than 4 others in the window before it (those before the
+  // tightening included), so the log's 10 earlier starts had to leave first.
+  for (std::size_t i = before; i < starts.size(); ++i) {
+    std::size_t in_window = 0;
+    for (std::size_t j = 0; j < i; ++j) in_window += starts[i] - starts[j] < kWindow;
+    EXPECT_LT(in_window, 4u) << "start " << i;
+  }
+  EXPECT_GE(starts[before] - starts[6], kWindow) << "start 10 waited for start 6 to leave";
+  EXPECT_EQ(limiter.settings().requests, 4);
+}
+
+std::chrono::system_clock::time_point epoch(std::int64_t seconds) {
+  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+}
+
+TEST(RateLimiterTest, ParsesXRateLimitHeaders) {
+  const auto now = epoch(1700000000);
+  ServerRateLimit all = ServerRateLimit::parse("5000", "4999", "300", now);
+  EXPECT_EQ(all.limit, 5000);
+  EXPECT_EQ(all.remaining, 4999);
+  EXPECT_EQ(all.reset, milliseconds(300000));
+  EXPECT_FALSE(all.empty());
+  EXPECT_TRUE(ServerRateLimit::parse("", "", "", now).empty());
+  // Reset as a Unix time (GitHub's convention), past or future; as an HTTP date.
+  EXPECT_EQ(ServerRateLimit::parse("", "", "1700000042", now).reset, milliseconds(42000));
+  EXPECT_EQ(ServerRateLimit::parse("", "", "1600000000", now).reset, milliseconds(0));
+  // 1700000060 s since the epoch:
+  EXPECT_EQ(ServerRateLimit::parse("", "", "Tue, 14 Nov 2023 22:14:20 GMT", now).reset,
+            milliseconds(60000));
+  // Nonsense is absent, not zero (a zero Remaining would pause everyone).
+  for (const char* bad : {"-1", "ten", "1.5", " ", "5 000", "0x10"}) {
+    ServerRateLimit r = ServerRateLimit::parse(bad, bad, bad, now);
+    EXPECT_TRUE(r.empty()) << "'" << bad << "'";
+  }
+  EXPECT_EQ(ServerRateLimit::parse(" 7 ", "0", "", now).limit, 7);
+  EXPECT_EQ(ServerRateLimit::parse("99999999999999999999", "", "", now).limit,
+            std::numeric_limits<int>::max());
+  // A Reset beyond a day is a day.
+  EXPECT_EQ(ServerRateLimit::parse("", "", "999999", now).reset, milliseconds(86400000));
+}
+
+TEST(RateLimiterTest, AdaptTightensFromXRateLimitLimitAndNeverLoosens) {
+  RateLimiter limiter({100, milliseconds(10000), 4});
+  ServerRateLimit server;
+  server.limit = 40;
+  EXPECT_TRUE(limiter.adapt(server, milliseconds(1000)));
+  EXPECT_EQ(limiter.settings().requests, 40);
+  EXPECT_EQ(limiter.settings().window, milliseconds(10000)) << "the limiter's own window";
+  server.limit = 5000;
+  EXPECT_FALSE(limiter.adapt(server, milliseconds(1000)));
+  EXPECT_EQ(limiter.settings().requests, 40);
+  server.limit = 0;  // nonsense
+  EXPECT_FALSE(limiter.adapt(server, milliseconds(1000)));
+  EXPECT_EQ(limiter.settings().requests, 40);
+}
+
+TEST(RateLimiterTest, NothingRemainingPausesEveryCallerUntilTheResetCappedByMaxPause) {
+  RateLimiter limiter({100, milliseconds(10000), 4});
+  ServerRateLimit server;
+  server.remaining = 0;
+  server.reset = milliseconds(200);
+  const Clock::time_point begin = Clock::now();
+  limiter.adapt(server, milliseconds(60000));
+  std::vector<Clock::time_point> starts;
+  limiter.setStartObserver([&](Clock::time_point at) { starts.push_back(at); });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] { RateLimiter::Permit permit = limiter.acquire(); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_EQ(starts.size(), 3u);
+  for (const auto& at : starts) EXPECT_GE(at - begin, milliseconds(200));
+
+  // A Reset of a day is cut to max_pause (else this acquire would wait a day).
+  server.reset = milliseconds(86400000);
+  const Clock::time_point again = Clock::now();
+  limiter.adapt(server, milliseconds(100));
+  { RateLimiter::Permit permit = limiter.acquire(); }
+  EXPECT_GE(starts.back() - again, milliseconds(100));
+
+  // Remaining > 0, or 0 without a Reset: no pause.
+  server.remaining = 3;
+  server.reset = milliseconds(86400000);
+  limiter.adapt(server, milliseconds(86400000));
+  server.remaining = 0;
+  server.reset.reset();
+  limiter.adapt(server, milliseconds(86400000));
+  { RateLimiter::Permit permit = limiter.acquire(); }  // would wait a day if either paused
+  EXPECT_EQ(limiter.started(), 5u);
 }
 
 TEST(RateLimiterTest, ConcurrencyCapIsRespected) {

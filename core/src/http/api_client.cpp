@@ -73,6 +73,7 @@ struct Exchange {
   std::string reason;
   std::string body;
   std::optional<std::string> retry_after;
+  ServerRateLimit server_limit;  // the X-RateLimit-* headers, when sent
   std::string transport_error;  // set when status == 0
   bool stale = false;           // a reused keep-alive connection was found dropped
   bool fatal = false;           // a transport failure that retrying cannot fix (certificate)
@@ -190,6 +191,9 @@ struct ApiClient::Impl {
       out.status = static_cast<int>(response.getStatus());
       out.reason = response.getReason();
       if (response.has("Retry-After")) out.retry_after = response.get("Retry-After");
+      out.server_limit = ServerRateLimit::parse(response.get("X-RateLimit-Limit", ""),
+                                                response.get("X-RateLimit-Remaining", ""),
+                                                response.get("X-RateLimit-Reset", ""));
       if (response.hasContentLength() &&
           static_cast<std::streamsize>(raw.size()) < response.getContentLength64()) {
         resetSession();
@@ -247,6 +251,23 @@ struct ApiClient::Impl {
     return out;
   }
 
+  // X-RateLimit-* headers: tighten the shared budget (never loosen), pause everyone while the
+  // server says nothing remains. Logged when the budget changes.
+  void adaptToServer(const ServerRateLimit& server, const std::string& url) {
+    if (limiter.adapt(server, policy.settings().max_delay)) {
+      const RateLimitSettings now = limiter.settings();
+      httpLog().information("GET " + url + ": the server's X-RateLimit-Limit is " +
+                            std::to_string(*server.limit) + ": at most " +
+                            std::to_string(now.requests) + " requests per " +
+                            std::to_string(now.window.count()) + " ms from now on");
+    }
+    if (server.remaining && *server.remaining == 0 && server.reset && server.reset->count() > 0) {
+      httpLog().information("GET " + url + ": X-RateLimit-Remaining is 0; every request waits " +
+                            std::to_string(std::min(*server.reset, policy.settings().max_delay).count()) +
+                            " ms for the reset");
+    }
+  }
+
   std::string problem(const Exchange& ex, const std::string& token) const {
     if (ex.status == 0) return "transport error: " + ex.transport_error;
     std::string text = "HTTP " + std::to_string(ex.status);
@@ -277,7 +298,7 @@ std::string ApiClient::buildUri(const std::string& path, const QueryParams& quer
 }
 
 HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
-                            RequestStats& stats) {
+                            RequestStats& stats, const BodyCheck& check) {
   Impl& d = *impl_;
   const std::string url = d.base_path + buildUri(path, query);
   const RetrySettings& rs = d.policy.settings();
@@ -291,10 +312,15 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
     if (attempts > 0) ++stats.retries;
     ++attempts;
     Exchange ex = d.exchange(url, token, stats);
+    if (!ex.server_limit.empty()) d.adaptToServer(ex.server_limit, url);
+    std::optional<std::string> unusable;  // a 2xx body that `check` refused
     if (ex.status >= 200 && ex.status < 300) {
-      return HttpResponse{ex.status, std::move(ex.body), url};
+      if (check) unusable = check(ex.body);
+      if (!unusable) return HttpResponse{ex.status, std::move(ex.body), url};
     }
-    const std::string what = d.problem(ex, token);
+    const std::string what = unusable ? "HTTP " + std::to_string(ex.status) + " but " + *unusable +
+                                            ": " + excerpt(ex.body, token)
+                                      : d.problem(ex, token);
     if (ex.status == 0 && ex.fatal) {
       throw sdk::HttpError(0, url, "GET " + url + ": " + what);
     }
@@ -303,7 +329,8 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
       httpLog().debug("GET " + url + ": kept-alive connection was dropped; reconnecting");
       continue;
     }
-    switch (RetryPolicy::classify(ex.status)) {
+    // An unusable body is a transport error: retried, whatever its status said.
+    switch (unusable ? RetryDecision::Retry : RetryPolicy::classify(ex.status)) {
       case RetryDecision::Fail:
         throw sdk::HttpError(ex.status, url, "GET " + url + ": " + what);
       case RetryDecision::Refresh:
@@ -331,6 +358,10 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
     }
     std::optional<std::chrono::milliseconds> retry_after;
     if (ex.retry_after) retry_after = RetryPolicy::parseRetryAfter(*ex.retry_after);
+    // A 429 without a (readable) Retry-After but with X-RateLimit-Reset waits for the reset.
+    if (ex.status == 429 && !retry_after && ex.server_limit.reset) {
+      retry_after = ex.server_limit.reset;
+    }
     const std::chrono::milliseconds delay = d.policy.backoff(attempts, retry_after);
     if (waited + delay > rs.max_total) {
       throw sdk::HttpError(ex.status, url,
@@ -367,32 +398,26 @@ void forEachDocument(ApiClient& client, const std::string& path, const QueryPara
                            "GET " + url + ": more than " + std::to_string(max_pages) +
                                " pages; stopping (is the server repeating itself?)");
     }
-    HttpResponse response;
     PageShape shape;
-    // A page that is not a JSON object is fetched once more (a proxy's error page, a body mangled
-    // in transit), then reported; an object without a `data` array is reported at once. The page is checked whole before any of
-    // its documents is used, so a bad page hands over nothing.
-    for (int tries = 1;; ++tries) {
-      response = client.get(path, page_query, stats);
-      std::string error;
+    // The page is checked whole before any of its documents is used, so a bad page hands over
+    // nothing. One that is not a JSON object at all is retried by get() as a transport error;
+    // an object without a `data` array is reported at once (retrying will not change it).
+    std::optional<std::string> shape_error;
+    auto check = [&](const std::string& body) -> std::optional<std::string> {
+      shape_error.reset();
       try {
-        shape = checkPage(response.body);
-        break;
+        shape = checkPage(body);
       } catch (const PageError& e) {
-        if (!e.notJson()) {
-          throw sdk::HttpError(response.status, response.url,
-                               "GET " + response.url + ": " + e.what() + ": " +
-                                   excerpt(response.body, ""));
-        }
-        error = e.what();
+        if (e.notJson()) return std::string(e.what());
+        shape_error = e.what();
       }
-      if (tries >= 2) {
-        throw sdk::HttpError(response.status, response.url,
-                             "GET " + response.url + ": " + error + " after " +
-                                 std::to_string(tries) + " tries: " + excerpt(response.body, ""));
-      }
-      httpLog().warning("GET " + response.url + ": " + error + "; fetching the page again");
-      ++stats.retries;
+      return std::nullopt;
+    };
+    HttpResponse response = client.get(path, page_query, stats, check);
+    if (shape_error) {
+      throw sdk::HttpError(response.status, response.url,
+                           "GET " + response.url + ": " + *shape_error + ": " +
+                               excerpt(response.body, ""));
     }
     ++stats.pages;
     forEachPageDocument(response.body, on_document);

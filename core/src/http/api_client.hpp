@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,11 +66,18 @@ class ApiClient {
   ApiClient(const ApiClient&) = delete;
   ApiClient& operator=(const ApiClient&) = delete;
 
-  // GET path?query with the retry policy. Returns the 2xx response, with the body fully read.
-  // Throws sdk::HttpError (status, url, message) when a status is not retried or retries are
-  // exhausted; sdk::LoginNeededError when there is no token. Query values are percent-encoded
-  // ("+" as %2B).
-  HttpResponse get(const std::string& path, const QueryParams& query, RequestStats& stats);
+  // Looks at a 2xx body before get() returns it: nothing when the body is usable, else what is
+  // wrong with it ("the body is not JSON"). An unusable body is retried like a transport error
+  // (a proxy's error page, a body mangled in transit): backoff, the same attempts.
+  using BodyCheck = std::function<std::optional<std::string>(const std::string& body)>;
+
+  // GET path?query with the retry policy. Returns the 2xx response, with the body fully read
+  // (and accepted by `check`, when given). Throws sdk::HttpError (status, url, message) when a
+  // status is not retried or retries are exhausted (a body `check` kept refusing: the last
+  // status, the URL, the problem and an excerpt of the body); sdk::LoginNeededError when there
+  // is no token. Query values are percent-encoded ("+" as %2B).
+  HttpResponse get(const std::string& path, const QueryParams& query, RequestStats& stats,
+                   const BodyCheck& check = {});
 
   // Builds "path?k=v&..." with percent-encoding, as sent.
   static std::string buildUri(const std::string& path, const QueryParams& query);
@@ -81,8 +89,10 @@ class ApiClient {
 
 // Walks a `{data, next_token}` collection: GET with the query, then with `next_token` added,
 // until next_token is null or absent (never stops on a short page). Calls `on_document` for each
-// element of `data` in order. Throws sdk::HttpError naming the URL when a page is not JSON,
-// lacks a `data` array, repeats a next_token already seen, or more than `max_pages` pages come.
+// element of `data` in order. A page that is not JSON is retried as a transport error (see
+// ApiClient::BodyCheck). Throws sdk::HttpError naming the URL when a page is still not JSON
+// after the retries, lacks a `data` array, repeats a next_token already seen, or more than
+// `max_pages` pages come.
 void forEachDocument(ApiClient& client, const std::string& path, const QueryParams& query,
                      RequestStats& stats,
                      const std::function<void(const Poco::JSON::Object::Ptr&)>& on_document,

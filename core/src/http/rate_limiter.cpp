@@ -2,7 +2,14 @@
 // process-wide pause (429 Retry-After). See rate_limiter.hpp.
 #include "http/rate_limiter.hpp"
 
+#include "http/retry_policy.hpp"
+
+#include <Poco/NumberParser.h>
+#include <Poco/String.h>
+
 #include <algorithm>
+#include <cctype>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -10,6 +17,42 @@ namespace oura::core {
 
 namespace {
 constexpr std::chrono::milliseconds kStopCheck{100};
+// A Unix time in seconds rather than delta-seconds (2001-09-09; no reset lies 30 years away).
+constexpr std::int64_t kEpochThreshold = 1000000000;
+constexpr std::int64_t kMaxResetSeconds = 24 * 60 * 60;
+
+// A non-negative decimal integer (surrounding blanks allowed), else nothing; values beyond
+// 18 digits are taken as int's maximum.
+std::optional<std::int64_t> count(const std::string& value) {
+  const std::string text = Poco::trim(value);
+  if (text.empty() ||
+      !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    return std::nullopt;
+  }
+  if (text.size() > 18) return std::numeric_limits<int>::max();
+  Poco::Int64 n = 0;
+  if (!Poco::NumberParser::tryParse64(text, n)) return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+ServerRateLimit ServerRateLimit::parse(const std::string& limit, const std::string& remaining,
+                                       const std::string& reset,
+                                       std::chrono::system_clock::time_point now) {
+  ServerRateLimit out;
+  constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
+  if (auto n = count(limit)) out.limit = static_cast<int>(std::min(*n, kIntMax));
+  if (auto n = count(remaining)) out.remaining = static_cast<int>(std::min(*n, kIntMax));
+  if (auto n = count(reset); n && *n > kEpochThreshold) {
+    const std::int64_t now_s =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    out.reset = std::chrono::milliseconds(std::clamp<std::int64_t>(*n - now_s, 0, kMaxResetSeconds) * 1000);
+  } else {
+    // delta-seconds or an HTTP date: Retry-After's forms, with its day cap
+    out.reset = RetryPolicy::parseRetryAfter(reset, now);
+  }
+  return out;
 }
 
 RateLimiter::RateLimiter(RateLimitSettings settings, const std::atomic<bool>* stop)
@@ -75,6 +118,7 @@ RateLimiter::Permit RateLimiter::acquire() {
       continue;
     }
     starts_.push_back(now);
+    if (observer_) observer_(now);
     ++in_flight_;
     ++started_;
     return Permit(this);
@@ -97,15 +141,44 @@ void RateLimiter::pauseUntil(Clock::time_point until) {
   cv_.notify_all();
 }
 
-void RateLimiter::tighten(int requests, std::chrono::milliseconds window) {
-  if (requests < 1 || window.count() <= 0) return;  // nonsense from a server: ignore
+bool RateLimiter::tighten(int requests, std::chrono::milliseconds window) {
+  if (requests < 1 || window.count() <= 0) return false;  // nonsense from a server: ignore
+  bool changed = false;
   {
     std::lock_guard lock(mutex_);
     // Fewer requests over a longer window satisfies both the old and the new budget.
+    changed = requests < settings_.requests || window > settings_.window;
     settings_.requests = std::min(settings_.requests, requests);
     settings_.window = std::max(settings_.window, window);
   }
   cv_.notify_all();
+  return changed;
+}
+
+bool RateLimiter::adapt(const ServerRateLimit& server, std::chrono::milliseconds max_pause) {
+  bool tightened = false;
+  if (server.limit) {
+    std::chrono::milliseconds window;
+    {
+      std::lock_guard lock(mutex_);
+      window = settings_.window;
+    }
+    tightened = tighten(*server.limit, window);
+  }
+  if (server.remaining && *server.remaining == 0 && server.reset && server.reset->count() > 0) {
+    pauseUntil(Clock::now() + std::min(*server.reset, std::max(max_pause, std::chrono::milliseconds(0))));
+  }
+  return tightened;
+}
+
+RateLimitSettings RateLimiter::settings() const {
+  std::lock_guard lock(mutex_);
+  return settings_;
+}
+
+void RateLimiter::setStartObserver(StartObserver observer) {
+  std::lock_guard lock(mutex_);
+  observer_ = std::move(observer);
 }
 
 std::uint64_t RateLimiter::started() const {

@@ -1,7 +1,9 @@
 #pragma once
 // The process-wide rate limiter shared by every plugin and thread that talks to one Oura
 // application: a sliding-window log (never more than `requests` starts in any `window`), a cap on
-// requests in flight, and a pause that a 429's Retry-After imposes on everyone.
+// requests in flight, and a pause that a 429's Retry-After imposes on everyone. It adapts to what
+// the server says: X-RateLimit-Limit tightens the budget, X-RateLimit-Remaining 0 pauses until
+// X-RateLimit-Reset (see adapt()). docs/retries.md describes the whole policy.
 
 #include <atomic>
 #include <chrono>
@@ -10,7 +12,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 namespace oura::core {
 
@@ -27,9 +31,30 @@ class StopRequested : public std::runtime_error {
   StopRequested() : std::runtime_error("stopped by a signal") {}
 };
 
+// What one response's X-RateLimit-* headers say; each part absent when the header is missing or
+// not a number.
+struct ServerRateLimit {
+  std::optional<int> limit;       // X-RateLimit-Limit: requests allowed (per our window, see adapt)
+  std::optional<int> remaining;   // X-RateLimit-Remaining: requests left in the server's window
+  std::optional<std::chrono::milliseconds> reset;  // X-RateLimit-Reset: wait until it resets
+
+  bool empty() const { return !limit && !remaining && !reset; }
+
+  // Parses the three header values (an empty string: the header was absent). Limit and
+  // Remaining are non-negative integers. Reset is delta-seconds, a Unix time in seconds (a value
+  // above 10^9: GitHub's convention) or an HTTP date, turned into a wait from `now` (0 when in
+  // the past); Reset values above a day are taken as a day.
+  static ServerRateLimit parse(const std::string& limit, const std::string& remaining,
+                               const std::string& reset,
+                               std::chrono::system_clock::time_point now =
+                                   std::chrono::system_clock::now());
+};
+
 class RateLimiter {
  public:
   using Clock = std::chrono::steady_clock;
+  // Called with the time of every start the limiter records, under its lock (tests, diagnostics).
+  using StartObserver = std::function<void(Clock::time_point)>;
 
   // `stop`, when given, is watched while waiting: every wait ends within ~100 ms of it
   // becoming true, with StopRequested.
@@ -58,8 +83,24 @@ class RateLimiter {
   // Pauses every caller of acquire() until `until` (a 429 with Retry-After).
   void pauseUntil(Clock::time_point until);
 
-  // Lowers the budget for the rest of the process (server-sent X-RateLimit-Limit); never raises.
-  void tighten(int requests, std::chrono::milliseconds window);
+  // Lowers the budget for the rest of the process (server-sent X-RateLimit-Limit); never raises:
+  // the new budget is min(requests) over max(window). Nonsense (< 1) is ignored. Returns true
+  // when the budget changed.
+  bool tighten(int requests, std::chrono::milliseconds window);
+
+  // Adapts to a response's X-RateLimit-* headers. Limit: the budget becomes at most `limit`
+  // requests per this limiter's window (the headers do not say the server's window; taking
+  // ours can only be stricter when the server's is shorter, and Remaining/Reset cover a longer
+  // one). Remaining 0 with a Reset: every caller pauses until the reset, at most `max_pause`
+  // (the retry policy's max_delay: a bogus Reset must not stall the process). Returns true when
+  // the budget was tightened.
+  bool adapt(const ServerRateLimit& server, std::chrono::milliseconds max_pause);
+
+  // The budget in force (after any tightening).
+  RateLimitSettings settings() const;
+
+  // Observes every recorded start from now on (replaces a previous observer).
+  void setStartObserver(StartObserver observer);
 
   // Requests started so far.
   std::uint64_t started() const;
@@ -76,6 +117,7 @@ class RateLimiter {
   int in_flight_ = 0;
   Clock::time_point paused_until_{};
   std::uint64_t started_ = 0;
+  StartObserver observer_;
 };
 
 }  // namespace oura::core
