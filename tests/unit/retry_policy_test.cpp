@@ -4,7 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
 #include <set>
+#include <sstream>
+#include <string>
 
 namespace oura::core {
 namespace {
@@ -28,6 +33,55 @@ TEST(RetryPolicyTest, ClassifiesEveryDocumentedStatus) {
   for (const Row& row : table) {
     EXPECT_EQ(RetryPolicy::classify(row.status), row.decision) << "status " << row.status;
   }
+}
+
+// docs/retries.md's table is the code's: every status its rows name is classified as the row
+// says ("retry", "no retry", "refresh once, retry once"), and every status of the table above
+// appears in the document.
+TEST(RetryPolicyTest, TheDocumentedClassificationTableIsTheCodes) {
+  const char* source = std::getenv("OURA_SOURCE_DIR");
+  ASSERT_NE(source, nullptr) << "OURA_SOURCE_DIR is not set (ctest sets it)";
+  std::ifstream in(std::string(source) + "/docs/retries.md");
+  ASSERT_TRUE(in) << "docs/retries.md is missing";
+  std::set<int> documented;
+  bool transport = false;
+  const std::regex status_re("\\b([1-5][0-9][0-9])\\b");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| ", 0) != 0) continue;
+    // | answer | decision | then |
+    std::vector<std::string> cells;
+    std::stringstream row(line.substr(1));
+    for (std::string cell; std::getline(row, cell, '|');) cells.push_back(cell);
+    if (cells.size() < 3) continue;
+    std::string decision = cells[1];
+    decision.erase(0, decision.find_first_not_of(' '));
+    decision.erase(decision.find_last_not_of(' ') + 1);
+    RetryDecision want;
+    if (decision == "retry" || decision == "retry (transport error)") {
+      want = RetryDecision::Retry;
+    } else if (decision == "no retry") {
+      want = RetryDecision::Fail;
+    } else if (decision == "refresh once, retry once") {
+      want = RetryDecision::Refresh;
+    } else {
+      continue;  // another table
+    }
+    if (decision == "retry (transport error)") transport = true;
+    const std::string& answer = cells[0];
+    for (auto it = std::sregex_iterator(answer.begin(), answer.end(), status_re);
+         it != std::sregex_iterator(); ++it) {
+      const int status = std::stoi((*it)[1]);
+      // "a 2xx body", "fewer bytes than Content-Length": 200 is named as a transport case.
+      if (decision == "retry (transport error)") continue;
+      documented.insert(status);
+      EXPECT_EQ(RetryPolicy::classify(status), want) << "docs/retries.md: " << line;
+    }
+  }
+  EXPECT_TRUE(transport) << "the transport rows are missing";
+  for (int status : {400, 401, 403, 404, 422, 426, 429, 500, 502, 503, 504}) {
+    EXPECT_EQ(documented.count(status), 1u) << status << " is not in docs/retries.md's table";
+  }
+  EXPECT_EQ(RetryPolicy::classify(0), RetryDecision::Retry) << "transport errors";
 }
 
 RetrySettings settings(milliseconds base, milliseconds max_delay,

@@ -378,16 +378,20 @@ class CollectionRun {
       if (emitter_.pending() >= kBatchRows) flush(window, false, std::nullopt);
     };
     if (spec_.bare_object) {
-      HttpResponse response = client_.get(spec_.path, query, stats);
-      ++stats.pages;
+      // A body that is not a JSON object is retried as a transport error (ApiClient::BodyCheck),
+      // then reported with the URL.
       Poco::JSON::Object::Ptr doc;
-      try {
-        doc = Poco::JSON::Parser().parse(response.body).extract<Poco::JSON::Object::Ptr>();
-      } catch (const Poco::Exception& e) {
-        throw sdk::HttpError(response.status, response.url,
-                             "GET " + response.url + ": the response is not a JSON object: " +
-                                 e.displayText());
-      }
+      auto check = [&doc](const std::string& body) -> std::optional<std::string> {
+        try {
+          doc = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+        } catch (const Poco::Exception& e) {
+          return "the response is not a JSON object (" + e.displayText() + ")";
+        }
+        if (!doc) return std::string("the response is not a JSON object (null)");
+        return std::nullopt;
+      };
+      client_.get(spec_.path, query, stats, check);
+      ++stats.pages;
       on_document(doc);
     } else {
       forEachDocument(client_, spec_.path, query, stats, on_document);
@@ -809,9 +813,22 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     }
     progress.plan(planned);
   }
+  // The collections with the most windows start first (a longest-first schedule): the windows of
+  // one collection run one after another, so a long one started last would finish alone, long
+  // after the others (docs/performance.md). The summary keeps the selection's order.
+  std::vector<std::size_t> order(selected.size());
+  std::vector<std::size_t> window_count(selected.size());
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    order[i] = i;
+    window_count[i] = planWindows(*selected[i]->spec, windows[i]).size();
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return window_count[a] > window_count[b];
+  });
   std::atomic<std::size_t> next{0};
   auto worker = [&](std::size_t worker_index) {
-    for (std::size_t i = next++; i < selected.size(); i = next++) {
+    for (std::size_t n = next++; n < selected.size(); n = next++) {
+      const std::size_t i = order[n];
       CollectionSummary& s = summary.collections[i];
       if (stop) {
         s.outcome = Outcome::Interrupted;
