@@ -22,7 +22,9 @@ import json
 import math
 import os
 import random
+import re
 import signal
+import socket
 import struct
 import sys
 import threading
@@ -1407,13 +1409,34 @@ STATUS_TEXT = {
     429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
     503: "Service Unavailable", 504: "Gateway Timeout",
 }
-FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated")
+FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated", "reset", "delay")
+DEFAULT_DELAY_MS = 2000  # a "delay" fault without delay_ms: longer than a 1 s client timeout
 
 
-def parse_fault(obj):
-    """Validate a fault {collection, kind, count, retry_after?, body?}; returns a normalised dict."""
+def _positive_int(obj, key):
+    value = obj.get(key)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("%s must be a positive integer" % key)
+    return value
+
+
+def parse_fault(obj, default_seed="1"):
+    """Validate a fault {collection, kind, count?, probability?, every?, seed?, retry_after?,
+    body?, delay_ms?}; returns a normalised dict.
+
+    Without probability or every, the fault answers the next `count` (default 1) requests.
+    With `probability` (0 < p <= 1) each request gets it with that chance, drawn from a
+    random.Random seeded by `seed` (default "<--seed>|<collection>|<kind>"), so the same
+    requests get the same faults; with `every` N, the Nth, 2Nth, ... request after it was set.
+    Then `count`, when given, caps how often it fires (else it never wears off)."""
     if not isinstance(obj, dict):
         raise ValueError("fault must be a JSON object")
+    unknown = set(obj) - {"collection", "kind", "count", "probability", "every", "seed",
+                          "retry_after", "body", "delay_ms"}
+    if unknown:
+        raise ValueError("unknown fault field(s): %s" % ", ".join(sorted(unknown)))
     collection = obj.get("collection")
     if collection not in COLLECTIONS:
         raise ValueError("unknown collection: %r" % (collection,))
@@ -1422,75 +1445,192 @@ def parse_fault(obj):
         kind = int(kind)
     if isinstance(kind, bool) or not (isinstance(kind, int) and 100 <= kind <= 599 or kind in FAULT_WORDS):
         raise ValueError("kind must be an HTTP status or one of %s" % ", ".join(FAULT_WORDS))
-    count = obj.get("count", 1)
-    if isinstance(count, str) and count.isdigit():
-        count = int(count)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError("count must be a positive integer")
-    fault = {"collection": collection, "kind": kind, "count": count}
+    fault = {"collection": collection, "kind": kind}
+    periodic = obj.get("probability") is not None or obj.get("every") is not None
+    if obj.get("probability") is not None and obj.get("every") is not None:
+        raise ValueError("probability and every exclude each other")
+    if obj.get("probability") is not None:
+        p = obj["probability"]
+        if isinstance(p, str):
+            try:
+                p = float(p)
+            except ValueError:
+                raise ValueError("probability must be a number in (0, 1]")
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
+            raise ValueError("probability must be a number in (0, 1]")
+        fault["probability"] = float(p)
+        fault["seed"] = str(obj["seed"]) if obj.get("seed") is not None else "%s|%s|%s" % (
+            default_seed, collection, kind)
+    elif obj.get("seed") is not None:
+        raise ValueError("seed needs probability")
+    if obj.get("every") is not None:
+        fault["every"] = _positive_int(obj, "every")
+    if obj.get("count") is not None or not periodic:
+        fault["count"] = _positive_int(dict(obj, count=obj.get("count", 1)), "count")
+    else:
+        fault["count"] = None  # periodic and never wearing off
     if obj.get("retry_after") is not None:
         fault["retry_after"] = str(obj["retry_after"])
     if obj.get("body") is not None:
         fault["body"] = str(obj["body"])
+    if obj.get("delay_ms") is not None:
+        delay = obj["delay_ms"]
+        if isinstance(delay, str):
+            try:
+                delay = float(delay)
+            except ValueError:
+                raise ValueError("delay_ms must be a non-negative number")
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise ValueError("delay_ms must be a non-negative number")
+        fault["delay_ms"] = float(delay)
+    elif kind == "delay":
+        fault["delay_ms"] = float(DEFAULT_DELAY_MS)
     return fault
 
 
-def parse_fault_spec(spec):
-    """--fault COLLECTION:KIND[:COUNT[:RETRY_AFTER]]; RETRY_AFTER takes the rest (HTTP dates hold ':')."""
+def parse_fault_spec(spec, default_seed="1"):
+    """--fault COLLECTION:KIND[:COUNT[:RETRY_AFTER]] or COLLECTION:KIND[,key=value...]
+    (keys: count, probability, every, seed, retry_after, delay_ms, body; the value of the last
+    key takes the rest, so `retry_after=Wed, 21 Oct 2015 07:28:00 GMT` works when it is last).
+    In the colon form RETRY_AFTER takes the rest (HTTP dates hold ':')."""
+    head, sep, options = spec.partition(",")
+    if sep and "=" in options.split(",")[0] and head.count(":") == 1:
+        collection, kind = head.split(":")
+        obj = {"collection": collection, "kind": kind}
+        rest = options
+        while rest:
+            key, eq, rest = rest.partition("=")
+            if not eq:
+                raise ValueError("expected key=value in %r" % spec)
+            key = key.strip()
+            if key in ("retry_after", "body"):
+                # Free text: up to the next ",key=" with a known key, else the rest.
+                m = re.search(r",(count|probability|every|seed|retry_after|delay_ms|body)=", rest)
+                value, rest = (rest[:m.start()], rest[m.start() + 1:]) if m else (rest, "")
+            else:
+                value, _, rest = rest.partition(",")
+            obj[key] = value
+        return parse_fault(obj, default_seed)
     parts = spec.split(":", 3)
     if len(parts) < 2:
-        raise ValueError("expected COLLECTION:KIND[:COUNT[:RETRY_AFTER]]")
+        raise ValueError("expected COLLECTION:KIND[:COUNT[:RETRY_AFTER]] or COLLECTION:KIND,key=value,...")
     obj = {"collection": parts[0], "kind": parts[1], "count": parts[2] if len(parts) > 2 else 1}
     if len(parts) > 3:
         obj["retry_after"] = parts[3]
-    return parse_fault(obj)
+    return parse_fault(obj, default_seed)
+
+
+def max_in_window(times, window):
+    """The most of the (unsorted) instants `times` inside any half-open interval [t, t + window):
+    exact, by two pointers over the sorted instants (a maximal interval starts at an instant)."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
 
 class State:
     def __init__(self, args):
         self.lock = threading.Lock()
         self.args = args
-        self.initial_faults = [parse_fault_spec(s) for s in args.fault]
+        self.initial_faults = [parse_fault_spec(s, args.seed) for s in args.fault]
         self.oauth = None  # OAuthState, set by main()
         self.reset()
         self.apply_initial_faults()
 
     def reset(self):
         with self.lock:
-            self.faults = {}  # collection -> list of [fault, remaining]
+            self.faults = {}  # collection -> list of armed entries (see arm())
             self.page_sizes = {}
             self.latency_ms = self.args.latency_ms
+            self.rate_limit = self.args.rate_limit  # (requests, window seconds) or None
             self.total = 0
             self.per_route = {}
+            self.statuses = {}  # path -> {status: n}
+            self.times = []  # (arrival instant, path) of every API request, time.monotonic()
+            self.limited = []  # arrival instants of requests the rate limit emulation answered 429
+            self.faults_fired = 0
             self.log = []
         if self.oauth is not None:
             with self.oauth.lock:
                 self.oauth.reset_counters()
 
+    @staticmethod
+    def arm(fault):
+        entry = {"fault": fault, "remaining": fault["count"], "seen": 0, "rng": None}
+        if "probability" in fault:
+            entry["rng"] = random.Random(fault["seed"])
+        return entry
+
     def apply_initial_faults(self):
         """--fault options: queued once at start (POST /_fake/reset clears them like any fault)."""
-        with self.lock:
-            for fault in self.initial_faults:
-                self.faults.setdefault(fault["collection"], []).append([fault, fault["count"]])
+        for fault in self.initial_faults:
+            self.add_fault(fault)
 
     def add_fault(self, fault):
         with self.lock:
-            self.faults.setdefault(fault["collection"], []).append([fault, fault["count"]])
+            self.faults.setdefault(fault["collection"], []).append(self.arm(fault))
 
     def take_fault(self, collection, has_cursor):
-        """The fault at the head of the collection's queue, consumed once. A repeat_token fault
-        needs a previous page, so it waits for a request that carries a cursor."""
+        """The fault this request gets, or None. Counted faults queue first in first out (the
+        head answers); every periodic fault (probability, every) sees each request and draws
+        for it, in the order they were set, whether or not another fault answers; the first
+        counted fault, else the first periodic one that fires, wins. A repeat_token fault needs
+        a previous page: requests without a cursor pass it by (not seen, nothing drawn)."""
         with self.lock:
             queue = self.faults.get(collection)
             if not queue:
                 return None
-            entry = queue[0]
-            if entry[0]["kind"] == "repeat_token" and not has_cursor:
+            chosen = None
+            head = next((e for e in queue if "probability" not in e["fault"] and "every" not in e["fault"]), None)
+            if head is not None and not (head["fault"]["kind"] == "repeat_token" and not has_cursor):
+                chosen = head
+            for entry in queue:
+                fault = entry["fault"]
+                if entry is head or (fault["kind"] == "repeat_token" and not has_cursor):
+                    continue
+                if "probability" in fault:
+                    fires = entry["rng"].random() < fault["probability"]
+                elif "every" in fault:
+                    entry["seen"] += 1
+                    fires = entry["seen"] % fault["every"] == 0
+                else:
+                    continue  # a counted fault behind the head waits its turn
+                if fires and chosen is None:
+                    chosen = entry
+            if chosen is None:
                 return None
-            entry[1] -= 1
-            if entry[1] <= 0:
-                queue.pop(0)
-            return entry[0]
+            if chosen["remaining"] is not None:
+                chosen["remaining"] -= 1
+                if chosen["remaining"] <= 0:
+                    queue.remove(chosen)
+            self.faults_fired += 1
+            return chosen["fault"]
+
+    def rate_limited(self, now):
+        """The rate limit emulation (--rate-limit, /_fake/config rate_limit): seconds until a
+        request is allowed again when `rate_limit[0]` requests already arrived in the last
+        `rate_limit[1]` seconds (this one not counted), else None. Called after record_arrival."""
+        with self.lock:
+            if not self.rate_limit:
+                return None
+            limit, window = self.rate_limit
+            recent = [t for t, _ in self.times[-(limit + 1):] if now - t < window]
+            # self.times holds this request last; the others inside the window came before it.
+            if len(recent) - 1 < limit:
+                return None
+            self.limited.append(now)
+            oldest = recent[-(limit + 1)]
+            return max(1, math.ceil(window - (now - oldest)))
+
+    def record_arrival(self, path):
+        now = time.monotonic()
+        with self.lock:
+            self.times.append((now, path))
+        return now
 
     def page_size(self, collection, page_index):
         with self.lock:
@@ -1505,11 +1645,27 @@ class State:
         with self.lock:
             self.total += 1
             self.per_route[path] = self.per_route.get(path, 0) + 1
+            by_status = self.statuses.setdefault(path, {})
+            by_status[str(status)] = by_status.get(str(status), 0) + 1
             self.log.append({"path": path, "query": query, "status": status})
 
-    def stats(self):
+    def stats(self, window=None):
         with self.lock:
-            out = {"total": self.total, "per_route": dict(self.per_route), "log": list(self.log)}
+            window = float(window if window is not None else self.args.stats_window)
+            times = [t for t, _ in self.times]
+            per_route_times = {}
+            for t, path in self.times:
+                per_route_times.setdefault(path, []).append(t)
+            per_route_429 = {p: s.get("429", 0) for p, s in self.statuses.items() if s.get("429")}
+            out = {"total": self.total, "per_route": dict(self.per_route),
+                   "arrivals": len(times),
+                   "arrivals_per_route": {p: len(ts) for p, ts in per_route_times.items()},
+                   "status_per_route": {p: dict(s) for p, s in self.statuses.items()},
+                   "served_429": sum(per_route_429.values()), "per_route_429": per_route_429,
+                   "rate_limited": len(self.limited), "faults_fired": self.faults_fired,
+                   "window_seconds": window, "max_in_window": max_in_window(times, window),
+                   "max_in_window_per_route": {p: max_in_window(ts, window) for p, ts in per_route_times.items()},
+                   "log": list(self.log)}
         if self.oauth is not None:
             with self.oauth.lock:
                 out["token_calls"] = self.oauth.token_calls
@@ -1746,7 +1902,12 @@ class Handler(BaseHTTPRequestHandler):
             self.handle_oauth(method, url.path, query, body)
             return
         self.pending_record = (url.path, query)
-        self.handle_api(method, url.path, query)
+        arrival = self.state.record_arrival(url.path)
+        try:
+            self.handle_api(method, url.path, query, arrival)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its timeout, during a "delay" fault): nothing more to send.
+            self.close_connection = True
 
     # -- control endpoints (no auth, no latency, not counted) ------------------------------
 
@@ -1762,10 +1923,18 @@ class Handler(BaseHTTPRequestHandler):
                 end = parse_api_date("end_date", query["end_date"]) if query.get("end_date") else dt.date.max
                 self.send_json(200, self.store.own_days(collection, start, end))
             elif method == "GET" and name == "stats":
-                self.send_json(200, self.state.stats())
+                window = query.get("window")
+                if window is not None:
+                    try:
+                        window = float(window)
+                    except ValueError:
+                        raise ValueError("window must be a number of seconds > 0")
+                    if not window > 0:
+                        raise ValueError("window must be a number of seconds > 0")
+                self.send_json(200, self.state.stats(window))
             elif method == "POST" and name == "faults":
                 obj = json.loads(body or b"{}")
-                faults = [parse_fault(f) for f in (obj if isinstance(obj, list) else [obj])]
+                faults = [parse_fault(f, self.state.args.seed) for f in (obj if isinstance(obj, list) else [obj])]
                 for fault in faults:
                     self.state.add_fault(fault)
                 self.send_json(200, {"ok": True})
@@ -1785,10 +1954,20 @@ class Handler(BaseHTTPRequestHandler):
                 latency = obj.get("latency_ms")
                 if latency is not None and (not isinstance(latency, (int, float)) or latency < 0):
                     raise ValueError("latency_ms must be a non-negative number")
+                rate_limit = obj.get("rate_limit", False)
+                if rate_limit is not False and rate_limit is not None:
+                    if (not isinstance(rate_limit, dict) or set(rate_limit) != {"requests", "window"}
+                            or isinstance(rate_limit["requests"], bool)
+                            or not isinstance(rate_limit["requests"], int) or rate_limit["requests"] < 1
+                            or not isinstance(rate_limit["window"], (int, float)) or rate_limit["window"] <= 0):
+                        raise ValueError('rate_limit must be {"requests": n >= 1, "window": seconds > 0} or null')
+                    rate_limit = (rate_limit["requests"], float(rate_limit["window"]))
                 with self.state.lock:
                     self.state.page_sizes.update(page_sizes)
                     if latency is not None:
                         self.state.latency_ms = latency
+                    if rate_limit is not False:
+                        self.state.rate_limit = rate_limit
                 self.send_json(200, {"ok": True})
             elif method == "GET" and name == "oauth":
                 self.send_json(200, self.state.oauth.snapshot())
@@ -1980,12 +2159,16 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- the API ------------------------------------------------------------------------
 
-    def handle_api(self, method, path, query):
-        """Answers one API request; returns the status sent."""
+    def handle_api(self, method, path, query, arrival):
+        """Answers one API request; returns the status sent (0: the connection was reset)."""
         with self.state.lock:
             latency_ms = self.state.latency_ms
         if latency_ms:
             time.sleep(latency_ms / 1000.0)
+        wait = self.state.rate_limited(arrival)
+        if wait is not None:
+            self.send_json(429, {"detail": "Too Many Requests"}, headers={"Retry-After": str(wait)})
+            return 429
         collection = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else None
         # Unknown routes answer FastAPI's 404 before any auth check.
         if collection not in COLLECTIONS:
@@ -2005,6 +2188,13 @@ class Handler(BaseHTTPRequestHandler):
             return 401
         cursor = query.get("next_token") or ""  # `next_token=` (empty) means no cursor (recorded/README.md)
         fault = self.state.take_fault(collection, bool(cursor))
+        if fault is not None and fault["kind"] == "reset":
+            return self.reset_connection()
+        if fault is not None and fault["kind"] == "delay":
+            # Slower than the client's timeout: the normal answer, late (sent into a closed
+            # connection when the client gave up; the request is recorded with its status).
+            time.sleep(fault["delay_ms"] / 1000.0)
+            fault = None
         if fault is not None and fault["kind"] not in FAULT_WORDS:
             return self.send_fault(fault)
         if COLLECTIONS[collection].kind == "object":
@@ -2117,6 +2307,20 @@ class Handler(BaseHTTPRequestHandler):
             next_token = encode_token(dict(window, c=collection, o=next_offset, p=page_index + 1))
         return page, next_token
 
+    def reset_connection(self):
+        """Closes the connection with a TCP reset (SO_LINGER 0) before any byte of an answer."""
+        if self.pending_record is not None:
+            path, query = self.pending_record
+            self.pending_record = None
+            self.state.record(path, query, 0)
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(self.connection.detach())
+        except OSError:
+            pass
+        return 0
+
     def send_fault(self, fault):
         status = fault["kind"]
         headers = {}
@@ -2157,7 +2361,13 @@ def main(argv=None):
     parser.add_argument("--latency-ms", type=float, default=0, help="added to every API response")
     parser.add_argument("--seed", default="1")
     parser.add_argument("--fault", action="append", default=[],
-                        help="COLLECTION:KIND[:COUNT[:RETRY_AFTER]], repeatable (e.g. daily_sleep:503:2)")
+                        help="COLLECTION:KIND[:COUNT[:RETRY_AFTER]] or COLLECTION:KIND,key=value,... (count, probability, "
+                             "every, seed, retry_after, delay_ms, body), repeatable (e.g. daily_sleep:503:2, "
+                             "sleep:500,probability=0.3,seed=7)")
+    parser.add_argument("--rate-limit", metavar="N/SECONDS", default=None,
+                        help="answer 429 (with Retry-After) to a request when N requests arrived in the last SECONDS")
+    parser.add_argument("--stats-window", type=float, default=300.0,
+                        help="seconds of the sliding window of /_fake/stats max_in_window (default 300)")
     parser.add_argument("--no-gzip", action="store_true", help="never gzip bodies, even when asked")
     parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
     parser.add_argument("--client-id", default="test-client", help="the OAuth2 client id accepted")
@@ -2179,6 +2389,16 @@ def main(argv=None):
         parser.error("--series-page-size must be at least 1")
     if args.first_day > args.last_day:
         parser.error("--first-day is after --last-day")
+    if args.stats_window <= 0:
+        parser.error("--stats-window must be > 0")
+    if args.rate_limit is not None:
+        try:
+            n, _, w = args.rate_limit.partition("/")
+            args.rate_limit = (int(n), float(w))
+            if args.rate_limit[0] < 1 or args.rate_limit[1] <= 0:
+                raise ValueError
+        except ValueError:
+            parser.error("--rate-limit: expected N/SECONDS, e.g. 200/10")
     try:
         state = State(args)
     except ValueError as exc:

@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Timespan.h>
 #include <Poco/JSON/Stringifier.h>
 
 #include <algorithm>
@@ -14,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fake_oura.hpp"
@@ -308,6 +313,133 @@ TEST(FakeOuraServer, RepeatTokenReturnsThePreviousToken) {
   EXPECT_EQ(second->getValue<std::string>("next_token"), token);
   auto third = parseObject(apiGet(fake, base + token).body);  // fault used up: the walk moves on
   EXPECT_NE(third->getValue<std::string>("next_token"), token);
+}
+
+// The statuses of `n` requests to `path`, in order.
+std::vector<int> statusesOf(const FakeOura& fake, const std::string& path, int n) {
+  std::vector<int> out;
+  for (int i = 0; i < n; ++i) out.push_back(apiGet(fake, path).status);
+  return out;
+}
+
+TEST(FakeOuraFaults, ProbabilityFaultsAreSeededSoTheSameRequestsGetTheSameFaults) {
+  const std::string path = "/v2/usercollection/daily_sleep?start_date=2024-11-11&end_date=2024-11-12";
+  const std::string fault = R"({"collection": "daily_sleep", "kind": 503, "probability": 0.4, "seed": "s1"})";
+  FakeOura a, b;
+  a.post("/_fake/faults", fault);
+  b.post("/_fake/faults", fault);
+  const auto first = statusesOf(a, path, 30);
+  EXPECT_EQ(statusesOf(b, path, 30), first) << "same seed, same requests: same faults";
+  EXPECT_GT(std::count(first.begin(), first.end(), 503), 3);
+  EXPECT_GT(std::count(first.begin(), first.end(), 200), 3);
+  // It never wears off by itself; another seed draws otherwise; a reset disarms it.
+  a.reset();
+  a.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": 503, "probability": 0.4, "seed": "s2"})");
+  EXPECT_NE(statusesOf(a, path, 30), first);
+  a.reset();
+  EXPECT_EQ(statusesOf(a, path, 3), (std::vector<int>{200, 200, 200}));
+  // count caps a periodic fault; probability 1 fires on every request until then.
+  a.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": 500, "probability": 1, "count": 2})");
+  EXPECT_EQ(statusesOf(a, path, 4), (std::vector<int>{500, 500, 200, 200}));
+  EXPECT_EQ(a.stats()->getValue<int>("faults_fired"), 2);
+}
+
+TEST(FakeOuraFaults, EveryNthRequestAndTheCommandLineKeyValueForm) {
+  FakeOura fake({"--fault", "daily_sleep:502,every=3", "--fault", "tag:401,every=1", "--fault",
+                 "workout:429,count=1,retry_after=Wed, 21 Oct 2015 07:28:00 GMT", "--fault",
+                 "session:429,count=1"});
+  const std::string q = "?start_date=2024-11-11&end_date=2024-11-12";
+  EXPECT_EQ(statusesOf(fake, "/v2/usercollection/daily_sleep" + q, 6),
+            (std::vector<int>{200, 200, 502, 200, 200, 502}));
+  // 401 for one collection only, on every request.
+  EXPECT_EQ(statusesOf(fake, "/v2/usercollection/tag" + q, 3), (std::vector<int>{401, 401, 401}));
+  EXPECT_EQ(apiGet(fake, "/v2/usercollection/daily_readiness" + q).status, 200);
+  // 429 with Retry-After as an HTTP date (its comma kept), and without Retry-After.
+  const HttpResult dated = apiGet(fake, "/v2/usercollection/workout" + q);
+  EXPECT_EQ(dated.status, 429);
+  EXPECT_EQ(dated.headers.at("retry-after"), "Wed, 21 Oct 2015 07:28:00 GMT");
+  const HttpResult bare = apiGet(fake, "/v2/usercollection/session" + q);
+  EXPECT_EQ(bare.status, 429);
+  EXPECT_EQ(bare.headers.count("retry-after"), 0u);
+  EXPECT_EQ(apiGet(fake, "/v2/usercollection/session" + q).status, 200);
+}
+
+TEST(FakeOuraFaults, ResetClosesTheConnectionBeforeAnyAnswer) {
+  FakeOura fake;
+  fake.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": "reset"})");
+  const std::string path = "/v2/usercollection/daily_sleep?start_date=2024-11-11&end_date=2024-11-12";
+  EXPECT_THROW(apiGet(fake, path), std::runtime_error);
+  EXPECT_EQ(apiGet(fake, path).status, 200);
+  auto stats = fake.stats();
+  auto log = stats->getArray("log");
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ(log->getObject(0)->getValue<int>("status"), 0) << "recorded as no answer";
+  EXPECT_EQ(stats->getObject("status_per_route")->getObject("/v2/usercollection/daily_sleep")->getValue<int>("0"), 1);
+}
+
+TEST(FakeOuraFaults, ADelayOutlastsTheClientsTimeoutThenTheAnswerIsRecorded) {
+  FakeOura fake;
+  fake.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": "delay", "delay_ms": 1500})");
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(fake.port()));
+  session.setTimeout(Poco::Timespan(0, 200000));  // 0.2 s
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET,
+                                 "/v2/usercollection/daily_sleep?start_date=2024-11-11&end_date=2024-11-12",
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  request.set("Authorization", "Bearer " + fake.token());
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  EXPECT_THROW(session.receiveResponse(response), Poco::TimeoutException);
+  // The late answer is sent into the closed connection and recorded; the server carries on.
+  for (int i = 0; i < 100 && fake.stats()->getValue<int>("total") == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto log = fake.stats()->getArray("log");
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ(log->getObject(0)->getValue<int>("status"), 200);
+  EXPECT_EQ(apiGet(fake, "/v2/usercollection/daily_sleep?start_date=2024-11-11&end_date=2024-11-12").status, 200);
+}
+
+TEST(FakeOuraFaults, StatsCount429sAndTheBusiestSlidingWindow) {
+  FakeOura fake({"--rate-limit", "4/300"});
+  fake.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": 429, "count": 2, "retry_after": "1"})");
+  const std::string q = "?start_date=2024-11-11&end_date=2024-11-12";
+  EXPECT_EQ(statusesOf(fake, "/v2/usercollection/daily_sleep" + q, 3), (std::vector<int>{429, 429, 200}));
+  EXPECT_EQ(apiGet(fake, "/v2/usercollection/heartrate").status, 200);
+  // The fifth request in 300 s goes over the emulated limit: 429 with Retry-After in seconds.
+  const HttpResult limited = apiGet(fake, "/v2/usercollection/heartrate");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_GE(std::stoi(limited.headers.at("retry-after")), 1);
+  auto stats = fake.stats();
+  EXPECT_EQ(stats->getValue<int>("served_429"), 3);
+  EXPECT_EQ(stats->getValue<int>("rate_limited"), 1) << "the client's own excess, apart from faults";
+  EXPECT_EQ(stats->getObject("per_route_429")->getValue<int>("/v2/usercollection/daily_sleep"), 2);
+  EXPECT_EQ(stats->getObject("per_route_429")->getValue<int>("/v2/usercollection/heartrate"), 1);
+  EXPECT_EQ(stats->getObject("status_per_route")->getObject("/v2/usercollection/daily_sleep")->getValue<int>("200"), 1);
+  EXPECT_EQ(stats->getValue<double>("window_seconds"), 300.0);
+  EXPECT_EQ(stats->getValue<int>("max_in_window"), 5) << "all five within 300 s";
+  EXPECT_EQ(stats->getObject("max_in_window_per_route")->getValue<int>("/v2/usercollection/heartrate"), 2);
+  // Another window: sequential requests never share an instant, so a microsecond holds one.
+  auto narrow = parseObject(httpRequest(fake.baseUrl(), "/_fake/stats?window=0.000001").body);
+  EXPECT_EQ(narrow->getValue<int>("max_in_window"), 1);
+  // The limit can be lifted at run time.
+  fake.post("/_fake/config", R"({"rate_limit": null})");
+  EXPECT_EQ(apiGet(fake, "/v2/usercollection/heartrate").status, 200);
+}
+
+TEST(FakeOuraFaults, BadFaultsAreRefused) {
+  FakeOura fake;
+  for (const char* bad : {R"({"collection": "daily_sleep", "kind": 503, "probability": 0})",
+                          R"({"collection": "daily_sleep", "kind": 503, "probability": 1.5})",
+                          R"({"collection": "daily_sleep", "kind": 503, "every": 0})",
+                          R"({"collection": "daily_sleep", "kind": 503, "every": 2, "probability": 0.5})",
+                          R"({"collection": "daily_sleep", "kind": 503, "colour": "red"})",
+                          R"({"collection": "daily_sleep", "kind": "delay", "delay_ms": -1})",
+                          R"({"collection": "daily_sleep", "kind": "explode"})"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(fake.post("/_fake/faults", bad), std::runtime_error);
+  }
+  EXPECT_THROW(FakeOura({"--fault", "daily_sleep:503,every=x"}), std::runtime_error);
+  EXPECT_THROW(FakeOura({"--rate-limit", "lots"}), std::runtime_error);
 }
 
 // ------------------------------------------------------------------------------------------
