@@ -1,0 +1,611 @@
+// The fault-injection suite (issue 6): the built program against the fake Oura server with its
+// fault switches (tests/fakes/README.md) and a real PostgreSQL through the postgres sink.
+//
+// Every case ends in one shared assertion, expectInvariant(): the faulty run's exit code and
+// --summary-json name what failed (the failed collection's outcome and message; the others ok),
+// sync state is never ahead of the stored data, and after one clean run the database holds
+// exactly the fake's documents for the window (by key and content), with no duplicates and
+// nothing marked deleted.
+//
+// Most cases run three collections: A gets the fault on every request (it exhausts the retries,
+// or is not retried at all), B gets a retryable fault at random (seeded: the same requests get
+// the same faults every time) and must ride it out, C is left alone. The databases live in the
+// cluster the test command starts (PGHOST, PGPORT, PGUSER from .ci/test); the cases that stop or
+// restart PostgreSQL start a cluster of their own (.ci/pg-cluster), so no other test is
+// disturbed.
+#include "fake_oura.hpp"
+#include "test_support.hpp"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/String.h>
+#include <Poco/Timespan.h>
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using oura::test::CommandResult;
+using oura::test::envOr;
+using oura::test::FakeOura;
+
+namespace {
+
+// retry.max_attempts of every manifest here: a fault on every request is asked this many times.
+constexpr int kMaxAttempts = 4;
+const std::vector<std::string> kEndpoints = {"daily", "sleep", "activity", "heart", "tags", "ring"};
+
+std::string canonical(const Poco::Dynamic::Var& value) {
+  std::ostringstream out;
+  Poco::JSON::Stringifier::stringify(value, out);
+  return out.str();
+}
+
+// Where psql and the sink connect: a socket folder (or host) and a port.
+struct Pg {
+  std::string host;
+  std::string port;
+};
+
+Pg sharedCluster() {
+  if (envOr("PGHOST", "").empty()) {
+    throw std::runtime_error(
+        "PGHOST is not set: these tests need a PostgreSQL server. RunResult them through .ci/test, or "
+        "`.ci/pg-cluster start .run/pg && source .run/pg/env` and run ctest again");
+  }
+  return {envOr("PGHOST", ""), envOr("PGPORT", "5432")};
+}
+
+std::string psql(const Pg& pg, const std::string& db, const std::string& sql) {
+  CommandResult r = oura::test::runCommand(
+      "psql", {"-X", "-v", "ON_ERROR_STOP=1", "-At", "-h", pg.host, "-p", pg.port, "-U",
+               envOr("PGUSER", "postgres"), "-d", db, "-c", sql});
+  EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.err;
+  return r.out;
+}
+
+// A fresh database, dropped when the test ends.
+class Database {
+ public:
+  explicit Database(Pg pg) : pg_(std::move(pg)) {
+    std::random_device rd;
+    name_ = "oura_faults_" + std::to_string(rd()) + std::to_string(rd() % 1000);
+    psql(pg_, "postgres", "CREATE DATABASE " + name_);
+  }
+  ~Database() { psql(pg_, "postgres", "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"); }
+  const std::string& name() const { return name_; }
+
+ private:
+  Pg pg_;
+  std::string name_;
+};
+
+// A PostgreSQL cluster of the test's own (.ci/pg-cluster), stopped when the test ends.
+class OwnCluster {
+ public:
+  OwnCluster() : script_(envOr("OURA_SOURCE_DIR", "") + "/.ci/pg-cluster") {
+    // initdb runs as the postgres user when the tests run as root: it must reach the folder.
+    const std::string parent = oura::test::makeTempDir();
+    namespace fs = std::filesystem;
+    fs::permissions(parent, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+    dir_ = parent + "/pg";
+    CommandResult started = oura::test::runCommand(script_, {"start", dir_});
+    if (started.exit_code != 0) throw std::runtime_error("pg-cluster start: " + started.err);
+    CommandResult env = oura::test::runCommand(
+        "bash", {"-c", "source " + dir_ + "/env && echo \"$PGHOST $PGPORT\""});
+    std::istringstream where(env.out);
+    where >> pg_.host >> pg_.port;
+    if (pg_.port.empty()) throw std::runtime_error("pg-cluster env: " + env.err);
+  }
+  ~OwnCluster() { oura::test::runCommand(script_, {"stop", dir_}); }
+  const Pg& pg() const { return pg_; }
+  // Shell commands for a script: stop it; start it again on the same socket and port
+  // (pg_ctl restart starts a stopped cluster with the options of its last start).
+  std::string stopCommand() const { return "\"" + script_ + "\" stop " + dir_; }
+  std::string startAgainCommand() const { return "\"" + script_ + "\" restart " + dir_; }
+
+ private:
+  std::string script_;
+  std::string dir_;
+  Pg pg_;
+};
+
+// One case: the fake, the database, the collections and the window every run asks for.
+struct Case {
+  Case(FakeOura& f, Pg where, std::string database, std::vector<std::string> names)
+      : fake(f), pg(std::move(where)), db(std::move(database)), collections(std::move(names)) {}
+  FakeOura& fake;
+  Pg pg;
+  std::string db;
+  std::vector<std::string> collections;
+  std::string since = "2024-03-01";
+  std::string until = "2024-03-08";
+  std::string api_extra;  // more [api] keys, e.g. "read_timeout = 1\n"
+  std::string account = "faults";
+};
+
+std::string manifest(const Case& s) {
+  std::string text = "[collector]\naccount = \"" + s.account + "\"\nplugin_dirs = [\"" +
+                     envOr("OURA_PLUGIN_DIR", "") + "\"]\nsql_dir = \"" +
+                     envOr("OURA_SOURCE_DIR", "") + "/sql\"\n[api]\nbase_url = \"" +
+                     s.fake.baseUrl() + "\"\n" + s.api_extra + "[retry]\nmax_attempts = " +
+                     std::to_string(kMaxAttempts) +
+                     "\nbase_delay = 0.01\nmax_delay = 0.05\nmax_total = 30\n"
+                     "[token_store]\nplugin = \"env\"\n[token_store.config]\nvariable = "
+                     "\"OURA_FAULTS_TOKEN\"\n";
+  for (const auto& endpoint : kEndpoints) text += "[[endpoints]]\nplugin = \"" + endpoint + "\"\n";
+  text += "[[sinks]]\nplugin = \"postgres\"\nname = \"db\"\n[sinks.config]\nhost = \"" + s.pg.host +
+          "\"\nport = " + s.pg.port + "\ndbname = \"" + s.db + "\"\nuser = \"" +
+          envOr("PGUSER", "postgres") + "\"\n";
+  return text;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+// One run of the program: its result and the summary it wrote (null when it wrote none).
+struct RunResult {
+  CommandResult result;
+  Poco::JSON::Object::Ptr summary;
+  int exitCode() const {
+    // Through bash, a signal's death reads 128 + signal; runCommand says 256 + signal.
+    return result.exit_code >= 256 ? result.exit_code - 128 : result.exit_code;
+  }
+};
+
+// Runs `oura-collector --config M scrape --collections ... --since ... --until ...
+// --summary-json F` under bash; `during` is shell run while it works, with its pid in $pid (its
+// failure makes the script exit 99 after killing the run).
+RunResult scrape(const Case& s, const std::string& during = "") {
+  const std::string dir = oura::test::makeTempDir();
+  const std::string config = oura::test::writeFile(dir, "manifest.toml", manifest(s));
+  const std::string summary = dir + "/summary.json";
+  const std::string command = "\"$OURA_BINARY\" --config " + config + " scrape --collections " +
+                              joined(s.collections) + " --since " + s.since + " --until " +
+                              s.until + " --summary-json " + summary;
+  const std::string script =
+      during.empty() ? "exec " + command
+                     : command + " & pid=$!; { " + during +
+                           "; } || { kill -KILL $pid; wait $pid; exit 99; }; wait $pid";
+  RunResult run;
+  run.result = oura::test::runCommand(
+      "bash", {"-c", script},
+      {{"OURA_FAULTS_TOKEN", s.fake.token()},
+       {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")}});
+  std::ifstream in(summary);
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    Poco::JSON::Parser parser;
+    run.summary = parser.parse(text.str()).extract<Poco::JSON::Object::Ptr>();
+  }
+  EXPECT_NE(run.result.exit_code, 99) << "the disturbance itself failed: " << run.result.err;
+  return run;
+}
+
+std::string ownDayColumn(const std::string& collection) {
+  if (collection == "heartrate" || collection == "ring_battery_level") {
+    return "((\"timestamp\" AT TIME ZONE 'UTC')::date)";
+  }
+  if (collection == "enhanced_tag" || collection == "rest_mode_period") return "start_day";
+  return "day";
+}
+
+// The present (not deleted) raw documents of a collection whose own day is in [first, last].
+std::multiset<std::string> stored(const Case& s, const std::string& collection,
+                                  const std::string& first, const std::string& last) {
+  const std::string out =
+      psql(s.pg, s.db,
+           "SELECT raw::text FROM oura." + Poco::toLower(collection) + " WHERE account = '" +
+               s.account + "' AND deleted_at IS NULL AND " + ownDayColumn(collection) +
+               " BETWEEN '" + first + "' AND '" + last + "'");
+  std::multiset<std::string> docs;
+  std::istringstream lines(out);
+  Poco::JSON::Parser parser;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    parser.reset();
+    docs.insert(canonical(parser.parse(line)));
+  }
+  return docs;
+}
+
+std::multiset<std::string> expected(const Case& s, const std::string& collection,
+                                    const std::string& first, const std::string& last) {
+  auto docs = s.fake.documents(collection, first, last);
+  std::multiset<std::string> out;
+  for (std::size_t i = 0; i < docs->size(); ++i) {
+    out.insert(canonical(docs->get(static_cast<unsigned>(i))));
+  }
+  return out;
+}
+
+long count(const Case& s, const std::string& table, const std::string& where) {
+  return std::stol(psql(s.pg, s.db, "SELECT count(*) FROM oura." + table + " WHERE " + where));
+}
+
+// Sync state is never ahead of the data: for every collection with state, every document of the
+// fake from the window's first day through the synced day is stored, and no state lies beyond
+// the window asked for.
+void expectSyncStateNotAhead(const Case& s) {
+  std::istringstream synced(psql(s.pg, s.db,
+                                 "SELECT collection || ' ' || synced_through FROM oura.sync_state "
+                                 "WHERE account = '" + s.account + "' ORDER BY 1"));
+  for (std::string line; std::getline(synced, line);) {
+    std::istringstream cells(line);
+    std::string collection, through;
+    cells >> collection >> through;
+    SCOPED_TRACE(collection + " synced through " + through);
+    EXPECT_LE(through, s.until) << "sync state beyond the window asked for";
+    if (through < s.since) continue;
+    const auto want = expected(s, collection, s.since, through);
+    const auto got = stored(s, collection, s.since, through);
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want) << "sync state is ahead of the stored documents";
+  }
+}
+
+// What the faulty run must have said.
+struct Expected {
+  int exit_code = 0;
+  // collection -> outcome word of --summary-json (ok, failed, not_authorised, ...); collections
+  // not named here must be "ok".
+  std::map<std::string, std::string> outcomes;
+  // collection -> words its message must hold (besides its name or URL, always required).
+  std::map<std::string, std::vector<std::string>> messages;
+  // collections that must have ridden out faults: outcome ok with retries > 0.
+  std::set<std::string> retried;
+  // The disturbance makes the outcome depend on timing (a database that went away): each
+  // collection is ok, or failed with a message holding `failed_message`, and the exit code is
+  // 0 or 1 accordingly.
+  std::optional<std::string> ok_or_failed_message;
+  // Killed by SIGKILL (or finished before the kill: then everything is ok): no summary is left
+  // behind, not even a partial one.
+  bool killed = false;
+};
+
+Poco::JSON::Object::Ptr summaryOf(const RunResult& run, const std::string& collection) {
+  auto list = run.summary->getArray("collections");
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    auto c = list->getObject(static_cast<unsigned>(i));
+    if (c->getValue<std::string>("collection") == collection) return c;
+  }
+  return nullptr;
+}
+
+std::string messageOf(const Poco::JSON::Object::Ptr& c) {
+  return c->isNull("message") ? std::string() : c->getValue<std::string>("message");
+}
+
+// The faulty run's part of the invariant: exit code and summary, sync state not ahead.
+void expectFaultyRun(const Case& s, const RunResult& run, const Expected& want) {
+  SCOPED_TRACE("faulty run");
+  const std::string& err = run.result.err;
+  if (want.killed && run.exitCode() == 128 + 9) {
+    EXPECT_TRUE(run.summary.isNull()) << "a killed run left a summary behind";
+  } else if (want.killed) {
+    EXPECT_EQ(run.exitCode(), 0) << "not killed, so it must have finished: " << err;
+  } else if (!want.ok_or_failed_message) {
+    EXPECT_EQ(run.exitCode(), want.exit_code) << err;
+  }
+  if (!run.summary.isNull()) {
+    EXPECT_EQ(run.summary->getValue<int>("exit_code"), run.exitCode());
+    bool any_failed = false;
+    for (const std::string& collection : s.collections) {
+      SCOPED_TRACE(collection);
+      auto c = summaryOf(run, collection);
+      ASSERT_FALSE(c.isNull()) << "the summary has no line for it: " << err;
+      const std::string outcome = c->getValue<std::string>("outcome");
+      const std::string message = messageOf(c);
+      if (want.ok_or_failed_message) {
+        if (outcome == "ok") continue;
+        any_failed = true;
+        EXPECT_EQ(outcome, "failed") << message;
+        EXPECT_NE(message.find(*want.ok_or_failed_message), std::string::npos) << message;
+        EXPECT_NE(message.find(collection), std::string::npos)
+            << "the message names the collection: " << message;
+        continue;
+      }
+      const auto named = want.outcomes.find(collection);
+      const std::string want_outcome =
+          want.killed ? "ok" : named == want.outcomes.end() ? "ok" : named->second;
+      EXPECT_EQ(outcome, want_outcome) << message << "\n" << err;
+      if (want_outcome == "ok") {
+        EXPECT_TRUE(message.empty()) << message;
+      } else {
+        EXPECT_TRUE(message.find(collection) != std::string::npos ||
+                    message.find("/v2/usercollection/" + collection) != std::string::npos)
+            << "the message names the collection or its URL: " << message;
+        EXPECT_NE(err.find(message), std::string::npos)
+            << "stderr carries the same message: " << err;
+      }
+      if (auto words = want.messages.find(collection); words != want.messages.end()) {
+        for (const std::string& word : words->second) {
+          EXPECT_NE(message.find(word), std::string::npos) << "'" << word << "' in: " << message;
+        }
+      }
+      if (want.retried.count(collection)) {
+        EXPECT_GT(c->getValue<long>("retries"), 0) << "the fault was meant to be ridden out";
+      }
+    }
+    if (want.ok_or_failed_message) {
+      EXPECT_EQ(run.exitCode(), any_failed ? 1 : 0) << err;
+    }
+  } else {
+    EXPECT_TRUE(want.killed) << "the run wrote no summary: " << err;
+  }
+  expectSyncStateNotAhead(s);
+}
+
+// The clean run's part: exit 0, every collection ok, the database equals the fake.
+void expectRepairedByCleanRun(const Case& s) {
+  SCOPED_TRACE("clean run");
+  s.fake.reset();  // every fault off
+  const RunResult clean = scrape(s);
+  ASSERT_EQ(clean.exitCode(), 0) << clean.result.err;
+  ASSERT_FALSE(clean.summary.isNull());
+  for (const std::string& collection : s.collections) {
+    SCOPED_TRACE(collection);
+    auto c = summaryOf(clean, collection);
+    ASSERT_FALSE(c.isNull());
+    EXPECT_EQ(c->getValue<std::string>("outcome"), "ok") << messageOf(c);
+    // Exactly the fake's documents, by key and content, none twice, none missing, nothing
+    // outside the window, nothing marked deleted (the fake's documents did not change).
+    const auto want = expected(s, collection, s.since, s.until);
+    const auto got = stored(s, collection, "0001-01-01", "9999-12-31");
+    EXPECT_FALSE(want.empty());
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want) << "stored documents differ from the fake's";
+    EXPECT_EQ(count(s, Poco::toLower(collection), "account = '" + s.account + "'"),
+              static_cast<long>(want.size()))
+        << "rows beyond the fake's documents (deleted or duplicated)";
+    EXPECT_EQ(psql(s.pg, s.db,
+                   "SELECT synced_through FROM oura.sync_state WHERE account = '" + s.account +
+                       "' AND collection = '" + collection + "'"),
+              s.until + "\n");
+  }
+  expectSyncStateNotAhead(s);
+}
+
+// The invariant every case ends with.
+void expectInvariant(const Case& s, const RunResult& faulty, const Expected& want) {
+  expectFaultyRun(s, faulty, want);
+  expectRepairedByCleanRun(s);
+}
+
+void initDb(const Case& s) {
+  const std::string dir = oura::test::makeTempDir();
+  const std::string config = oura::test::writeFile(dir, "manifest.toml", manifest(s));
+  CommandResult r = oura::test::runCommand(envOr("OURA_BINARY", "oura-collector"),
+                                           {"--config", config, "init-db"},
+                                           {{"OURA_FAULTS_TOKEN", s.fake.token()}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+int requestsTo(FakeOura& fake, const std::string& collection) {
+  auto per_route = fake.stats()->getObject("arrivals_per_route");
+  const std::string path = "/v2/usercollection/" + collection;
+  return per_route->has(path) ? per_route->getValue<int>(path) : 0;
+}
+
+int servedWith(FakeOura& fake, const std::string& collection, int status) {
+  auto all = fake.stats()->getObject("status_per_route");
+  const std::string path = "/v2/usercollection/" + collection;
+  if (!all->has(path)) return 0;
+  auto by_status = all->getObject(path);
+  const std::string key = std::to_string(status);
+  return by_status->has(key) ? by_status->getValue<int>(key) : 0;
+}
+
+// The three collections of a fault case: A (the fault on every request), B (a retryable fault
+// at random), C (no fault): a day-windowed daily collection, one with several documents a day
+// and samples, and a time series.
+const std::string kA = "daily_sleep";
+const std::string kB = "sleep";
+const std::string kC = "heartrate";
+
+std::vector<std::string> fakeArgs() {
+  return {"--first-day", "2024-02-20", "--last-day", "2024-03-20", "--page-size", "3",
+          "--series-page-size", "500"};
+}
+
+// A fault on every request of A and, when `b_kind` is given, the same fault with probability
+// 0.3 (seeded) on B; `extra` adds fields to both (retry_after, delay_ms).
+void armFaults(FakeOura& fake, const std::string& kind, const std::string& extra, bool on_b) {
+  fake.post("/_fake/faults", R"({"collection": ")" + kA + R"(", "kind": )" + kind +
+                                 R"(, "every": 1)" + extra + "}");
+  if (on_b) {
+    fake.post("/_fake/faults", R"({"collection": ")" + kB + R"(", "kind": )" + kind +
+                                   R"(, "probability": 0.3, "seed": "faults")" + extra + "}");
+  }
+}
+
+// A retryable fault: A exhausts its attempts and fails naming the fault, B rides it out, C is
+// untouched; exit 1.
+void retryableCase(const std::string& kind, const std::string& extra,
+                   const std::vector<std::string>& words, const std::string& api_extra = "") {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA, kB, kC}};
+  s.api_extra = api_extra;
+  initDb(s);
+  armFaults(fake, kind, extra, true);
+  const RunResult faulty = scrape(s);
+  EXPECT_EQ(requestsTo(fake, kA), kMaxAttempts) << "A is asked max_attempts times, then given up";
+  if (std::isdigit(static_cast<unsigned char>(kind[0]))) {
+    EXPECT_EQ(servedWith(fake, kA, std::stoi(kind)), kMaxAttempts);
+  } else if (kind == R"("reset")") {
+    EXPECT_EQ(servedWith(fake, kA, 0), kMaxAttempts) << "every answer to A was a reset";
+  }
+  Expected want;
+  want.exit_code = 1;
+  want.outcomes[kA] = "failed";
+  want.messages[kA] = words;
+  want.retried = {kB};
+  expectInvariant(s, faulty, want);
+}
+
+// A fault that is not retried: A is asked once and skipped (or failed), the rest land.
+void notRetriedCase(const std::string& kind, int exit_code, const std::string& outcome,
+                    const std::vector<std::string>& words, int requests_to_a = 1) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA, kB, kC}};
+  initDb(s);
+  armFaults(fake, kind, "", false);
+  const RunResult faulty = scrape(s);
+  EXPECT_EQ(requestsTo(fake, kA), requests_to_a) << "no retry for this fault";
+  Expected want;
+  want.exit_code = exit_code;
+  want.outcomes[kA] = outcome;
+  want.messages[kA] = words;
+  expectInvariant(s, faulty, want);
+}
+
+std::string httpDateIn(int seconds) {
+  Poco::DateTime at;
+  at += Poco::Timespan(seconds, 0);
+  return Poco::DateTimeFormatter::format(at, Poco::DateTimeFormat::HTTP_FORMAT);
+}
+
+}  // namespace
+
+TEST(FaultInjection, Http500WithAnHtmlBodyIsRetriedThenReported) {
+  retryableCase("500", "", {"500"});
+}
+
+TEST(FaultInjection, Http502IsRetriedThenReported) { retryableCase("502", "", {"502"}); }
+
+TEST(FaultInjection, Http503IsRetriedThenReported) { retryableCase("503", "", {"503"}); }
+
+TEST(FaultInjection, Http429WithRetryAfterInSecondsIsWaitedOutThenReported) {
+  retryableCase("429", R"(, "retry_after": "1")", {"429"});
+}
+
+TEST(FaultInjection, Http429WithRetryAfterAsAnHttpDateIsWaitedOutThenReported) {
+  retryableCase("429", R"(, "retry_after": ")" + httpDateIn(1) + R"(")", {"429"});
+}
+
+TEST(FaultInjection, Http429WithoutRetryAfterIsBackedOffThenReported) {
+  retryableCase("429", "", {"429"});
+}
+
+TEST(FaultInjection, AConnectionResetBeforeTheResponseIsRetriedThenReported) {
+  retryableCase(R"("reset")", "", {});
+}
+
+TEST(FaultInjection, ABodyCutShortIsRetriedThenReported) {
+  retryableCase(R"("truncated")", "", {});
+}
+
+TEST(FaultInjection, MalformedJsonIsRetriedThenReported) {
+  retryableCase(R"("not_json")", "", {"JSON"});
+}
+
+TEST(FaultInjection, AResponseSlowerThanTheReadTimeoutIsRetriedThenReported) {
+  retryableCase(R"("delay")", R"(, "delay_ms": 2500)", {}, "read_timeout = 1\n");
+}
+
+TEST(FaultInjection, Http426SkipsTheCollectionAsUpgradeRequired) {
+  notRetriedCase("426", 0, "upgrade_required", {"426", "update the Oura app"});
+}
+
+TEST(FaultInjection, Http403SkipsTheCollectionAsNotAuthorised) {
+  notRetriedCase("403", 0, "not_authorised", {"403"});
+}
+
+TEST(FaultInjection, Http401ForOneCollectionSkipsOnlyThatOne) {
+  notRetriedCase("401", 0, "not_authorised", {"401"});
+}
+
+TEST(FaultInjection, ARepeatedNextTokenStopsTheCollectionWithAnError) {
+  // The first page passes (no cursor), the second repeats its token: two requests, no retry.
+  notRetriedCase(R"("repeat_token")", 1, "failed", {"next_token"}, 2);
+}
+
+// The database restarts while a backfill writes: the batch in flight is retried after the
+// restart and the run lands everything.
+TEST(FaultInjection, PostgresRestartedMidRun) {
+  OwnCluster cluster;
+  psql(cluster.pg(), "postgres", "CREATE DATABASE restart_faults");
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-06-30", "--latency-ms", "60",
+                 "--page-size", "5"});
+  Case s{fake, cluster.pg(), "restart_faults", {"daily_sleep", "sleep", "heartrate",
+                                                 "daily_activity"}};
+  s.since = "2024-01-01";
+  s.until = "2024-04-30";
+  initDb(s);
+  const RunResult faulty = scrape(s, "sleep 2; " + cluster.startAgainCommand());
+  EXPECT_NE(faulty.result.err.find("asked to retry"), std::string::npos)
+      << "the restart was meant to hit a batch: " << faulty.result.err;
+  Expected want;
+  want.exit_code = 0;
+  expectInvariant(s, faulty, want);
+}
+
+// PostgreSQL goes away for 20 s while a backfill writes: the sink's batch retry rides it out or
+// the collections it hit fail, naming PostgreSQL; either way nothing is lost or ahead.
+TEST(FaultInjection, PostgresUnreachableFor20SecondsMidRun) {
+  OwnCluster cluster;
+  psql(cluster.pg(), "postgres", "CREATE DATABASE down_faults");
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-06-30", "--latency-ms", "60",
+                 "--page-size", "5"});
+  Case s{fake, cluster.pg(), "down_faults", {"daily_sleep", "sleep", "heartrate",
+                                              "daily_activity"}};
+  s.since = "2024-01-01";
+  s.until = "2024-04-30";
+  initDb(s);
+  const RunResult faulty = scrape(s, "sleep 1.5; " + cluster.stopCommand() + "; sleep 20; " +
+                                   cluster.startAgainCommand());
+  Expected want;
+  want.ok_or_failed_message = "PostgreSQL";
+  expectInvariant(s, faulty, want);
+  // The outage hit the run: something waited for or lost the database.
+  EXPECT_NE(faulty.result.err.find("PostgreSQL"), std::string::npos) << faulty.result.err;
+}
+
+// SIGKILL at random points of a backfill (seeded), ten times in a row, then one clean run.
+TEST(FaultInjection, SigkillAtRandomPointsOfABackfillTenTimesThenOneCleanRun) {
+  Database db(sharedCluster());
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-06-30", "--latency-ms", "30",
+                 "--page-size", "5"});
+  Case s{fake, sharedCluster(), db.name(), {"daily_sleep", "sleep", "heartrate",
+                                             "daily_activity", "workout"}};
+  s.since = "2024-01-01";
+  s.until = "2024-04-30";
+  initDb(s);
+  std::mt19937 random(20240601);
+  std::uniform_int_distribution<int> after_ms(200, 3500);
+  int killed = 0;
+  for (int i = 0; i < 10; ++i) {
+    const int ms = after_ms(random);
+    SCOPED_TRACE("kill " + std::to_string(i) + " after " + std::to_string(ms) + " ms");
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.3f", ms / 1000.0);
+    const RunResult run = scrape(s, std::string("sleep ") + seconds + "; kill -KILL $pid 2>/dev/null || true");
+    killed += run.exitCode() == 128 + 9;
+    Expected want;
+    want.killed = true;
+    expectFaultyRun(s, run, want);
+  }
+  EXPECT_GE(killed, 5) << "most runs were meant to be killed half-way";
+  expectRepairedByCleanRun(s);
+}
