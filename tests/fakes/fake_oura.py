@@ -1430,11 +1430,12 @@ def parse_fault(obj, default_seed="1"):
     With `probability` (0 < p <= 1) each request gets it with that chance, drawn from a
     random.Random seeded by `seed` (default "<--seed>|<collection>|<kind>"), so the same
     requests get the same faults; with `every` N, the Nth, 2Nth, ... request after it was set.
-    Then `count`, when given, caps how often it fires (else it never wears off)."""
+    Then `count`, when given, caps how often it fires (else it never wears off). With `after`
+    K the fault lets the first K requests it would see pass (a fault in the middle of a walk)."""
     if not isinstance(obj, dict):
         raise ValueError("fault must be a JSON object")
     unknown = set(obj) - {"collection", "kind", "count", "probability", "every", "seed",
-                          "retry_after", "body", "delay_ms"}
+                          "retry_after", "body", "delay_ms", "after"}
     if unknown:
         raise ValueError("unknown fault field(s): %s" % ", ".join(sorted(unknown)))
     collection = obj.get("collection")
@@ -1445,7 +1446,14 @@ def parse_fault(obj, default_seed="1"):
         kind = int(kind)
     if isinstance(kind, bool) or not (isinstance(kind, int) and 100 <= kind <= 599 or kind in FAULT_WORDS):
         raise ValueError("kind must be an HTTP status or one of %s" % ", ".join(FAULT_WORDS))
-    fault = {"collection": collection, "kind": kind}
+    fault = {"collection": collection, "kind": kind, "after": 0}
+    if obj.get("after") is not None:
+        after = obj["after"]
+        if isinstance(after, str) and after.isdigit():
+            after = int(after)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ValueError("after must be a non-negative integer")
+        fault["after"] = after
     periodic = obj.get("probability") is not None or obj.get("every") is not None
     if obj.get("probability") is not None and obj.get("every") is not None:
         raise ValueError("probability and every exclude each other")
@@ -1490,7 +1498,7 @@ def parse_fault(obj, default_seed="1"):
 
 def parse_fault_spec(spec, default_seed="1"):
     """--fault COLLECTION:KIND[:COUNT[:RETRY_AFTER]] or COLLECTION:KIND[,key=value...]
-    (keys: count, probability, every, seed, retry_after, delay_ms, body; the value of the last
+    (keys: count, probability, every, seed, retry_after, delay_ms, body, after; the value of the last
     key takes the rest, so `retry_after=Wed, 21 Oct 2015 07:28:00 GMT` works when it is last).
     In the colon form RETRY_AFTER takes the rest (HTTP dates hold ':')."""
     head, sep, options = spec.partition(",")
@@ -1505,7 +1513,7 @@ def parse_fault_spec(spec, default_seed="1"):
             key = key.strip()
             if key in ("retry_after", "body"):
                 # Free text: up to the next ",key=" with a known key, else the rest.
-                m = re.search(r",(count|probability|every|seed|retry_after|delay_ms|body)=", rest)
+                m = re.search(r",(count|probability|every|seed|retry_after|delay_ms|body|after)=", rest)
                 value, rest = (rest[:m.start()], rest[m.start() + 1:]) if m else (rest, "")
             else:
                 value, _, rest = rest.partition(",")
@@ -1560,7 +1568,7 @@ class State:
 
     @staticmethod
     def arm(fault):
-        entry = {"fault": fault, "remaining": fault["count"], "seen": 0, "rng": None}
+        entry = {"fault": fault, "remaining": fault["count"], "seen": 0, "arrived": 0, "rng": None}
         if "probability" in fault:
             entry["rng"] = random.Random(fault["seed"])
         return entry
@@ -1587,11 +1595,17 @@ class State:
             chosen = None
             head = next((e for e in queue if "probability" not in e["fault"] and "every" not in e["fault"]), None)
             if head is not None and not (head["fault"]["kind"] == "repeat_token" and not has_cursor):
-                chosen = head
+                head["arrived"] += 1
+                if head["arrived"] > head["fault"]["after"]:
+                    chosen = head
             for entry in queue:
                 fault = entry["fault"]
                 if entry is head or (fault["kind"] == "repeat_token" and not has_cursor):
                     continue
+                if "probability" in fault or "every" in fault:
+                    entry["arrived"] += 1
+                    if entry["arrived"] <= fault["after"]:
+                        continue  # still dormant: the first `after` requests pass it by
                 if "probability" in fault:
                     fires = entry["rng"].random() < fault["probability"]
                 elif "every" in fault:

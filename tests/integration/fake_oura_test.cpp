@@ -364,6 +364,17 @@ TEST(FakeOuraFaults, EveryNthRequestAndTheCommandLineKeyValueForm) {
   EXPECT_EQ(apiGet(fake, "/v2/usercollection/session" + q).status, 200);
 }
 
+TEST(FakeOuraFaults, AfterLetsTheFirstRequestsPassThenTheFaultStarts) {
+  FakeOura fake({"--fault", "daily_stress:503,every=1,after=2"});
+  const std::string q = "?start_date=2024-11-11&end_date=2024-11-12";
+  EXPECT_EQ(statusesOf(fake, "/v2/usercollection/daily_stress" + q, 4),
+            (std::vector<int>{200, 200, 503, 503}));
+  fake.post("/_fake/faults", R"({"collection": "tag", "kind": 500, "count": 1, "after": 1})");
+  EXPECT_EQ(statusesOf(fake, "/v2/usercollection/tag" + q, 3), (std::vector<int>{200, 500, 200}));
+  EXPECT_THROW(fake.post("/_fake/faults", R"({"collection": "tag", "kind": 500, "after": -1})"),
+               std::runtime_error);
+}
+
 TEST(FakeOuraFaults, ResetClosesTheConnectionBeforeAnyAnswer) {
   FakeOura fake;
   fake.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": "reset"})");

@@ -541,6 +541,41 @@ TEST(FaultInjection, ARepeatedNextTokenStopsTheCollectionWithAnError) {
   notRetriedCase(R"("repeat_token")", 1, "failed", {"next_token"}, 2);
 }
 
+// A fault that starts in the middle of a backfill: the windows that landed keep their rows and
+// their sync state (exactly through the last landed window, never beyond), the failed window's
+// earlier batches are kept without state, and nothing is marked deleted.
+TEST(FaultInjection, AFaultInTheMiddleOfABackfillKeepsTheWindowsThatLanded) {
+  Database db(sharedCluster());
+  FakeOura fake({"--first-day", "2023-12-01", "--last-day", "2024-04-30", "--page-size", "3",
+                 "--series-page-size", "1000"});
+  Case s{fake, sharedCluster(), db.name(), {"heartrate", "daily_activity", "daily_sleep"}};
+  s.since = "2024-01-01";
+  s.until = "2024-03-31";
+  initDb(s);
+  // heartrate: 28-day windows of ~10 pages each, so request 15 is inside the second window;
+  // daily_activity: one window of ~31 pages (5,000-row batches of its MET samples along the way).
+  fake.post("/_fake/faults", R"([{"collection": "heartrate", "kind": 503, "every": 1, "after": 14},
+                                 {"collection": "daily_activity", "kind": 502, "every": 1, "after": 12}])");
+  const RunResult faulty = scrape(s);
+  EXPECT_EQ(psql(s.pg, s.db, "SELECT synced_through FROM oura.sync_state WHERE collection = "
+                             "'heartrate'"),
+            "2024-01-28\n")
+      << "the first 28-day window landed with its state, the second did not";
+  EXPECT_EQ(psql(s.pg, s.db, "SELECT count(*) FROM oura.sync_state WHERE collection = "
+                             "'daily_activity'"),
+            "0\n");
+  EXPECT_GT(count(s, "daily_activity", "true"), 0) << "batches before the fault were written";
+  EXPECT_EQ(count(s, "daily_activity", "deleted_at IS NOT NULL") +
+                count(s, "heartrate", "deleted_at IS NOT NULL"),
+            0)
+      << "a failed fetch marks nothing deleted";
+  Expected want;
+  want.exit_code = 1;
+  want.outcomes = {{"heartrate", "failed"}, {"daily_activity", "failed"}};
+  want.messages = {{"heartrate", {"503", "gave up after"}}, {"daily_activity", {"502"}}};
+  expectInvariant(s, faulty, want);
+}
+
 // The database restarts while a backfill writes: the batch in flight is retried after the
 // restart and the run lands everything.
 TEST(FaultInjection, PostgresRestartedMidRun) {
