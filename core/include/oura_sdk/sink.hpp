@@ -62,6 +62,77 @@ struct SinkOutcome {
   std::uint64_t updated = 0;    ///< rows whose content changed
 };
 
+/// One collection's part of a finished run, as the core's run summary counts it (the same
+/// fields as an entry of `--summary-json`'s `collections`, docs/operations.md "Run summary").
+/// Counts are for the whole run; `inserted`/`updated` are what every sink of the run reported,
+/// added up.
+struct RunCollectionRecord {
+  std::string collection;  ///< Oura collection name, e.g. "daily_sleep", "vO2_max"
+  std::string endpoint;    ///< the endpoint plugin instance that serves it
+  /// The window asked for, inclusive, "YYYY-MM-DD"; both "" for snapshots, full re-fetches and
+  /// `reprocess` (no window).
+  std::string first_day;
+  std::string last_day;
+  std::uint64_t requests = 0;   ///< HTTP requests sent to the Oura API (every attempt counts)
+  std::uint64_t retries = 0;    ///< of those, attempts after the first
+  std::uint64_t pages = 0;      ///< response pages read
+  std::uint64_t documents = 0;  ///< documents kept (inside the window) and mapped
+  std::uint64_t rows = 0;       ///< rows of all streams handed to the sinks
+  std::uint64_t inserted = 0;   ///< rows the sinks inserted (did not exist before)
+  std::uint64_t updated = 0;    ///< rows the sinks updated (content changed)
+  std::uint64_t skipped = 0;    ///< documents that could not be mapped
+  std::uint64_t warnings = 0;   ///< lenient-parsing warnings (absent required key, wrong type)
+  /// One word: "ok", "failed", "not_authorised", "upgrade_required", "login_needed",
+  /// "interrupted".
+  std::string outcome;
+  std::string message;  ///< what failed or was skipped and what to do; usually "" when ok
+};
+
+/// A finished `scrape` or `reprocess` (also an interrupted one), handed to every sink by
+/// SinkPlugin::recordRun() just before the sinks are closed. Runs that stop before the sinks
+/// are opened (usage, configuration, no token, a sink unreachable) are not recorded.
+struct RunRecord {
+  std::string account;  ///< the account label of the run (as in SinkBatch::account)
+  std::string command;  ///< "scrape" or "reprocess"
+  std::int64_t started_at_ms = 0;   ///< when the run started, milliseconds since the Unix epoch (UTC)
+  std::int64_t finished_at_ms = 0;  ///< when it finished, milliseconds since the Unix epoch (UTC)
+  int exit_code = 0;  ///< the program's exit code for the run (docs/DESIGN.md "Exit codes")
+  /// `exit_code` as one word: "ok" (0), "partial" (1), "unavailable" (69), "interrupted" (75),
+  /// "login_needed" (77), "config" (78), "usage" (64), "internal" (anything else).
+  std::string outcome;
+  /// "" for a run whose every collection ended ok; otherwise one line per collection that did
+  /// not ("collection: message"), so the run row alone says what went wrong.
+  std::string error;
+  std::string program_version;  ///< the oura-collector version that ran, e.g. "0.4.0"
+  std::vector<RunCollectionRecord> collections;  ///< one per collection of the run, in run order
+};
+
+/// What a sink that keeps state knows about one (account, collection): the answer of
+/// SinkPlugin::status(), shown by `oura-collector status`. Times are milliseconds since the
+/// Unix epoch (UTC); absent when unknown.
+struct CollectionStatus {
+  std::string account;     ///< the account label
+  std::string collection;  ///< Oura collection name
+  /// The last day fully synced ("YYYY-MM-DD"), absent without sync state (never synced, or a
+  /// snapshot collection, which keeps none).
+  std::optional<std::string> synced_through;
+  std::optional<std::int64_t> synced_at_ms;  ///< when `synced_through` was last written
+  /// The last recorded run that included the collection: when it started and finished, the
+  /// command ("scrape"/"reprocess") and the collection's outcome word in it
+  /// (RunCollectionRecord::outcome); all absent/"" when no run is recorded.
+  std::optional<std::int64_t> last_run_started_at_ms;
+  std::optional<std::int64_t> last_run_finished_at_ms;
+  std::string last_run_command;
+  std::string last_run_outcome;
+  std::uint64_t last_run_inserted = 0;  ///< rows inserted for the collection by that run
+  std::uint64_t last_run_updated = 0;   ///< rows updated for the collection by that run
+  /// The last recorded run in which the collection did not end "ok": when it finished, the
+  /// collection's outcome word and message; absent/"" when every recorded run was ok.
+  std::optional<std::int64_t> last_error_at_ms;
+  std::string last_error_outcome;
+  std::string last_error;
+};
+
 /// Base class of sink plugins. The core calls one sink from one thread at a time.
 class SinkPlugin : public Plugin {
  public:
@@ -89,6 +160,14 @@ class SinkPlugin : public Plugin {
   /// Called once after the last batch (also after an interrupted run). Flushes and disconnects.
   virtual void close();
 
+  /// Records a finished run (the run log). Called once per run, after the last batch and just
+  /// before close(), also for an interrupted run; the sink may have lost its connection since
+  /// the last batch and should connect again. All or nothing (one transaction).
+  /// The default (a sink that keeps no run log) does nothing.
+  /// @throws Error (or UnavailableError) when it cannot be recorded: never fatal, the core logs
+  ///   it as a warning and the run's exit code stays as it is.
+  virtual void recordRun(const RunRecord& run);
+
   // --- Sinks that keep a schema and stored data (PostgreSQL). The defaults say "none". ---
 
   /// Applies, in order, every migration whose version is not yet recorded as applied, each in
@@ -106,6 +185,15 @@ class SinkPlugin : public Plugin {
   /// Deletes every row and the sync state of `account`, in one transaction.
   /// @return rows deleted. @throws Error when the sink keeps nothing (the default) or it fails.
   virtual std::uint64_t purge(const std::string& account);
+
+  /// Per collection, what the sink knows of `account`'s syncs and runs (sync state, the last
+  /// recorded run, the last run that did not end ok), sorted by account then collection; only
+  /// collections with sync state or a recorded run appear. An empty `account` means every
+  /// account. Reads only: takes no run lock, needs no open(), and may be called while a run
+  /// holds the lock.
+  /// @return nothing when the sink keeps no state (the default; stdout).
+  /// @throws UnavailableError when the destination cannot be reached; Error when reading fails.
+  virtual std::optional<std::vector<CollectionStatus>> status(const std::string& account);
 
   /// Calls `on_document` with the stored raw document (JSON text) of every row of the document
   /// stream of `collection` for `account` that is not marked deleted, oldest first. Holds

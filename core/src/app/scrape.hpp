@@ -36,6 +36,12 @@ enum class Outcome {
 };
 
 const char* toString(Outcome outcome) noexcept;
+// The outcome as one word for machines (--summary-json, the run log): ok, failed,
+// not_authorised, upgrade_required, login_needed, interrupted.
+const char* outcomeName(Outcome outcome) noexcept;
+// An exit code as one word (--summary-json, the run log): ok, partial, usage, unavailable,
+// interrupted, login_needed, config; anything else is internal.
+const char* exitName(int code) noexcept;
 
 struct CollectionSummary {
   std::string collection;

@@ -59,6 +59,10 @@ std::optional<int> SinkPlugin::schemaVersion() { return std::nullopt; }
 std::uint64_t SinkPlugin::purge(const std::string&) {
   throw Error("this sink keeps no data to purge");
 }
+void SinkPlugin::recordRun(const RunRecord&) {}
+std::optional<std::vector<CollectionStatus>> SinkPlugin::status(const std::string&) {
+  return std::nullopt;
+}
 bool SinkPlugin::readRaw(const std::string&, const CollectionSpec&,
                          const std::function<void(const std::string&)>&) {
   return false;
