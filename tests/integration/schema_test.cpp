@@ -7,6 +7,10 @@
 //    order with the stream's SQL types, the primary key (account, key...), a comment on the
 //    table and on every column, the time-range indexes; and no table without a stream;
 //  - 001_init.sql can be applied twice (IF NOT EXISTS throughout);
+//  - a database at any earlier migration, upgraded by the later files, equals one migrated from
+//    empty (and keeps its rows);
+//  - the sink's own tables (sync_state, schema_migrations, the run log runs/run_collections of
+//    003) are checked by name and shape, and left out of the comparison with the streams;
 //  - oura-schema-sql (tests/tools/schema_sql.cpp) gives the same schema as the migrations, and
 //    while 001 is the only migration, exactly 001's generated part.
 // The real apply path (schema_migrations, one transaction per file) is the PostgreSQL sink's
@@ -217,10 +221,15 @@ class ScratchDatabase {
 
 // --- catalog ----------------------------------------------------------------------------------
 
-const char* const kStateTables = "'sync_state', 'schema_migrations'";
+// The sink's own tables (no stream's): sync state, the migrations record, the run log
+// (003_run_log.sql; runs_id_seq is the identity sequence of runs.id).
+const char* const kStateTables =
+    "'sync_state', 'schema_migrations', 'runs', 'run_collections', 'runs_id_seq'";
+const std::set<std::string> kStateTableNames = {"sync_state", "schema_migrations", "runs",
+                                                "run_collections"};
 
 /// Everything schema oura holds, one line per table, column, constraint and index (with comments),
-/// sorted. `skip_state_tables`: without sync_state and schema_migrations.
+/// sorted. `skip_state_tables`: without the sink's own tables (kStateTables).
 std::vector<std::string> catalog(const std::string& db, bool skip_state_tables) {
   const std::string skip =
       skip_state_tables ? std::string(" AND c.relname NOT IN (") + kStateTables + ")" : "";
@@ -481,7 +490,7 @@ TEST(Schema, MigrationsApplyFromEmptyAndGiveOneTablePerStream) {
 
   // Nothing in schema oura but stream tables and the sink's own state.
   for (const auto& [table, comment] : tables) {
-    if (table == "sync_state" || table == "schema_migrations") continue;
+    if (kStateTableNames.count(table)) continue;
     EXPECT_TRUE(stream_tables.count(table))
         << "oura." << table << " is the table of no stream of any built endpoint plugin";
   }
@@ -505,6 +514,61 @@ TEST(Schema, MigrationsApplyFromEmptyAndGiveOneTablePerStream) {
                   " WHERE d.adrelid = 'oura.sync_state'::regclass"
                   " AND a.attname = 'updated_at'"),
             (std::vector<std::vector<std::string>>{{"now()"}}));
+
+  // The run log (003_run_log.sql): runs, and run_collections going with its run; both carry
+  // account (purge empties every oura table with one); every column commented; the indexes of
+  // "latest run per account" and "latest run (and error) per account and collection".
+  for (const std::string table : {"runs", "run_collections"}) {
+    SCOPED_TRACE(table);
+    ASSERT_TRUE(tables.count(table)) << "no table oura." << table;
+    EXPECT_FALSE(tables[table].empty()) << "oura." << table << " has no COMMENT";
+    bool has_account = false;
+    for (const auto& c : columns[table]) {
+      EXPECT_FALSE(c.comment.empty()) << table << "." << c.name << " has no COMMENT";
+      has_account |= c.name == "account" && c.not_null;
+    }
+    EXPECT_TRUE(has_account) << "oura." << table << " needs account NOT NULL (purge --account)";
+  }
+  EXPECT_EQ(primary_keys["runs"], (std::vector<std::string>{"id"}));
+  EXPECT_EQ(primary_keys["run_collections"], (std::vector<std::string>{"run_id", "collection"}));
+  EXPECT_TRUE(indexes["runs"].count({"account", "started_at"}));
+  EXPECT_TRUE(indexes["run_collections"].count({"account", "collection", "run_id"}));
+  EXPECT_EQ(query(db.name(),
+                  "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND "
+                  "conrelid = 'oura.run_collections'::regclass"),
+            (std::vector<std::vector<std::string>>{
+                {"FOREIGN KEY (run_id) REFERENCES oura.runs(id) ON DELETE CASCADE"}}));
+}
+
+// Upgrades: a database at any earlier migration, with data in it, brought to the newest by the
+// remaining files, has exactly the schema of one migrated from empty, and keeps its rows.
+TEST(Schema, MigrationsFromEachEarlierVersionGiveTheSameSchema) {
+  ASSERT_TRUE(havePostgres()) << kNoPostgres;
+  const auto files = migrationFiles();
+  ASSERT_GE(files.size(), 3u) << "001_init, 002_token_store, 003_run_log at least";
+  ScratchDatabase fresh;
+  ASSERT_TRUE(applyMigrations(fresh.name()));
+  const auto want = catalog(fresh.name(), false);
+  for (std::size_t at = 1; at < files.size(); ++at) {
+    SCOPED_TRACE("from migration " + std::to_string(files[at - 1].version));
+    ScratchDatabase db;
+    for (std::size_t i = 0; i < at; ++i) {
+      const CommandResult r = applyFile(db.name(), files[i].path);
+      ASSERT_EQ(r.exit_code, 0) << files[i].path.filename() << ": " << r.err;
+    }
+    query(db.name(), "INSERT INTO oura.sync_state (account, collection, synced_through) VALUES "
+                     "('upgrade', 'daily_sleep', '2024-01-31')");
+    for (std::size_t i = at; i < files.size(); ++i) {
+      const CommandResult r = applyFile(db.name(), files[i].path);
+      ASSERT_EQ(r.exit_code, 0) << files[i].path.filename() << " on a database at migration "
+                                << files[at - 1].version << ": " << r.err;
+    }
+    const auto have = catalog(db.name(), false);
+    EXPECT_TRUE(want == have) << lineDiff(want, "migrated from empty", have, "upgraded");
+    EXPECT_EQ(query(db.name(), "SELECT synced_through FROM oura.sync_state WHERE account = "
+                               "'upgrade'"),
+              (std::vector<std::vector<std::string>>{{"2024-01-31"}}));
+  }
 }
 
 // 001_init.sql uses IF NOT EXISTS throughout (COMMENT ON is a plain overwrite), so running it

@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
 #include <oura_sdk/errors.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "row_json.hpp"
@@ -550,6 +553,179 @@ void PostgresSink::close() {
   connection_.reset();
   locked_accounts_.clear();
   staged_.clear();
+}
+
+namespace {
+
+// $3/$4 (ms since the epoch) as timestamptz, exactly (no float).
+constexpr const char* kRecordRunSql =
+    "WITH run AS ("
+    " INSERT INTO oura.runs (account, command, started_at, finished_at, exit_code, outcome,"
+    " error, program_version)"
+    " SELECT $1::text, $2::text, 'epoch'::timestamptz + $3::bigint * interval '1 millisecond',"
+    " 'epoch'::timestamptz + $4::bigint * interval '1 millisecond', $5::int, $6::text, $7::text,"
+    " $8::text"
+    // A retry after a connection lost during the statement must not record the run twice.
+    " WHERE NOT EXISTS (SELECT 1 FROM oura.runs r WHERE r.account = $1::text AND r.command ="
+    " $2::text AND r.started_at = 'epoch'::timestamptz + $3::bigint * interval '1 millisecond')"
+    " RETURNING id) "
+    "INSERT INTO oura.run_collections (run_id, account, collection, endpoint, first_day,"
+    " last_day, requests, retries, pages, documents, \"rows\", inserted, updated, skipped,"
+    " warnings, outcome, message)"
+    " SELECT run.id, $1::text, c.collection, c.endpoint, c.first_day, c.last_day, c.requests,"
+    " c.retries, c.pages, c.documents, c.\"rows\", c.inserted, c.updated, c.skipped, c.warnings,"
+    " c.outcome, c.message"
+    " FROM run CROSS JOIN jsonb_to_recordset($9::jsonb) AS c(collection text, endpoint text,"
+    " first_day date, last_day date, requests bigint, retries bigint, pages bigint, documents"
+    " bigint, \"rows\" bigint, inserted bigint, updated bigint, skipped bigint, warnings bigint,"
+    " outcome text, message text)";
+
+// Per (account, collection) known from the sync state or the run log: the sync state, the
+// latest run and the latest run that did not end ok. The run log's distinct keys come from a
+// loose index scan of run_collections_latest_idx (one probe per key, however many runs).
+// $1 = account, '' for every account. Times as ms since the epoch.
+constexpr const char* kStatusSql =
+    "WITH RECURSIVE run_keys AS ("
+    " (SELECT account, collection FROM oura.run_collections"
+    "  WHERE ($1::text = '' OR account = $1::text) ORDER BY account, collection LIMIT 1)"
+    " UNION ALL"
+    " SELECT n.account, n.collection FROM run_keys k CROSS JOIN LATERAL ("
+    "  SELECT r.account, r.collection FROM oura.run_collections r"
+    "  WHERE ($1::text = '' OR r.account = $1::text)"
+    "  AND (r.account, r.collection) > (k.account, k.collection)"
+    "  ORDER BY r.account, r.collection LIMIT 1) n"
+    "), keys AS ("
+    " SELECT account, collection FROM run_keys"
+    " UNION"
+    " SELECT account, collection FROM oura.sync_state WHERE ($1::text = '' OR account = $1::text)"
+    ") "
+    "SELECT k.account, k.collection, to_char(s.synced_through, 'YYYY-MM-DD'),"
+    " round(extract(epoch FROM s.updated_at) * 1000)::bigint,"
+    " round(extract(epoch FROM lr.started_at) * 1000)::bigint,"
+    " round(extract(epoch FROM lr.finished_at) * 1000)::bigint,"
+    " lr.command, last.outcome, last.inserted, last.updated,"
+    " round(extract(epoch FROM er.finished_at) * 1000)::bigint, err.outcome, err.message"
+    " FROM keys k"
+    " LEFT JOIN oura.sync_state s ON s.account = k.account AND s.collection = k.collection"
+    " LEFT JOIN LATERAL (SELECT rc.run_id, rc.outcome, rc.inserted, rc.updated"
+    "  FROM oura.run_collections rc WHERE rc.account = k.account AND rc.collection = k.collection"
+    "  ORDER BY rc.run_id DESC LIMIT 1) last ON true"
+    " LEFT JOIN oura.runs lr ON lr.id = last.run_id"
+    " LEFT JOIN LATERAL (SELECT rc.run_id, rc.outcome, rc.message"
+    "  FROM oura.run_collections rc WHERE rc.account = k.account AND rc.collection = k.collection"
+    "  AND rc.outcome <> 'ok' ORDER BY rc.run_id DESC LIMIT 1) err ON true"
+    " LEFT JOIN oura.runs er ON er.id = err.run_id"
+    " ORDER BY k.account, k.collection";
+
+std::optional<std::int64_t> optionalMs(const Result& r, int row, int column) {
+  if (r.isNull(row, column)) return std::nullopt;
+  return std::stoll(r.value(row, column));
+}
+
+// The collections of a run as the JSON array kRecordRunSql reads ("" days and messages as null).
+std::string runCollectionsJson(const sdk::RunRecord& run) {
+  Poco::JSON::Array list;
+  auto text_or_null = [](Poco::JSON::Object& o, const std::string& key, const std::string& v) {
+    if (v.empty()) {
+      o.set(key, Poco::Dynamic::Var());
+    } else {
+      o.set(key, v);
+    }
+  };
+  for (const sdk::RunCollectionRecord& c : run.collections) {
+    Poco::JSON::Object o;
+    o.set("collection", c.collection);
+    o.set("endpoint", c.endpoint);
+    text_or_null(o, "first_day", c.first_day);
+    text_or_null(o, "last_day", c.last_day);
+    o.set("requests", c.requests);
+    o.set("retries", c.retries);
+    o.set("pages", c.pages);
+    o.set("documents", c.documents);
+    o.set("rows", c.rows);
+    o.set("inserted", c.inserted);
+    o.set("updated", c.updated);
+    o.set("skipped", c.skipped);
+    o.set("warnings", c.warnings);
+    o.set("outcome", c.outcome);
+    text_or_null(o, "message", c.message);
+    list.add(o);
+  }
+  std::ostringstream out;
+  list.stringify(out);
+  return out.str();
+}
+
+}  // namespace
+
+void PostgresSink::recordRun(const sdk::RunRecord& run) {
+  const std::string collections = runCollectionsJson(run);
+  const std::string where = "recording the run in oura.runs";
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Connection& c = connection();  // reconnects after a connection lost since the last batch
+      c.exec(kRecordRunSql,
+             {run.account, run.command, std::to_string(run.started_at_ms),
+              std::to_string(run.finished_at_ms), std::to_string(run.exit_code), run.outcome,
+              run.error.empty() ? std::nullopt : std::optional<std::string>(run.error),
+              run.program_version, collections});
+      logger_.debug("recorded the " + run.command + " run of account " + run.account + " (" +
+                    run.outcome + ", " + std::to_string(run.collections.size()) +
+                    " collections) in oura.runs");
+      return;
+    } catch (const PgError& e) {
+      if (e.connectionLost()) {
+        disconnect();
+        if (attempt < 2) continue;
+        throwUnavailable(where, e);
+      }
+      if (schemaMismatch(e.sqlstate())) {
+        throw sdk::ConfigError(where + ": " + e.what() +
+                               "; the database has no run log yet: run `oura-collector init-db`");
+      }
+      throw sdk::Error(where + " at " + endpointName(settings_) + ": " + e.what());
+    }
+  }
+}
+
+std::optional<std::vector<sdk::CollectionStatus>> PostgresSink::status(const std::string& account) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Result r = connection().exec(kStatusSql, {account});
+      std::vector<sdk::CollectionStatus> out;
+      for (int i = 0; i < r.rows(); ++i) {
+        sdk::CollectionStatus s;
+        s.account = r.value(i, 0);
+        s.collection = r.value(i, 1);
+        s.synced_through = r.nullable(i, 2);
+        s.synced_at_ms = optionalMs(r, i, 3);
+        s.last_run_started_at_ms = optionalMs(r, i, 4);
+        s.last_run_finished_at_ms = optionalMs(r, i, 5);
+        s.last_run_command = r.nullable(i, 6).value_or("");
+        s.last_run_outcome = r.nullable(i, 7).value_or("");
+        s.last_run_inserted = r.isNull(i, 8) ? 0 : toCount(r.value(i, 8));
+        s.last_run_updated = r.isNull(i, 9) ? 0 : toCount(r.value(i, 9));
+        s.last_error_at_ms = optionalMs(r, i, 10);
+        s.last_error_outcome = r.nullable(i, 11).value_or("");
+        s.last_error = r.nullable(i, 12).value_or("");
+        out.push_back(std::move(s));
+      }
+      return out;
+    } catch (const PgError& e) {
+      if (e.connectionLost() && attempt < 2) {
+        disconnect();
+        continue;
+      }
+      if (e.connectionLost()) throwUnavailable("reading the run log", e);
+      if (schemaMismatch(e.sqlstate())) {
+        throw sdk::ConfigError("reading oura.sync_state and the run log (oura.runs, "
+                               "oura.run_collections) at " + endpointName(settings_) + ": " +
+                               e.what() + "; run `oura-collector init-db`");
+      }
+      throw sdk::Error("reading oura.sync_state and the run log at " + endpointName(settings_) +
+                       ": " + e.what());
+    }
+  }
 }
 
 std::vector<int> PostgresSink::migrate(const std::vector<sdk::Migration>& migrations) {

@@ -48,10 +48,21 @@ class PostgresSink : public sdk::SinkPlugin {
   /// Releases the run locks and disconnects.
   void close() override;
 
+  /// One statement (so one transaction): a row of oura.runs and one of oura.run_collections
+  /// per collection. Reconnects when the connection was lost since the last batch, and tries
+  /// once more after a connection lost during the statement; a run already recorded (same
+  /// account, command and start) is not recorded twice. Takes no run lock.
+  /// @throws sdk::UnavailableError (unreachable), sdk::ConfigError (no run log table: "run
+  /// `oura-collector init-db`"), sdk::Error (any other failure; nothing recorded).
+  void recordRun(const sdk::RunRecord& run) override;
+  /// From oura.sync_state, oura.runs and oura.run_collections; takes no run lock.
+  /// @throws sdk::UnavailableError, sdk::ConfigError (tables missing), sdk::Error.
+  std::optional<std::vector<sdk::CollectionStatus>> status(const std::string& account) override;
+
   std::vector<int> migrate(const std::vector<sdk::Migration>& migrations) override;
   std::optional<int> schemaVersion() override;
   /// Takes the account's run lock, then deletes from every table of schema oura that has an
-  /// account column (stream tables and sync_state), in one transaction.
+  /// account column (stream tables, sync_state, runs and run_collections), in one transaction.
   std::uint64_t purge(const std::string& account) override;
   /// Keyset pagination, 500 documents a statement, by the day column then the key: nothing
   /// is open on the connection while `on_document` runs, so it may write through this sink.

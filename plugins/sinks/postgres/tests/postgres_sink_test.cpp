@@ -804,6 +804,208 @@ TEST_F(PostgresSinkTest, ReadRawReturnsTheStoredDocumentsOldestFirstInChunks) {
   EXPECT_EQ(again.front(), R"({"id": "undated"})");
 }
 
+// --- Run log and status ----------------------------------------------------------------------
+
+RunCollectionRecord runCollection(const std::string& collection, const std::string& outcome,
+                                  const std::string& message = "", std::uint64_t requests = 3) {
+  RunCollectionRecord c;
+  c.collection = collection;
+  c.endpoint = "test";
+  c.first_day = "2024-01-01";
+  c.last_day = "2024-01-05";
+  c.requests = requests;
+  c.retries = 1;
+  c.pages = 2;
+  c.documents = 5;
+  c.rows = 9;
+  c.inserted = 7;
+  c.updated = 2;
+  c.skipped = 1;
+  c.warnings = 4;
+  c.outcome = outcome;
+  c.message = message;
+  return c;
+}
+
+RunRecord runOf(const std::string& account, std::int64_t started_ms,
+                std::vector<RunCollectionRecord> collections) {
+  RunRecord run;
+  run.account = account;
+  run.command = "scrape";
+  run.started_at_ms = started_ms;
+  run.finished_at_ms = started_ms + 61234;
+  run.program_version = "9.8.7";
+  run.exit_code = 0;
+  run.outcome = "ok";
+  for (const auto& c : collections) {
+    if (c.outcome != "ok") {
+      run.exit_code = 1;
+      run.outcome = "partial";
+      run.error += (run.error.empty() ? "" : "\n") + c.collection + ": " + c.outcome;
+    }
+  }
+  run.collections = std::move(collections);
+  return run;
+}
+
+const CollectionStatus* find(const std::vector<CollectionStatus>& list, const std::string& account,
+                             const std::string& collection) {
+  for (const auto& s : list) {
+    if (s.account == account && s.collection == collection) return &s;
+  }
+  return nullptr;
+}
+
+constexpr std::int64_t kT0 = 1712570401123;  // 2024-04-08T10:00:01.123Z
+
+TEST_F(PostgresSinkTest, RecordRunWritesTheRunAndEveryCollectionInOneGo) {
+  PostgresSink& sink = readySink();
+  RunRecord run = runOf("me", kT0,
+                        {runCollection("things", "ok"),
+                         runCollection("beats", "failed", "GET /beats: 503 after 4 attempts", 4)});
+  run.collections[1].first_day.clear();  // a snapshot-like entry: no window
+  run.collections[1].last_day.clear();
+  sink.recordRun(run);
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.runs"), "1");
+  EXPECT_EQ(db_->scalar("SELECT account || ' ' || command || ' ' || exit_code || ' ' || outcome "
+                        "|| ' ' || program_version || ' ' || error FROM oura.runs"),
+            "me scrape 1 partial 9.8.7 beats: failed");
+  EXPECT_EQ(db_->scalar("SELECT to_char(started_at AT TIME ZONE 'UTC', "
+                        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS') || ' ' || "
+                        "to_char(finished_at AT TIME ZONE 'UTC', 'HH24:MI:SS.MS') FROM oura.runs"),
+            "2024-04-08T10:00:01.123 10:01:02.357");
+  EXPECT_EQ(db_->scalar("SELECT string_agg(concat_ws(' ', rc.collection, rc.endpoint, "
+                        "rc.first_day, rc.last_day, rc.requests, rc.retries, rc.pages, "
+                        "rc.documents, rc.\"rows\", rc.inserted, rc.updated, rc.skipped, "
+                        "rc.warnings, rc.outcome, coalesce(rc.message, '-')), '; ' ORDER BY "
+                        "rc.collection) FROM oura.run_collections rc JOIN oura.runs r ON r.id = "
+                        "rc.run_id AND r.account = rc.account"),
+            "beats test 4 1 2 5 9 7 2 1 4 failed GET /beats: 503 after 4 attempts; "
+            "things test 2024-01-01 2024-01-05 3 1 2 5 9 7 2 1 4 ok -");
+  // The same run again (a retry after a lost connection) is not recorded twice.
+  sink.recordRun(run);
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.runs"), "1");
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.run_collections"), "2");
+  // A run without collections (nothing selected) is still a run.
+  sink.recordRun(runOf("me", kT0 + 3600000, {}));
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.runs WHERE error IS NULL"), "1");
+}
+
+TEST_F(PostgresSinkTest, StatusGivesSyncStateLastRunAndLastErrorPerCollection) {
+  PostgresSink& sink = readySink();
+  auto expectEmpty = [](const std::optional<std::vector<CollectionStatus>>& status) {
+    ASSERT_TRUE(status.has_value()) << "the postgres sink keeps state";
+    EXPECT_TRUE(status->empty());
+  };
+  expectEmpty(sink.status("me"));  // nothing recorded yet
+  expectEmpty(sink.status(""));
+
+  SinkBatch b = batchOf(things_, "me", {{thing("a", "2024-01-01", 1)}});
+  b.synced_through = "2024-01-05";
+  expectDone(sink.write(b), 1, 0);
+  // Run 1: beats failed. Run 2: everything ok. Run 3 (another account): things failed.
+  sink.recordRun(runOf("me", kT0, {runCollection("things", "ok"),
+                                   runCollection("beats", "failed", "boom 1")}));
+  sink.recordRun(runOf("me", kT0 + 3600000,
+                       {runCollection("things", "ok"), runCollection("beats", "ok")}));
+  sink.recordRun(runOf("other", kT0 + 7200000, {runCollection("things", "not_authorised",
+                                                              "scope not granted")}));
+  // A status never needs the run lock: `sink` holds it meanwhile, another instance reads.
+  PostgresSink& other = makeSink({}, "pgtest-other");
+  const auto mine = other.status("me");
+  ASSERT_TRUE(mine);
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0].collection, "beats") << "sorted by collection";
+  const CollectionStatus* things = find(*mine, "me", "things");
+  ASSERT_NE(things, nullptr);
+  EXPECT_EQ(things->synced_through, "2024-01-05");
+  EXPECT_TRUE(things->synced_at_ms.has_value());
+  EXPECT_EQ(things->last_run_started_at_ms, kT0 + 3600000);
+  EXPECT_EQ(things->last_run_finished_at_ms, kT0 + 3600000 + 61234);
+  EXPECT_EQ(things->last_run_command, "scrape");
+  EXPECT_EQ(things->last_run_outcome, "ok");
+  EXPECT_EQ(things->last_run_inserted, 7u);
+  EXPECT_EQ(things->last_run_updated, 2u);
+  EXPECT_FALSE(things->last_error_at_ms.has_value()) << "things never failed for me";
+  EXPECT_EQ(things->last_error, "");
+  const CollectionStatus* beats = find(*mine, "me", "beats");
+  ASSERT_NE(beats, nullptr);
+  EXPECT_FALSE(beats->synced_through.has_value());
+  EXPECT_EQ(beats->last_run_outcome, "ok") << "the latest run was ok";
+  EXPECT_EQ(beats->last_error_at_ms, kT0 + 61234) << "the error stays visible after a good run";
+  EXPECT_EQ(beats->last_error_outcome, "failed");
+  EXPECT_EQ(beats->last_error, "boom 1");
+
+  const auto all = other.status("");
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[2].account, "other") << "sorted by account";
+  const CollectionStatus* theirs = find(*all, "other", "things");
+  ASSERT_NE(theirs, nullptr);
+  EXPECT_EQ(theirs->last_error, "scope not granted");
+  EXPECT_FALSE(theirs->synced_through.has_value());
+  expectEmpty(other.status("nobody"));
+}
+
+TEST_F(PostgresSinkTest, PurgeRemovesTheAccountsRunsAndLeavesOthers) {
+  PostgresSink& sink = readySink();
+  sink.recordRun(runOf("me", kT0, {runCollection("things", "ok"), runCollection("beats", "ok")}));
+  sink.recordRun(runOf("other", kT0, {runCollection("things", "ok")}));
+  EXPECT_EQ(sink.purge("me"), 3u) << "one run and its two collections";
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.runs WHERE account = 'me'"), "0");
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.run_collections WHERE account = 'me'"), "0");
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.run_collections WHERE account = 'other'"), "1");
+  // Deleting a run by hand (pruning an old log) takes its collections along.
+  db_->exec("DELETE FROM oura.runs WHERE account = 'other'");
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.run_collections"), "0");
+}
+
+TEST_F(PostgresSinkTest, RecordRunAndStatusWithoutTheRunLogAskForInitDb) {
+  PostgresSink& sink = readySink();
+  db_->exec("DROP TABLE oura.run_collections; DROP TABLE oura.runs");
+  try {
+    sink.recordRun(runOf("me", kT0, {runCollection("things", "ok")}));
+    FAIL() << "recordRun must throw without oura.runs";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("init-db"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(sink.status("me"), ConfigError);
+  // The sink still writes batches.
+  expectDone(sink.write(batchOf(things_, "me", {{thing("a", "2024-01-01", 1)}})), 1, 0);
+}
+
+TEST_F(PostgresSinkTest, RecordRunReconnectsAfterTheConnectionWasLost) {
+  PostgresSink& sink = readySink({{"application_name", std::string("oura-sink-runlog-test")}});
+  const std::string pid = db_->scalar(
+      "SELECT pid FROM pg_stat_activity WHERE application_name = 'oura-sink-runlog-test'");
+  EXPECT_EQ(db_->scalar("SELECT pg_terminate_backend($1::int)", {pid}), "t");
+  for (int i = 0;
+       i < 100 &&
+       db_->scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int", {pid}) != "0";
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  sink.recordRun(runOf("me", kT0, {runCollection("things", "ok")}));
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.runs"), "1");
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM oura.run_collections"), "1");
+}
+
+TEST_F(PostgresSinkTest, RecordRunAndStatusOnADeadServerAreUnavailable) {
+  const int port = pgtest::unusedPort();
+  PostgresSink& sink = makeSink({{"host", std::string("127.0.0.1")},
+                                 {"port", static_cast<std::int64_t>(port)},
+                                 {"connect_timeout", std::int64_t{3}}});
+  EXPECT_THROW(sink.recordRun(runOf("me", kT0, {runCollection("things", "ok")})),
+               UnavailableError);
+  try {
+    sink.status("me");
+    FAIL() << "status must throw";
+  } catch (const UnavailableError& e) {
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << e.what();
+  }
+}
+
 // --- Roles -----------------------------------------------------------------------------------
 
 // The README's least-privilege roles: an owner runs init-db, a writer scrapes, a reader reads.
@@ -848,7 +1050,18 @@ TEST_F(PostgresSinkTest, TheReadmesLeastPrivilegeRolesSuffice) {
     expectDone(sink.write(again), 0, 0);  // a's sample deleted, b marked deleted
     EXPECT_EQ(sink.syncedThrough("me", "things"), "2024-01-05");
     EXPECT_TRUE(sink.readRaw("me", things_, [](const std::string&) {}));
-    EXPECT_EQ(sink.purge("me"), 3u);
+    // The run log: the writer records runs, the reader (a dashboard) reads the status.
+    sink.recordRun(runOf("me", kT0, {runCollection("things", "failed", "boom")}));
+    PostgresSink& dashboard = makeSink({{"user", reader}}, "pgtest-reader");
+    const auto status = dashboard.status("me");
+    ASSERT_TRUE(status);
+    const CollectionStatus* things = find(*status, "me", "things");
+    ASSERT_NE(things, nullptr);
+    EXPECT_EQ(things->synced_through, "2024-01-05");
+    EXPECT_EQ(things->last_error, "boom");
+    EXPECT_THROW(dashboard.recordRun(runOf("me", kT0 + 1, {})), Error)
+        << "the reader cannot write the run log";
+    EXPECT_EQ(sink.purge("me"), 5u) << "2 things rows, sync_state, the run and its collection";
     EXPECT_THROW(db_->exec("SET ROLE " + writer + "; CREATE TABLE oura.nope (a int)"),
                  std::runtime_error);
     std::vector<Migration> newer = pgtest::migrations();
