@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -428,4 +429,180 @@ TEST(PostgresEndToEnd, ADatabaseRestartMidRunIsRiddenOut) {
                  "SELECT count(*) FROM oura." + collection + " WHERE deleted_at IS NULL"});
     EXPECT_EQ(std::stoul(rows.out), fake.documents(collection, "2024-01-01", "2024-04-30")->size());
   }
+}
+
+// --- Run log and status ------------------------------------------------------------------------
+
+namespace {
+
+// One line of `status` output: the row of `collection` under `account ...` (or "").
+std::string statusLine(const std::string& out, const std::string& collection) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream cells(line);
+    std::string first;
+    if (cells >> first && first == collection) return line;
+  }
+  return "";
+}
+
+Poco::JSON::Object::Ptr readJson(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return Poco::JSON::Parser().parse(text.str()).extract<Poco::JSON::Object::Ptr>();
+}
+
+}  // namespace
+
+// After a scrape, oura.runs holds one row with the run's outcome and exit code, and
+// oura.run_collections equals the run summary, collection by collection, with the requests the
+// fake counted. A run where one collection fails records that failure; `status` shows it as the
+// collection's last error while the others show their synced day; purge removes the runs.
+TEST(PostgresEndToEnd, TheRunLogRecordsEachRunAndStatusShowsItFromTheDatabase) {
+  Database db;
+  FakeOura fake({"--first-day", "2024-03-01", "--last-day", "2024-04-30", "--page-size", "9"});
+  const std::string m = manifest(fake, db.name(), "e2e");
+  ASSERT_EQ(run(m, {"init-db"}, fake.token()).exit_code, 0);
+
+  CommandResult help = run(m, {"--help"}, "");
+  EXPECT_NE(help.out.find("status [--account ID]"), std::string::npos) << help.out;
+
+  // An empty database: every enabled collection, never synced.
+  CommandResult empty = run(m, {"status"}, "");
+  ASSERT_EQ(empty.exit_code, 0) << empty.err;
+  EXPECT_NE(empty.out.find("account e2e"), std::string::npos) << empty.out;
+  for (const std::string& collection : kCollections) {
+    EXPECT_NE(statusLine(empty.out, collection).find("never"), std::string::npos)
+        << collection << "\n" << empty.out;
+  }
+  EXPECT_EQ(fake.stats()->getValue<int>("total"), 0) << "status sends nothing to Oura";
+
+  const std::string dir = oura::test::makeTempDir();
+  const std::string summary_path = dir + "/summary.json";
+  CommandResult first = run(m, {"scrape", "--since", "2024-03-20", "--until", "2024-04-05",
+                                "--summary-json", summary_path},
+                            fake.token());
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(psql(db.name(), "SELECT count(*) || ' ' || min(account) || ' ' || min(command) || ' ' "
+                            "|| min(exit_code) || ' ' || min(outcome) || ' ' || "
+                            "bool_and(error IS NULL) || ' ' || bool_and(finished_at >= "
+                            "started_at) FROM oura.runs"),
+            "1 e2e scrape 0 ok true true\n");
+  // run_collections = the summary; requests = what the fake received per route.
+  const auto summary = readJson(summary_path);
+  const auto per_route = fake.stats()->getObject("per_route");
+  const auto list = summary->getArray("collections");
+  ASSERT_EQ(list->size(), kCollections.size());
+  EXPECT_EQ(count(db.name(), "run_collections"), static_cast<long>(kCollections.size()));
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const auto c = list->getObject(static_cast<unsigned>(i));
+    const std::string collection = c->getValue<std::string>("collection");
+    SCOPED_TRACE(collection);
+    auto text = [&](const char* key) {
+      return c->get(key).isEmpty() ? std::string("-") : c->get(key).convert<std::string>();
+    };
+    std::string want = text("endpoint") + " " + text("first_day") + " " + text("last_day");
+    for (const char* key : {"requests", "retries", "pages", "documents", "rows", "inserted",
+                            "updated", "skipped", "warnings", "outcome", "message"}) {
+      want += " " + text(key);
+    }
+    EXPECT_EQ(psql(db.name(), "SELECT concat_ws(' ', endpoint, coalesce(first_day::text, '-'), "
+                              "coalesce(last_day::text, '-'), requests, retries, pages, "
+                              "documents, \"rows\", inserted, updated, skipped, warnings, "
+                              "outcome, coalesce(message, '-')) FROM oura.run_collections WHERE "
+                              "collection = '" + collection + "'"),
+              want + "\n");
+    const std::string path = "/v2/usercollection/" + collection;
+    const int fetched = per_route->has(path) ? per_route->getValue<int>(path) : 0;
+    EXPECT_EQ(c->getValue<int>("requests"), fetched);
+    EXPECT_GT(fetched, 0);
+  }
+
+  // One collection fails for good (400 is not retried); the rest land.
+  fake.reset();
+  fake.post("/_fake/faults", R"({"collection":"daily_sleep","kind":400,"count":100})");
+  CommandResult partial = run(m, {"scrape", "--since", "2024-03-20", "--until", "2024-04-05"},
+                              fake.token());
+  ASSERT_EQ(partial.exit_code, 1) << partial.err;
+  EXPECT_EQ(psql(db.name(), "SELECT exit_code || ' ' || outcome FROM oura.runs ORDER BY id DESC "
+                            "LIMIT 1"),
+            "1 partial\n");
+  EXPECT_EQ(psql(db.name(), "SELECT error LIKE 'daily_sleep: failed: %' FROM oura.runs ORDER BY "
+                            "id DESC LIMIT 1"),
+            "t\n");
+  const std::string message = psql(
+      db.name(), "SELECT message FROM oura.run_collections WHERE collection = 'daily_sleep' AND "
+                 "outcome = 'failed'");
+  EXPECT_NE(message.find("400"), std::string::npos) << message;
+  EXPECT_EQ(psql(db.name(), "SELECT count(*) FROM oura.run_collections WHERE run_id = (SELECT "
+                            "max(id) FROM oura.runs) AND outcome = 'ok'"),
+            std::to_string(kCollections.size() - 1) + "\n");
+
+  fake.reset();
+  CommandResult status = run(m, {"status"}, "");
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(fake.stats()->getValue<int>("total"), 0) << "status sends nothing to Oura";
+  const std::string sleep_line = statusLine(status.out, "daily_sleep");
+  EXPECT_NE(sleep_line.find("failed"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("last errors:"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("- daily_sleep, "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find(message.substr(0, std::min<std::size_t>(60, message.size() - 1))),
+            std::string::npos)
+      << status.out;
+  // The others: their synced day and an ok last run, no error. daily_sleep keeps the day its
+  // first run synced.
+  for (const std::string collection : {"daily_readiness", "daily_activity", "sleep", "workout"}) {
+    const std::string line = statusLine(status.out, collection);
+    EXPECT_NE(line.find("2024-04-05"), std::string::npos) << collection << "\n" << status.out;
+    EXPECT_NE(line.find(" ok "), std::string::npos) << collection << "\n" << status.out;
+    EXPECT_EQ(line.find("failed"), std::string::npos) << collection << "\n" << status.out;
+  }
+  EXPECT_NE(sleep_line.find("2024-04-05"), std::string::npos) << status.out;
+  // --account of another account: nothing recorded for it.
+  CommandResult nobody = run(m, {"status", "--account", "nobody"}, "");
+  ASSERT_EQ(nobody.exit_code, 0) << nobody.err;
+  EXPECT_NE(statusLine(nobody.out, "daily_sleep").find("never"), std::string::npos) << nobody.out;
+
+  CommandResult purge = run(m, {"purge", "--account", "e2e", "--yes"}, "");
+  ASSERT_EQ(purge.exit_code, 0) << purge.err;
+  EXPECT_EQ(count(db.name(), "runs"), 0);
+  EXPECT_EQ(count(db.name(), "run_collections"), 0);
+}
+
+// SIGTERM mid-run: the run stops (exit 75) and is recorded as interrupted.
+TEST(PostgresEndToEnd, AnInterruptedRunIsRecordedToo) {
+  Database db;
+  FakeOura fake({"--first-day", "2023-01-01", "--last-day", "2024-12-31", "--latency-ms", "30",
+                 "--page-size", "20"});
+  const std::string m = manifest(fake, db.name(), "e2e");
+  ASSERT_EQ(run(m, {"init-db"}, fake.token()).exit_code, 0);
+  CommandResult stopped =
+      run(m, {"scrape", "--since", "2024-01-01", "--until", "2024-06-30"}, fake.token(),
+          {"timeout", "--preserve-status", "-s", "TERM", "3"});
+  ASSERT_EQ(stopped.exit_code, 75) << "the run was meant to be stopped half-way: " << stopped.err;
+  EXPECT_EQ(psql(db.name(), "SELECT count(*) || ' ' || min(exit_code) || ' ' || min(outcome) FROM "
+                            "oura.runs"),
+            "1 75 interrupted\n");
+  EXPECT_GT(count(db.name(), "run_collections", "outcome = 'interrupted'"), 0);
+  EXPECT_EQ(count(db.name(), "run_collections"), static_cast<long>(kCollections.size()));
+}
+
+TEST(PostgresEndToEnd, StatusNeedsTheDatabaseAndACurrentSchema) {
+  FakeOura fake;
+  {
+    std::string m = manifest(fake, "nowhere", "e2e");
+    const std::string host_line = "host = \"" + envOr("PGHOST", "") + "\"";
+    m.replace(m.find(host_line), host_line.size(), "host = \"127.0.0.1\"");
+    const std::string port_line = "port = " + envOr("PGPORT", "5432");
+    m.replace(m.find(port_line), port_line.size(), "port = 9");
+    CommandResult down = run(m, {"status"}, "");
+    EXPECT_EQ(down.exit_code, 69) << down.err;
+    EXPECT_NE(down.err.find("127.0.0.1:9"), std::string::npos) << down.err;
+  }
+  Database db;
+  CommandResult behind = run(manifest(fake, db.name(), "e2e"), {"status"}, "");
+  EXPECT_EQ(behind.exit_code, 78) << behind.err;
+  EXPECT_NE(behind.err.find("init-db"), std::string::npos) << behind.err;
+  EXPECT_EQ(fake.stats()->getValue<int>("total"), 0);
 }

@@ -1,11 +1,13 @@
 #include "app/application.hpp"
 
 #include "app/auth_commands.hpp"
+#include "app/days.hpp"
 #include "app/exit_codes.hpp"
 #include "app/loader.hpp"
 #include "app/manifest.hpp"
 #include "app/migrations.hpp"
 #include "app/progress.hpp"
+#include "app/run_log.hpp"
 #include "app/runtime.hpp"
 #include "app/scrape.hpp"
 
@@ -56,6 +58,10 @@ const char* kCommands =
     "                 delete one account's rows and sync state from the sinks\n"
     "  reprocess      re-map the raw documents the sinks stored (after an upgrade added\n"
     "                 columns), without fetching; --collections narrows it\n"
+    "  status [--account ID]\n"
+    "                 per collection: the last synced day, days behind, the last run and\n"
+    "                 the last error, from the sinks' run log (no token, no Oura request);\n"
+    "                 without --account: collector.account, else every account recorded\n"
     "  plugins describe NAME\n"
     "                 a plugin's configuration keys and, for endpoints, its collections,\n"
     "                 streams and columns\n"
@@ -162,7 +168,8 @@ void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
                            "as JSON to FILE (replaced atomically)").argument("FILE"));
   options.addOption(Option("log-level", "", "error, warning, information (default) or debug")
                         .argument("LEVEL"));
-  options.addOption(Option("account", "", "purge: the account label whose data is deleted")
+  options.addOption(Option("account", "", "purge: the account label whose data is deleted; "
+                                       "status: the account shown")
                         .argument("ID"));
   options.addOption(Option("yes", "", "purge: really delete (there is no undo)"));
   options.addOption(Option("no-listen", "", "auth login: paste the redirected URL on stdin "
@@ -343,6 +350,7 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   if (command == "init-db") return commandInitDb(rest);
   if (command == "purge") return commandPurge(rest);
   if (command == "reprocess") return commandReprocess(rest);
+  if (command == "status") return commandStatus(rest);
   if (command == "auth") {
     auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
     return runAuthCommand(*runtime, rest, no_listen_, stop_);
@@ -525,6 +533,21 @@ int CollectorApplication::commandReprocess(const std::vector<std::string>& args)
   summary.print(std::cerr);
   last_summary_ = summary;
   return summary.exitCode();
+}
+
+// Reads the sinks' sync state and run log; loads the plugins but needs no token and sends
+// nothing to Oura. The schema must be current (the run log is migration 3).
+int CollectorApplication::commandStatus(const std::vector<std::string>& args) {
+  if (!args.empty()) throw ExitError(kExitUsage, "status takes no arguments, got '" + args[0] + "'");
+  if (account_ && account_->empty()) throw ExitError(kExitUsage, "--account needs an account label");
+  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  requireCurrentSchema(*runtime);
+  // Without collector.account a scrape keys rows by Oura's user id, which only a request could
+  // tell: show every account the sinks know then.
+  const std::string account =
+      account_ ? *account_ : runtime->manifest.account_explicit ? runtime->manifest.account : "";
+  printStatus(*runtime, account, std::cout, today(), nowMs());
+  return kExitOk;
 }
 
 int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
