@@ -128,6 +128,25 @@ TEST(RateLimiterTest, ABurstOfThreeBudgetsTakesThreeWindowsAndNeverExceedsOne) {
   EXPECT_GE(starts[2 * kBudget] - starts[0], 2 * kWindow);
 }
 
+// The server counts a request when it arrives, anywhere between our start and our end: a slow
+// request counts against the budget until a window after it ended, so no window of arrivals
+// can hold more than the budget (by starts alone, a request started just before the window
+// slid could arrive inside the next one).
+TEST(RateLimiterTest, ASlowRequestOccupiesTheBudgetUntilAWindowAfterItEnded) {
+  RateLimiter limiter({1, milliseconds(400), 4});
+  const Clock::time_point begin = Clock::now();
+  {
+    RateLimiter::Permit slow = limiter.acquire();
+    std::this_thread::sleep_for(milliseconds(300));  // the slow request is still in flight
+  }
+  const Clock::time_point slow_ended = Clock::now();
+  RateLimiter::Permit next = limiter.acquire();
+  const Clock::time_point next_started = Clock::now();
+  // Not before 400 ms after the slow request's end (by starts alone: 400 ms after `begin`).
+  EXPECT_GE(next_started - slow_ended, milliseconds(400) - milliseconds(5));
+  EXPECT_GE(next_started - begin, milliseconds(700) - milliseconds(5));
+}
+
 TEST(RateLimiterTest, TighteningMidRunHoldsEveryLaterStartToTheNewBudget) {
   constexpr milliseconds kWindow{250};
   RateLimiter limiter({100, kWindow, 2});

@@ -1,4 +1,4 @@
-// The shared rate limiter: a sliding-window log of request starts, a concurrency cap and a
+// The shared rate limiter: a sliding-window log of request ends, a concurrency cap and a
 // process-wide pause (429 Retry-After). See rate_limiter.hpp.
 #include "http/rate_limiter.hpp"
 
@@ -109,15 +109,18 @@ RateLimiter::Permit RateLimiter::acquire() {
       waitUntil(lock, Clock::time_point::max());
       continue;
     }
-    // Forget starts that have left the window [now - window, now].
-    while (!starts_.empty() && now - starts_.front() >= settings_.window) starts_.pop_front();
-    if (static_cast<int>(starts_.size()) >= settings_.requests) {
-      // The oldest start leaves the window at front + window; tighten() may have shrunk the
-      // budget below the log's size, so the wait loops until enough starts have left.
-      waitUntil(lock, starts_.front() + settings_.window);
+    // A request occupies the budget from its start until `window` after its end: the server
+    // counts it when it arrives, somewhere between the two, so counting requests in flight plus
+    // those that ended within the last window keeps every window of the server's arrivals
+    // within the budget too (starts alone could not: a request started just inside a window may
+    // arrive just inside the next). Forget ends that have left [now - window, now].
+    while (!ends_.empty() && now - ends_.front() >= settings_.window) ends_.pop_front();
+    if (in_flight_ + static_cast<int>(ends_.size()) >= settings_.requests) {
+      // The oldest end leaves the window at front + window, or a request in flight ends first;
+      // tighten() may have shrunk the budget below the log's size, so the wait loops.
+      waitUntil(lock, ends_.empty() ? Clock::time_point::max() : ends_.front() + settings_.window);
       continue;
     }
-    starts_.push_back(now);
     if (observer_) observer_(now);
     ++in_flight_;
     ++started_;
@@ -129,6 +132,7 @@ void RateLimiter::release() {
   {
     std::lock_guard lock(mutex_);
     --in_flight_;
+    ends_.push_back(Clock::now());  // under the lock: the log stays in time order
   }
   cv_.notify_all();
 }

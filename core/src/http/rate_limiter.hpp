@@ -1,6 +1,8 @@
 #pragma once
 // The process-wide rate limiter shared by every plugin and thread that talks to one Oura
-// application: a sliding-window log (never more than `requests` starts in any `window`), a cap on
+// application: a sliding-window log (never more than `requests` requests in any `window`, counted
+// from each request's start to `window` after its end, so that the server's count by arrival
+// stays within the budget as well as ours by start), a cap on
 // requests in flight, and a pause that a 429's Retry-After imposes on everyone. It adapts to what
 // the server says: X-RateLimit-Limit tightens the budget, X-RateLimit-Remaining 0 pauses until
 // X-RateLimit-Reset (see adapt()). docs/retries.md describes the whole policy.
@@ -72,8 +74,9 @@ class RateLimiter {
     RateLimiter* owner_;
   };
 
-  // Blocks until a request may start: a free concurrency slot, fewer than `requests` starts in
-  // the last `window`, and no pause in force. Records the start. Throws StopRequested.
+  // Blocks until a request may start: a free concurrency slot, fewer than `requests` requests in
+  // flight or ended within the last `window`, and no pause in force. The Permit's destruction
+  // records the end. Throws StopRequested.
   Permit acquire();
 
   // Sleeps for `duration` (a retry's backoff), waking within ~100 ms of a stop request.
@@ -113,7 +116,7 @@ class RateLimiter {
   const std::atomic<bool>* stop_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Clock::time_point> starts_;
+  std::deque<Clock::time_point> ends_;  // when recent requests ended, oldest first
   int in_flight_ = 0;
   Clock::time_point paused_until_{};
   std::uint64_t started_ = 0;
