@@ -1435,7 +1435,7 @@ def parse_fault(obj, default_seed="1"):
     if not isinstance(obj, dict):
         raise ValueError("fault must be a JSON object")
     unknown = set(obj) - {"collection", "kind", "count", "probability", "every", "seed",
-                          "retry_after", "body", "delay_ms", "after"}
+                          "retry_after", "body", "delay_ms", "after", "gzip"}
     if unknown:
         raise ValueError("unknown fault field(s): %s" % ", ".join(sorted(unknown)))
     collection = obj.get("collection")
@@ -1477,6 +1477,12 @@ def parse_fault(obj, default_seed="1"):
         fault["count"] = _positive_int(dict(obj, count=obj.get("count", 1)), "count")
     else:
         fault["count"] = None  # periodic and never wearing off
+    if obj.get("gzip") is not None:
+        if obj["gzip"] not in (True, False, "true", "false"):
+            raise ValueError("gzip must be true or false")
+        if kind != "truncated":
+            raise ValueError("gzip applies to truncated only")
+        fault["gzip"] = obj["gzip"] in (True, "true")
     if obj.get("retry_after") is not None:
         fault["retry_after"] = str(obj["retry_after"])
     if obj.get("body") is not None:
@@ -1855,7 +1861,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- responses ---------------------------------------------------------------------
 
-    def send_body(self, status, body, content_type="application/json", headers=None, truncate=False):
+    def send_body(self, status, body, content_type="application/json", headers=None, truncate=False,
+                  gzip_truncated=False):
         if isinstance(body, str):
             body = body.encode()
         if self.pending_record is not None:
@@ -1867,7 +1874,7 @@ class Handler(BaseHTTPRequestHandler):
         extra = dict(headers or {})
         # Real responses over about 250 bytes were gzip-encoded (recorded/README.md "File format");
         # only when the client asks for it.
-        if (not truncate and not self.state.args.no_gzip and len(body) > 250
+        if ((not truncate or gzip_truncated) and not self.state.args.no_gzip and len(body) > 250
                 and "gzip" in self.headers.get("Accept-Encoding", "")):
             body = gzip.compress(body, mtime=0)
             extra["Content-Encoding"] = "gzip"
@@ -2231,7 +2238,7 @@ class Handler(BaseHTTPRequestHandler):
                 # A body cut short: the full Content-Length is announced, half is sent, the
                 # connection closes (DESIGN.md retries "bodies cut short").
                 self.send_body(200, json.dumps({"data": page, "next_token": next_token}, separators=(",", ":")),
-                               truncate=True)
+                               truncate=True, gzip_truncated=fault.get("gzip", False))
                 return 200
             if kind == "repeat_token":
                 next_token = cursor  # the token the client just used, i.e. the previous page's
@@ -2252,7 +2259,8 @@ class Handler(BaseHTTPRequestHandler):
         elif kind == "no_data":
             self.send_json(200, {})
         elif kind == "truncated":
-            self.send_body(200, json.dumps(docs[0], separators=(",", ":")), truncate=True)
+            self.send_body(200, json.dumps(docs[0], separators=(",", ":")), truncate=True,
+                           gzip_truncated=fault.get("gzip", False))
         else:
             self.send_json(200, docs[0])
         return 200

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -386,6 +387,27 @@ TEST(FakeOuraFaults, ResetClosesTheConnectionBeforeAnyAnswer) {
   ASSERT_EQ(log->size(), 2u);
   EXPECT_EQ(log->getObject(0)->getValue<int>("status"), 0) << "recorded as no answer";
   EXPECT_EQ(stats->getObject("status_per_route")->getObject("/v2/usercollection/daily_sleep")->getValue<int>("0"), 1);
+}
+
+TEST(FakeOuraFaults, AGzippedBodyCanBeCutShort) {
+  FakeOura fake;
+  fake.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": "truncated", "gzip": true})");
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(fake.port()));
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET,
+                                 "/v2/usercollection/daily_sleep?start_date=2024-01-01&end_date=2024-01-20",
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  request.set("Authorization", "Bearer " + fake.token());
+  request.set("Accept-Encoding", "gzip");
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::istream& body = session.receiveResponse(response);
+  EXPECT_EQ(response.get("Content-Encoding"), "gzip");
+  std::string received((std::istreambuf_iterator<char>(body)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(received.size(), static_cast<std::size_t>(response.getContentLength()) / 2)
+      << "half of the compressed body";
+  EXPECT_EQ(received.substr(0, 2), std::string("\x1f\x8b", 2)) << "a gzip stream";
+  EXPECT_THROW(fake.post("/_fake/faults", R"({"collection": "tag", "kind": 500, "gzip": true})"),
+               std::runtime_error);
 }
 
 TEST(FakeOuraFaults, ADelayOutlastsTheClientsTimeoutThenTheAnswerIsRecorded) {

@@ -516,6 +516,10 @@ TEST(FaultInjection, ABodyCutShortIsRetriedThenReported) {
   retryableCase(R"("truncated")", "", {});
 }
 
+TEST(FaultInjection, AGzippedBodyCutShortIsRetriedThenReported) {
+  retryableCase(R"("truncated")", R"(, "gzip": true)", {});
+}
+
 TEST(FaultInjection, MalformedJsonIsRetriedThenReported) {
   retryableCase(R"("not_json")", "", {"JSON"});
 }
