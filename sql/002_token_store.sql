@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS oura_auth.tokens (
   scopes             text[] NOT NULL DEFAULT '{}',
   refreshed_at       timestamptz,
   refresh_started_at timestamptz,
+  refresh_rejected_at timestamptz,
   updated_at         timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT tokens_pkey PRIMARY KEY (account)
 );
@@ -34,4 +35,5 @@ COMMENT ON COLUMN oura_auth.tokens.expires_at IS 'when the access token expires,
 COMMENT ON COLUMN oura_auth.tokens.scopes IS 'the scopes granted (token response scope), when known';
 COMMENT ON COLUMN oura_auth.tokens.refreshed_at IS 'when the login or refresh that produced these tokens finished';
 COMMENT ON COLUMN oura_auth.tokens.refresh_started_at IS 'set while a refresh is in progress: found by the next run, it means the refresh was interrupted';
+COMMENT ON COLUMN oura_auth.tokens.refresh_rejected_at IS 'set when the token endpoint rejected refresh_token (invalid_grant): later runs exit 77 without sending it again, until auth login stores new tokens';
 COMMENT ON COLUMN oura_auth.tokens.updated_at IS 'when the row was last written';

@@ -426,8 +426,56 @@ TEST(OAuthRefresh, InvalidGrantExits77AndKeepsTheStoredTokens) {
   EXPECT_EQ(stored->getValue<std::string>("access_token"), issued->getValue<std::string>("access_token"));
   EXPECT_EQ(stored->getValue<std::string>("refresh_token"), issued->getValue<std::string>("refresh_token"));
   EXPECT_FALSE(stored->has("refresh_started_at"));  // the mark was taken back
+  EXPECT_TRUE(stored->has("refresh_rejected_at"));  // and the rejection remembered
   EXPECT_EQ(statusesOf(fake, "daily_sleep").size(), 0u);  // nothing fetched
   expectNoSecrets(everything(result));
+}
+
+// After an invalid_grant, no later run sends the rejected refresh token again: it exits 77 at
+// once saying when it was rejected; `auth status` shows it; `auth login` stores a fresh set
+// without the mark and the next run works.
+TEST(OAuthRefresh, ARejectedRefreshTokenIsNeverSentAgainUntilALogin) {
+  FakeOura fake({"--require-oauth", "--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  fake.post("/_fake/oauth", R"({"invalidate_refresh_tokens": true})");
+  setup.seed(issued, now() - 10, 2);
+  const CommandResult rejected = setup.run(kScrapeSleep);
+  ASSERT_EQ(rejected.exit_code, 77) << rejected.err;
+  ASSERT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 1);
+  const std::int64_t rejected_at = setup.tokens()->getValue<Poco::Int64>("refresh_rejected_at");
+  EXPECT_GE(rejected_at, now() - 600);
+  EXPECT_EQ(setup.tokens()->getValue<int>("generation"), 4);  // the mark, then the rejection
+
+  for (int run = 0; run < 2; ++run) {
+    SCOPED_TRACE(run);
+    const CommandResult again = setup.run(kScrapeSleep);
+    EXPECT_EQ(again.exit_code, 77) << again.err;
+    EXPECT_NE(again.err.find("was rejected at "), std::string::npos) << again.err;
+    EXPECT_NE(again.err.find("run `oura-collector auth login`"), std::string::npos) << again.err;
+    EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 1) << "no token request";
+    EXPECT_EQ(statusesOf(fake, "daily_sleep").size(), 0u) << "no data request";
+    EXPECT_EQ(setup.tokens()->getValue<int>("generation"), 4) << "nothing written";
+    expectNoSecrets(everything(again));
+  }
+  const CommandResult forced = setup.run({"auth", "refresh"});
+  EXPECT_EQ(forced.exit_code, 77) << forced.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 1) << "not even when forced";
+
+  const CommandResult status = setup.run({"auth", "status"});
+  EXPECT_EQ(status.exit_code, 77) << status.out << status.err;
+  EXPECT_NE(status.out.find("REFRESH TOKEN REJECTED"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("auth login"), std::string::npos) << status.out;
+  expectNoSecrets(everything(status));
+
+  const CommandResult login = loginByPaste(fake, setup);
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  EXPECT_FALSE(setup.tokens()->has("refresh_rejected_at"));
+  EXPECT_EQ(setup.tokens()->getValue<int>("generation"), 5);
+  EXPECT_EQ(setup.run({"auth", "status"}).exit_code, 0);
+  const CommandResult after = setup.run(kScrapeSleep);
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_FALSE(statusesOf(fake, "daily_sleep").empty());
 }
 
 TEST(OAuthRefresh, AnInterruptedRefreshIsNamedWhenItsTokenWasSpent) {
@@ -441,10 +489,13 @@ TEST(OAuthRefresh, AnInterruptedRefreshIsNamedWhenItsTokenWasSpent) {
   EXPECT_NE(result.err.find("was interrupted"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("log in again"), std::string::npos) << result.err;
   EXPECT_TRUE(setup.tokens()->has("refresh_started_at"));  // kept for the next diagnosis
-  // No loop: the next run says the same after one more request.
+  EXPECT_TRUE(setup.tokens()->has("refresh_rejected_at"));
+  // No loop: the next run says the same without a request.
   const CommandResult again = setup.run(kScrapeSleep);
   EXPECT_EQ(again.exit_code, 77) << again.err;
-  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 2);
+  EXPECT_NE(again.err.find("was rejected at "), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("was interrupted"), std::string::npos) << again.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 1);
 }
 
 TEST(OAuthRefresh, InvalidClientExits78WithAHintAboutTheTokenUrl) {

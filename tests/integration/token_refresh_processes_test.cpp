@@ -2,8 +2,10 @@
 // azure-keyvault; a store is one entry in stores() below): eight oura-collector processes started
 // at once with an expired access token refresh exactly once and all succeed; a process killed
 // (SIGKILL) at each step of the protocol (OURA_FAILPOINT) and then a fresh run either goes on with
-// a valid token (exit 0) or exits 77 saying the refresh was interrupted: never a loop of
-// invalid_grant, never a lost token when the kill came before the refresh request was sent.
+// a valid token (exit 0) or exits 77 saying the refresh was interrupted, and every run after
+// that exits 77 without a token request (the rejection is remembered in the store): never a
+// loop of invalid_grant, never a lost token when the kill came before the refresh request was
+// sent.
 //
 // Against the fake Oura server's OAuth2 endpoints (single-use refresh tokens, --require-oauth:
 // data calls need a currently valid access token), the fake Azure services (Key Vault) and the
@@ -18,14 +20,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <oura_sdk/sink.hpp>
 #include <oura_sdk/token_store.hpp>
 #include <random>
 #include <set>
 #include <thread>
 
-#include "app/loader.hpp"
-#include "app/migrations.hpp"
 #include "fake_azure.hpp"
 #include "fake_oura.hpp"
 #include "test_support.hpp"
@@ -36,16 +35,6 @@ namespace sdk = oura::sdk;
 using namespace oura::test;
 
 namespace {
-
-std::string requireEnv(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') {
-    throw std::runtime_error(std::string(name) +
-                             " is not set (run through ctest; the postgres store needs "
-                             "`.ci/pg-cluster start .run/pg && source .run/pg/env`)");
-  }
-  return v;
-}
 
 // --- the stores ------------------------------------------------------------------------------
 
@@ -77,49 +66,16 @@ class FileStore : public StoreUnderTest {
   std::string dir_;
 };
 
+/// A database of its own with init-db's migrations (the shared TestDatabase).
 class PostgresStore : public StoreUnderTest {
  public:
-  PostgresStore() {
-    std::random_device rd;
-    db_ = "oura_refresh_";
-    for (int i = 0; i < 10; ++i) db_ += static_cast<char>('a' + rd() % 26);
-    psql(requireEnv("PGDATABASE"), "CREATE DATABASE " + db_);
-    // The table comes from init-db's migrations, applied by the built postgres sink.
-    static oura::core::PluginLoader loader({requireEnv("OURA_PLUGIN_DIR")});
-    const auto loaded = loader.load(sdk::PluginKind::Sink, "postgres");
-    std::map<std::string, sdk::ConfigValue> values;
-    for (const auto& key : loaded.descriptor->config_schema()) {
-      if (key.default_value) values[key.name] = *key.default_value;
-    }
-    values["host"] = requireEnv("PGHOST");
-    values["port"] = static_cast<std::int64_t>(std::stoi(requireEnv("PGPORT")));
-    values["user"] = requireEnv("PGUSER");
-    values["dbname"] = db_;
-    values["sslmode"] = std::string("disable");
-    auto sink = loader.create<sdk::SinkPlugin>(
-        loaded, sdk::PluginContext{"out", sdk::Logger("oura.sink.out"), sdk::PluginConfig(values)});
-    sink->migrate(oura::core::loadMigrations(requireEnv("OURA_SOURCE_DIR") + "/sql"));
-  }
-  ~PostgresStore() override {
-    try {
-      psql(requireEnv("PGDATABASE"), "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
-    } catch (const std::exception&) {
-    }
-  }
   std::string plugin() const override { return "postgres"; }
   std::string config() const override {
-    return "host = '" + requireEnv("PGHOST") + "'\nport = " + requireEnv("PGPORT") + "\nuser = '" +
-           requireEnv("PGUSER") + "'\ndbname = '" + db_ +
-           "'\nsslmode = 'disable'\naccount = 'default'\n";
+    return testPostgresToml(db_.name()) + "account = 'default'\n";
   }
 
  private:
-  static void psql(const std::string& db, const std::string& sql) {
-    const CommandResult r =
-        runCommand("psql", {"-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql});
-    if (r.exit_code != 0) throw std::runtime_error("psql: " + r.err);
-  }
-  std::string db_;
+  TestDatabase db_{"oura_refresh_"};
 };
 
 /// Key Vault on the fake Azure services (HTTPS with a test CA), client-secret credential, the
@@ -139,10 +95,8 @@ class KeyVaultStore : public StoreUnderTest {
     return "vault_url = '" + azure_->httpsUrl() + "'\nauthority_host = '" + azure_->httpsUrl() +
            "'\nca_file = '" + azure_->caFile() + "'\ncredential = 'client_secret'\ntenant_id = '" +
            FakeAzure::kTenant + "'\nclient_id = '" + FakeAzure::kClientId +
-           "'\nclient_secret = { env = '" + kSecretVariable + "' }\nlock = 'postgres'\nhost = '" +
-           requireEnv("PGHOST") + "'\nport = " + requireEnv("PGPORT") + "\nuser = '" +
-           requireEnv("PGUSER") + "'\ndbname = '" + requireEnv("PGDATABASE") +
-           "'\nsslmode = 'disable'\n";
+           "'\nclient_secret = { env = '" + kSecretVariable + "' }\nlock = 'postgres'\n" +
+           testPostgresToml(requireEnv("PGDATABASE"));
   }
   std::map<std::string, std::string> environment() const override {
     return {{kSecretVariable, FakeAzure::kClientSecret}};
@@ -337,10 +291,27 @@ TEST_P(TokenRefreshProcesses,
       const auto stored = store_->open()->load();
       ASSERT_TRUE(stored.has_value()) << "the stored tokens were deleted";
       EXPECT_EQ(stored->refresh_token, seeded.refresh_token);
-      // A third run says the same (it does not refresh in a loop within the run).
-      const CommandResult third = scrapeOnce(manifest, fake, *store_);
-      EXPECT_EQ(third.exit_code, 77) << third.err;
-      EXPECT_LE(invalidGrants(fake.oauth()), 2) << "at most one invalid_grant per run";
+      EXPECT_TRUE(stored->refresh_rejected_at.has_value()) << "the rejection was not remembered";
+      // A third run (and a fourth) exits 77 at once: the rejected refresh token is never sent
+      // again, so no token request reaches the fake.
+      const int refreshes = fake.oauth()->getValue<int>("refresh_calls");
+      const int rejections = invalidGrants(fake.oauth());
+      for (int run = 3; run <= 4; ++run) {
+        SCOPED_TRACE(run);
+        const CommandResult later = scrapeOnce(manifest, fake, *store_);
+        EXPECT_EQ(later.exit_code, 77) << later.err;
+        EXPECT_NE(later.err.find("was rejected at "), std::string::npos) << later.err;
+        EXPECT_NE(later.err.find("run `oura-collector auth login`"), std::string::npos)
+            << later.err;
+        EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), refreshes) << "a token request";
+        EXPECT_EQ(invalidGrants(fake.oauth()), rejections);
+        EXPECT_EQ((later.out + later.err).find("fake-"), std::string::npos) << later.err;
+      }
+    }
+    if (std::string(step.failpoint) == "after-response") {
+      // Oura rotated the pair and the kill came before it was saved: the stored refresh token
+      // is spent (the fake's are single-use), so this is the 77 branch, for every store.
+      EXPECT_EQ(next.exit_code, 77) << next.err;
     }
     if (std::string(step.failpoint) == "after-save") {
       EXPECT_EQ(next.exit_code, 0) << next.err;

@@ -13,6 +13,8 @@
 
 namespace oura::test {
 
+class PythonFake;
+
 /// One running fake on 127.0.0.1, owned by the test that created it: HTTPS (Entra ID and Key
 /// Vault, with a test certificate made in `dir`) and plain HTTP (IMDS and the /_fake control
 /// endpoints).
@@ -53,9 +55,8 @@ class FakeAzure {
   std::string serverStderr() const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
   TestCertificate certificate_;
+  std::unique_ptr<PythonFake> process_;
   std::string https_url_;
   std::string http_url_;
 };

@@ -12,6 +12,8 @@
 
 namespace oura::test {
 
+class PythonFake;
+
 /// One running fake Oura server on 127.0.0.1, owned by the test that created it.
 ///
 ///   oura::test::FakeOura fake({"--page-size", "3"});
@@ -57,8 +59,7 @@ class FakeOura {
   void reset();
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<PythonFake> process_;
   std::string token_ = "test-token";
   int port_ = 0;
 };

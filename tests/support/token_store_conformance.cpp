@@ -59,6 +59,7 @@ TEST_P(TokenStoreConformance, ASaveRoundTripsEveryField) {
   ASSERT_TRUE(loaded.has_value());
   expectSameTokens(second, *loaded);
   EXPECT_FALSE(loaded->refresh_started_at.has_value());
+  EXPECT_FALSE(loaded->refresh_rejected_at.has_value());
   EXPECT_FALSE(loaded->expires_at.has_value());
   EXPECT_TRUE(loaded->scopes.empty());
 }
@@ -138,11 +139,49 @@ TEST_P(TokenStoreConformance, TheCoresRefreshProtocolWorksUnderTheLock) {
   ASSERT_TRUE(store->save(mark, current->generation)) << "the mark, saved under the lock";
   TokenSet fresh = fullTokenSet(mark.generation + 1, "new");
   fresh.refresh_started_at.reset();
+  fresh.refresh_rejected_at.reset();
   ASSERT_TRUE(store->save(fresh, mark.generation)) << "the new pair, saved under the lock";
   lock.reset();
   auto loaded = make()->load();
   ASSERT_TRUE(loaded.has_value());
   expectSameTokens(fresh, *loaded);
+}
+
+// invalid_grant: the core saves the old tokens again with the rejection marked (the mark of
+// the refresh that was interrupted before, if any, kept); a later login replaces the whole set.
+TEST_P(TokenStoreConformance, TheRejectionOfARefreshTokenIsKeptWithTheOldTokensUntilALogin) {
+  TokenSet old = fullTokenSet(1, "spent");
+  old.refresh_rejected_at.reset();
+  ASSERT_TRUE(make()->save(old, 0));
+
+  auto store = make();
+  {
+    auto lock = store->lock(std::chrono::seconds(5));
+    TokenSet mark = *store->load();
+    mark.generation = 2;
+    mark.refresh_started_at = 1800009999;
+    ASSERT_TRUE(store->save(mark, 1));
+    TokenSet rejected = old;  // the old tokens, kept for diagnosis
+    rejected.generation = 3;
+    rejected.refresh_rejected_at = 1800010000;
+    ASSERT_TRUE(store->save(rejected, 2));
+  }
+  auto loaded = make()->load();  // what the next run finds
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->refresh_rejected_at, 1800010000);
+  EXPECT_EQ(loaded->refresh_started_at, old.refresh_started_at);
+  EXPECT_EQ(loaded->refresh_token, old.refresh_token);
+  EXPECT_EQ(loaded->generation, 3);
+
+  TokenSet login;
+  login.access_token = "fake-at-login";
+  login.refresh_token = "fake-rt-login";
+  login.generation = 4;
+  ASSERT_TRUE(store->save(login, 3));
+  loaded = make()->load();
+  ASSERT_TRUE(loaded.has_value());
+  expectSameTokens(login, *loaded);
+  EXPECT_FALSE(loaded->refresh_rejected_at.has_value()) << "a login clears the rejection";
 }
 
 TEST_P(TokenStoreConformance, ClearEmptiesTheStore) {

@@ -1,6 +1,10 @@
-// Helpers of the token-store tests (see token_store_conformance.hpp): loading a store through
-// the plugin loader, token sets, the other process that holds a lock.
+// Helpers of the token-store tests (see token_store_support.hpp): loading a store through the
+// plugin loader, token sets, the other process that holds a lock, the test PostgreSQL.
+#include "token_store_support.hpp"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,13 +13,15 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <oura_sdk/errors.hpp>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
 #include "app/loader.hpp"
 #include "app/manifest.hpp"
-#include "token_store_conformance.hpp"
+#include "app/migrations.hpp"
 
 namespace oura::test {
 
@@ -26,13 +32,14 @@ using sdk::TokenStore;
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+core::PluginLoader& builtPluginLoader() {
+  static core::PluginLoader loader({requireEnv("OURA_PLUGIN_DIR")});
+  return loader;
+}
+
 std::shared_ptr<TokenStore> loadTokenStore(const std::string& plugin,
                                            const std::string& config_toml) {
-  const char* dir = std::getenv("OURA_PLUGIN_DIR");
-  if (dir == nullptr || *dir == '\0') {
-    throw std::runtime_error("OURA_PLUGIN_DIR is not set (run the test through ctest)");
-  }
-  static core::PluginLoader loader({dir});
+  core::PluginLoader& loader = builtPluginLoader();
   const core::LoadedPlugin loaded = loader.load(sdk::PluginKind::TokenStore, plugin);
   toml::table table;
   try {
@@ -56,6 +63,7 @@ TokenSet fullTokenSet(std::int64_t generation, const std::string& tag) {
   t.generation = generation;
   t.refreshed_at = 1800000000 + generation;
   t.refresh_started_at = 1800000100 + generation;
+  t.refresh_rejected_at = 1800000200 + generation;
   return t;
 }
 
@@ -68,6 +76,93 @@ void expectSameTokens(const TokenSet& want, const TokenSet& have) {
   EXPECT_EQ(have.generation, want.generation);
   EXPECT_EQ(have.refreshed_at, want.refreshed_at);
   EXPECT_EQ(have.refresh_started_at, want.refresh_started_at);
+  EXPECT_EQ(have.refresh_rejected_at, want.refresh_rejected_at);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+std::string requireEnv(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') {
+    throw std::runtime_error(std::string(name) +
+                             " is not set: run the test through ctest, with a PostgreSQL for the "
+                             "tests started (`.ci/pg-cluster start .run/pg && source "
+                             ".run/pg/env`)");
+  }
+  return v;
+}
+
+std::string randomName(const std::string& prefix) {
+  std::random_device rd;
+  std::string s = prefix;
+  for (int i = 0; i < 10; ++i) s += static_cast<char>('a' + rd() % 26);
+  return s;
+}
+
+std::string testPostgresToml(const std::string& db) {
+  return "host = '" + requireEnv("PGHOST") + "'\nport = " + requireEnv("PGPORT") + "\nuser = '" +
+         requireEnv("PGUSER") + "'\ndbname = '" + db + "'\nsslmode = 'disable'\n";
+}
+
+std::vector<std::vector<std::string>> testQuery(const std::string& db, const std::string& sql,
+                                                const std::string& user) {
+  const std::string host = requireEnv("PGHOST"), port = requireEnv("PGPORT");
+  const std::string who = user.empty() ? requireEnv("PGUSER") : user;
+  const char* keys[] = {"host", "port", "user", "dbname", nullptr};
+  const char* values[] = {host.c_str(), port.c_str(), who.c_str(), db.c_str(), nullptr};
+  PGconn* c = PQconnectdbParams(keys, values, 0);
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string m = PQerrorMessage(c);
+    PQfinish(c);
+    throw std::runtime_error("connecting to " + db + ": " + m);
+  }
+  PGresult* r = PQexec(c, sql.c_str());
+  const auto status = PQresultStatus(r);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    std::string m = PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+    throw std::runtime_error(sql + ": " + m);
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < PQntuples(r); ++i) {
+    rows.emplace_back();
+    for (int j = 0; j < PQnfields(r); ++j) rows.back().push_back(PQgetvalue(r, i, j));
+  }
+  PQclear(r);
+  PQfinish(c);
+  return rows;
+}
+
+std::shared_ptr<sdk::SinkPlugin> postgresSinkOn(const std::string& db) {
+  core::PluginLoader& loader = builtPluginLoader();
+  const auto loaded = loader.load(sdk::PluginKind::Sink, "postgres");
+  std::map<std::string, sdk::ConfigValue> values;
+  for (const auto& key : loaded.descriptor->config_schema()) {
+    if (key.default_value) values[key.name] = *key.default_value;
+  }
+  values["host"] = requireEnv("PGHOST");
+  values["port"] = static_cast<std::int64_t>(std::stoi(requireEnv("PGPORT")));
+  values["user"] = requireEnv("PGUSER");
+  values["dbname"] = db;
+  values["sslmode"] = std::string("disable");
+  return loader.create<sdk::SinkPlugin>(
+      loaded, sdk::PluginContext{"out", sdk::Logger("oura.sink.out"), sdk::PluginConfig(values)});
+}
+
+TestDatabase::TestDatabase(const std::string& prefix, bool migrated) : name_(randomName(prefix)) {
+  testQuery(requireEnv("PGDATABASE"), "CREATE DATABASE " + name_);
+  if (migrated) {
+    postgresSinkOn(name_)->migrate(core::loadMigrations(requireEnv("OURA_SOURCE_DIR") + "/sql"));
+  }
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    testQuery(requireEnv("PGDATABASE"), "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (const std::exception&) {
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 ///   5. the refresh grant (the core's OAuth2 client).
 ///   6. `save()` of the new pair with the mark cleared, before the new access token is used;
 ///      then the lock is released by destroying the `TokenLock`.
+///   On `invalid_grant` instead: `save()` of the old tokens with `refresh_rejected_at` set (the
+///   "refresh token rejected" mark), so that no later run sends that refresh token again.
 /// A store never deletes or overwrites tokens on its own, and never logs a token.
 
 #include <oura_sdk/errors.hpp>
@@ -41,6 +43,12 @@ struct TokenSet {
   /// found by the next process means the refresh was interrupted and the refresh token may
   /// already have been spent.
   std::optional<std::int64_t> refresh_started_at;
+  /// Set when the token endpoint rejected `refresh_token` (`invalid_grant`): seconds since the
+  /// Unix epoch of the rejection. The tokens are kept for diagnosis, and the core sends that
+  /// refresh token never again: a run finding the mark exits 77 ("login needed") without a
+  /// request. `auth login` stores a new set without it. A store persists it like the other
+  /// fields.
+  std::optional<std::int64_t> refresh_rejected_at;
 };
 
 /// The store's cross-process refresh lock; released when destroyed.

@@ -1,14 +1,6 @@
 // The `auth` commands: see auth_commands.hpp.
 #include "app/auth_commands.hpp"
 
-#include "app/exit_codes.hpp"
-#include "app/oauth_client.hpp"
-#include "app/token_provider.hpp"
-
-#include <oura_sdk/errors.hpp>
-
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/Environment.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -22,7 +14,6 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Pipe.h>
 #include <Poco/Process.h>
-#include <Poco/Timestamp.h>
 #include <Poco/URI.h>
 
 #include <chrono>
@@ -30,7 +21,12 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <oura_sdk/errors.hpp>
 #include <thread>
+
+#include "app/exit_codes.hpp"
+#include "app/oauth_client.hpp"
+#include "app/token_provider.hpp"
 
 namespace oura::core {
 
@@ -38,16 +34,9 @@ namespace {
 
 constexpr auto kLoginWait = std::chrono::minutes(10);
 
-std::int64_t nowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t nowSeconds() { return epochSecondsNow(); }
 
-std::string formatTime(std::int64_t epoch_seconds) {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(epoch_seconds),
-                                         Poco::DateTimeFormat::ISO8601_FORMAT);
-}
+std::string formatTime(std::int64_t epoch_seconds) { return formatEpochSeconds(epoch_seconds); }
 
 std::string joinScopes(const std::vector<std::string>& scopes) {
   std::string out;
@@ -347,11 +336,17 @@ int status(Runtime& rt) {
                                   : std::string("no [oauth] table (no login, no refresh)"))
             << "\n";
   std::optional<sdk::TokenSet> tokens = store.load();
-  if (!tokens || tokens->access_token.empty()) {
+  // The check every other command makes before using the tokens.
+  const bool can_refresh = rt.manifest.oauth && store.writable();
+  const std::optional<std::string> problem = loginNeededReason(tokens, store, can_refresh);
+  if (!tokens || (tokens->access_token.empty() && tokens->refresh_token.empty())) {
     std::cout << "token: none (log in with `oura-collector auth login`)\n";
     return kExitLoginNeeded;
   }
-  std::cout << "token: present" << (tokens->refresh_token.empty() ? ", no refresh token" : ", with a refresh token")
+  std::cout << "token: "
+            << (tokens->access_token.empty()    ? "a refresh token only"
+                : tokens->refresh_token.empty() ? "present, no refresh token"
+                                                : "present, with a refresh token")
             << "\n";
   if (tokens->expires_at) {
     const std::int64_t left = *tokens->expires_at - nowSeconds();
@@ -366,9 +361,20 @@ int status(Runtime& rt) {
             << (tokens->refreshed_at ? formatTime(*tokens->refreshed_at) : std::string("unknown")) << "\n";
   std::cout << "generation: " << tokens->generation << "\n";
   if (tokens->refresh_started_at) {
-    std::cout << "INTERRUPTED REFRESH: a refresh started at " << formatTime(*tokens->refresh_started_at)
-              << " did not finish; the next run tries the stored refresh token (if it was "
-                 "spent, a new login is needed)\n";
+    std::cout << "INTERRUPTED REFRESH: a refresh started at "
+              << formatTime(*tokens->refresh_started_at) << " did not finish"
+              << (tokens->refresh_rejected_at
+                      ? "\n"
+                      : "; the next run tries the stored refresh token (if it was spent, a new "
+                        "login is needed)\n");
+  }
+  if (tokens->refresh_rejected_at) {
+    std::cout << "REFRESH TOKEN REJECTED: at " << formatTime(*tokens->refresh_rejected_at)
+              << " (invalid_grant); no run sends it again\n";
+  }
+  if (problem) {
+    std::cout << "login needed: " << *problem << "\n";
+    return kExitLoginNeeded;
   }
   return kExitOk;
 }

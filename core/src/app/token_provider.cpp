@@ -22,15 +22,30 @@ namespace {
 
 Poco::Logger& authLog() { return Poco::Logger::get("oura.auth"); }
 
-std::int64_t nowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+std::int64_t nowSeconds() { return epochSecondsNow(); }
+
+std::string formatTime(std::int64_t epoch_seconds) { return formatEpochSeconds(epoch_seconds); }
+
+// RFC 6750 b64token: a token with anything else (a newline above all) would let the store's
+// content inject headers into every request.
+bool validBearer(const std::string& token) {
+  return std::all_of(token.begin(), token.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' ||
+           c == '/' || c == '=';
+  });
 }
 
-std::string formatTime(std::int64_t epoch_seconds) {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(epoch_seconds),
-                                         Poco::DateTimeFormat::ISO8601_FORMAT);
+// The sentence of a rejected refresh token (`tokens.refresh_rejected_at` set), naming `store`.
+std::string rejectedMessage(const sdk::TokenSet& tokens, const std::string& store) {
+  std::string message = "the refresh token in " + store + " was rejected at " +
+                        formatTime(*tokens.refresh_rejected_at) + " (invalid_grant)";
+  if (tokens.refresh_started_at) {
+    message += " after the refresh started at " + formatTime(*tokens.refresh_started_at) +
+               " was interrupted (it had already been spent)";
+  }
+  return message +
+         "; run `oura-collector auth login` (the stored tokens are kept for diagnosis; "
+         "no refresh is tried with them again)";
 }
 
 bool sameTokens(const sdk::TokenSet& a, const sdk::TokenSet& b) {
@@ -38,6 +53,36 @@ bool sameTokens(const sdk::TokenSet& a, const sdk::TokenSet& b) {
 }
 
 }  // namespace
+
+std::int64_t epochSecondsNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string formatEpochSeconds(std::int64_t epoch_seconds) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(epoch_seconds),
+                                         Poco::DateTimeFormat::ISO8601_FORMAT);
+}
+
+std::optional<std::string> loginNeededReason(const std::optional<sdk::TokenSet>& tokens,
+                                             const sdk::TokenStore& store, bool can_refresh) {
+  // A refresh token alone (a store seeded without an access token) is enough when the provider
+  // can refresh: it refreshes first.
+  const bool refreshable = tokens && !tokens->refresh_token.empty() && can_refresh;
+  if (!tokens || (tokens->access_token.empty() && !refreshable)) {
+    return "no access token in " + store.describe() +
+           (store.writable() ? ". Log in with `oura-collector auth login` to store one."
+                             : ". Provide one: set it to your Oura access token.");
+  }
+  if (!validBearer(tokens->access_token)) {
+    return "the access token in " + store.describe() +
+           " contains characters a bearer token cannot have (RFC 6750: letters, digits and "
+           "-._~+/=); provide it exactly as issued";
+  }
+  if (tokens->refresh_rejected_at) return rejectedMessage(*tokens, store.describe());
+  return std::nullopt;
+}
 
 void failpoint(const char* name) {
   static const std::string configured = Poco::Environment::get("OURA_FAILPOINT", "");
@@ -80,26 +125,8 @@ const sdk::TokenSet& StoreTokenProvider::current() {
     tokens_ = store_.load();
     loaded_ = true;
   }
-  // A refresh token alone (a store seeded without an access token) is enough when this
-  // provider can refresh: accessToken() refreshes first.
-  const bool refreshable = tokens_ && !tokens_->refresh_token.empty() && canRefresh();
-  if (!tokens_ || (tokens_->access_token.empty() && !refreshable)) {
-    throw sdk::LoginNeededError(
-        "no access token in " + store_.describe() +
-        (store_.writable() ? ". Log in with `oura-collector auth login` to store one."
-                           : ". Provide one: set it to your Oura access token."));
-  }
-  // RFC 6750 b64token: a token with anything else (a newline above all) would let the store's
-  // content inject headers into every request.
-  const bool valid = std::all_of(tokens_->access_token.begin(), tokens_->access_token.end(),
-                                 [](unsigned char c) {
-                                   return std::isalnum(c) != 0 || c == '-' || c == '.' ||
-                                          c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
-                                 });
-  if (!valid) {
-    throw sdk::LoginNeededError("the access token in " + store_.describe() +
-                                " contains characters a bearer token cannot have (RFC 6750: "
-                                "letters, digits and -._~+/=); provide it exactly as issued");
+  if (auto reason = loginNeededReason(tokens_, store_, canRefresh())) {
+    throw sdk::LoginNeededError(*reason);
   }
   return *tokens_;
 }
@@ -177,6 +204,12 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
     throw sdk::LoginNeededError("no tokens in " + store +
                                 " any more. Log in with `oura-collector auth login`.");
   }
+  if (stored->refresh_rejected_at) {
+    // Another process's refresh was rejected meanwhile (or this one's, marked before): the
+    // refresh token is never sent again.
+    tokens_ = *stored;
+    throw sdk::LoginNeededError(rejectedMessage(*stored, store));
+  }
   const bool others = !tokens_ || stored->generation != tokens_->generation ||
                       !sameTokens(*stored, *tokens_);
   if (reason != Reason::Forced && !stored->refresh_started_at) {
@@ -224,17 +257,22 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
   } catch (const OAuthError& e) {
     // The stored tokens stay as they were. The mark is taken back unless the request may have
     // been acted on (no answer twice): then the next run learns the outcome from its refresh.
+    // On invalid_grant the tokens are saved once more with the rejection marked, so that no
+    // later run sends the spent refresh token again.
+    const bool rejected = e.kind() == OAuthError::Kind::LoginNeeded;
     if (e.kind() != OAuthError::Kind::OutcomeUnknown) {
       sdk::TokenSet restored = before;  // an earlier interrupted mark is kept for diagnosis
       restored.generation = marked.generation + 1;
+      if (rejected) restored.refresh_rejected_at = nowSeconds();
+      const std::string what = rejected ? "the rejection of the refresh token could not be recorded"
+                                        : "the refresh mark could not be taken back";
       try {
         if (!store_.save(restored, marked.generation)) {
-          authLog().error("token store " + store + ": the refresh mark could not be taken back "
-                          "(the store changed under the lock)");
+          authLog().error("token store " + store + ": " + what +
+                          " (the store changed under the lock)");
         }
       } catch (const std::exception& save_error) {
-        authLog().error("token store " + store + ": the refresh mark could not be taken back: " +
-                        save_error.what());
+        authLog().error("token store " + store + ": " + what + ": " + save_error.what());
       }
     }
     if (e.kind() == OAuthError::Kind::LoginNeeded) {

@@ -8,6 +8,9 @@
 //   5. POST the refresh grant (OAuthClient: no generic retry policy);
 //   6. save the new pair (mark cleared, refreshed_at = now), generation + 1, before the new
 //      access token is used; release the lock.
+// On invalid_grant the old tokens are saved again with refresh_rejected_at = now (compare-and-
+// set; the tokens kept for diagnosis), and every later run that finds that mark exits 77 at
+// once, without a request, until `auth login` stores a new set.
 // Steps 4 to 6 do not look at the stop flag: SIGINT/SIGTERM (which only set it) are acted on by
 // the caller after step 6. OURA_FAILPOINT=after-lock|after-mark|after-response|after-save
 // SIGKILLs the process at that point (a test hook, docs/operations.md).
@@ -80,5 +83,21 @@ class StoreTokenProvider : public TokenProvider {
 
 // The OURA_FAILPOINT test hook: SIGKILLs the process when the variable equals `name`.
 void failpoint(const char* name);
+
+// Now, in seconds since the Unix epoch (the unit of every TokenSet time).
+std::int64_t epochSecondsNow();
+
+// `epoch_seconds` as an ISO 8601 UTC time, for messages and `auth status`.
+std::string formatEpochSeconds(std::int64_t epoch_seconds);
+
+// The check of stored tokens before any use, shared by the provider (which throws the sentence
+// as sdk::LoginNeededError, exit 77) and `auth status` (which prints it): nothing stored; no
+// access token and no refresh token this provider can use (`can_refresh`: a writable store and
+// [oauth]); an access token with characters a bearer token cannot have (RFC 6750); a refresh
+// token the token endpoint rejected (`refresh_rejected_at`). Returns the sentence that says
+// what is wrong and how to get a token, naming the store (never a token), or nothing when the
+// tokens can be used.
+std::optional<std::string> loginNeededReason(const std::optional<sdk::TokenSet>& tokens,
+                                             const sdk::TokenStore& store, bool can_refresh);
 
 }  // namespace oura::core

@@ -363,7 +363,12 @@ std::optional<StoredTokens> KeyVaultTokenStore::readCurrent(std::string* raw_val
   }
   const std::string value = bundle->getValue<std::string>("value");
   if (raw_value) *raw_value = value;
-  return fromSecretValue(value, where());
+  try {
+    return tokens::decodeTokens(value, tokens::TokenForm::Secret);
+  } catch (const tokens::TokenJsonError& e) {  // its message never quotes the value
+    throw Error(where() + " does not hold oura-collector tokens (" + e.what() +
+                "); set secret_name to a secret of its own");
+  }
 }
 
 std::optional<TokenSet> KeyVaultTokenStore::load() {
@@ -414,7 +419,7 @@ bool KeyVaultTokenStore::save(const TokenSet& tokens, std::int64_t expected_gene
   }
 
   const std::string write_id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
-  const std::string value = toSecretValue(tokens, write_id);
+  const std::string value = tokens::encodeTokens(tokens, tokens::TokenForm::Secret, write_id);
   Poco::JSON::Object request;
   request.set("value", value);
   request.set("contentType", "application/json");

@@ -3,20 +3,21 @@
 // Azure Key Vault (secrets REST API 7.4), with a lock provider for the refresh lock.
 // See README.md.
 
-#include <oura_sdk/token_store.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <oura_sdk/token_store.hpp>
 #include <string>
 
 #include "azure_credential.hpp"
 #include "azure_http.hpp"
 #include "locks.hpp"
-#include "token_json.hpp"
+#include "token_json.hpp"  // plugins/common/tokens: the secret value (TokenForm::Secret)
 
 namespace oura::plugins::azure_keyvault {
+
+using tokens::StoredTokens;
 
 /// Key Vault token store. `load()` is a GET of the latest version; `save()` re-reads the
 /// generation (compare-and-set as far as Key Vault allows), PUTs a new version and reads it

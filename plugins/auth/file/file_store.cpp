@@ -2,9 +2,6 @@
 // the refresh lock is a flock on `<path>.lock`.
 #include "file_store.hpp"
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -16,8 +13,8 @@
 #include <cstring>
 #include <filesystem>
 #include <oura_sdk/errors.hpp>
-#include <sstream>
 #include <thread>
+#include <token_json.hpp>
 #include <vector>
 
 namespace oura::plugins {
@@ -26,8 +23,7 @@ using namespace oura::sdk;
 
 namespace {
 
-constexpr std::size_t kMaxFileSize = 1 << 20;  // a token file is a few hundred bytes
-constexpr int kFormat = 1;
+constexpr std::size_t kMaxFileSize = tokens::kMaxTokenText;  // a token file: a few hundred bytes
 // How long save() and clear() wait for the lock when the caller does not hold it (another
 // process may be refreshing: its POST is bounded by the core's lock_timeout_seconds).
 constexpr std::chrono::milliseconds kWriteLockTimeout{60000};
@@ -90,47 +86,6 @@ void fsyncFolder(const std::string& folder, const std::string& path) {
   if (::fsync(dir.fd) != 0 && errno != EINVAL) {
     throw Error("token file " + path + ": fsync of its folder failed: " + errnoText(errno));
   }
-}
-
-std::optional<std::int64_t> optionalInt(const Poco::JSON::Object::Ptr& o, const std::string& key,
-                                        const std::string& path) {
-  if (!o->has(key) || o->isNull(key)) return std::nullopt;
-  const Poco::Dynamic::Var v = o->get(key);
-  if (!v.isInteger()) {
-    throw ConfigError("token file " + path + ": \"" + key +
-                      "\" is not a whole number (seconds since 1970); fix or remove the file "
-                      "and log in again");
-  }
-  return v.convert<Poco::Int64>();
-}
-
-std::string optionalString(const Poco::JSON::Object::Ptr& o, const std::string& key,
-                           const std::string& path) {
-  if (!o->has(key) || o->isNull(key)) return {};
-  const Poco::Dynamic::Var v = o->get(key);
-  if (!v.isString()) {
-    throw ConfigError("token file " + path + ": \"" + key +
-                      "\" is not a string; fix or remove the file and log in again");
-  }
-  return v.extract<std::string>();
-}
-
-std::string toJson(const TokenSet& t) {
-  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
-  o.set("format", kFormat);
-  o.set("generation", Poco::Int64(t.generation));
-  o.set("access_token", t.access_token);
-  o.set("refresh_token", t.refresh_token);
-  if (t.expires_at) o.set("expires_at", Poco::Int64(*t.expires_at));
-  Poco::JSON::Array scopes;
-  for (const auto& s : t.scopes) scopes.add(s);
-  o.set("scopes", scopes);
-  if (t.refreshed_at) o.set("refreshed_at", Poco::Int64(*t.refreshed_at));
-  if (t.refresh_started_at) o.set("refresh_started_at", Poco::Int64(*t.refresh_started_at));
-  std::ostringstream out;
-  o.stringify(out, 2);
-  out << "\n";
-  return out.str();
 }
 
 }  // namespace
@@ -260,56 +215,16 @@ std::optional<TokenSet> FileTokenStore::read(bool* exists) const {
   }
   text.resize(got);
 
-  // The parser's messages quote input: none of them reaches a message (a token might).
-  Poco::JSON::Object::Ptr o;
+  // The codec's messages never quote the file (a token might be in it).
   try {
-    Poco::JSON::Parser parser;
-    o = parser.parse(text).extract<Poco::JSON::Object::Ptr>();
-  } catch (const std::exception&) {
-    throw ConfigError("token file " + path_ +
-                      " is not a JSON object (damaged, or not written by oura-collector); "
-                      "remove it and run `oura-collector auth login`");
-  }
-  if (!o) {
-    throw ConfigError("token file " + path_ + " is not a JSON object; remove it and log in again");
-  }
-  const auto format = optionalInt(o, "format", path_);
-  if (format && *format > kFormat) {
-    throw ConfigError("token file " + path_ + " has format " + std::to_string(*format) +
-                      ", written by a newer oura-collector (this one reads format " +
-                      std::to_string(kFormat) + ")");
-  }
-  TokenSet t;
-  t.access_token = optionalString(o, "access_token", path_);
-  t.refresh_token = optionalString(o, "refresh_token", path_);
-  if (t.access_token.empty() && t.refresh_token.empty()) {
-    throw ConfigError("token file " + path_ +
-                      " holds neither an access token nor a refresh token; remove it and run "
-                      "`oura-collector auth login`");
-  }
-  const auto generation = optionalInt(o, "generation", path_);
-  if (!generation || *generation < 1) {
-    throw ConfigError("token file " + path_ +
-                      ": \"generation\" is missing or below 1; fix or remove the file");
-  }
-  t.generation = *generation;
-  t.expires_at = optionalInt(o, "expires_at", path_);
-  t.refreshed_at = optionalInt(o, "refreshed_at", path_);
-  t.refresh_started_at = optionalInt(o, "refresh_started_at", path_);
-  if (o->has("scopes") && !o->isNull("scopes")) {
-    Poco::JSON::Array::Ptr scopes = o->getArray("scopes");
-    if (!scopes) {
-      throw ConfigError("token file " + path_ + ": \"scopes\" is not an array of strings");
+    return tokens::decodeTokens(text, tokens::TokenForm::File).tokens;
+  } catch (const tokens::TokenJsonError& e) {
+    if (e.kind() == tokens::TokenJsonError::Kind::NewerFormat) {
+      throw ConfigError("token file " + path_ + ": " + e.what());
     }
-    for (std::size_t i = 0; i < scopes->size(); ++i) {
-      const Poco::Dynamic::Var v = scopes->get(static_cast<unsigned>(i));
-      if (!v.isString()) {
-        throw ConfigError("token file " + path_ + ": \"scopes\" is not an array of strings");
-      }
-      t.scopes.push_back(v.extract<std::string>());
-    }
+    throw ConfigError("token file " + path_ + ": " + e.what() +
+                      "; fix or remove the file and run `oura-collector auth login`");
   }
-  return t;
 }
 
 std::optional<TokenSet> FileTokenStore::load() {
@@ -455,7 +370,7 @@ bool FileTokenStore::save(const TokenSet& tokens, std::int64_t expected_generati
   }
   removeStaleTempFiles();
 
-  const std::string text = toJson(tokens);
+  const std::string text = tokens::encodeTokens(tokens, tokens::TokenForm::File);
   std::string temp = folder_ + "/." + name_ + kTempInfix + "XXXXXX";
   Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (fd.fd < 0) {

@@ -27,23 +27,28 @@ constexpr std::chrono::milliseconds kPollInterval{50};
 constexpr const char* kColumns =
     "generation, access_token, refresh_token, extract(epoch FROM expires_at)::bigint, "
     "array_to_json(scopes)::text, extract(epoch FROM refreshed_at)::bigint, "
-    "extract(epoch FROM refresh_started_at)::bigint";
+    "extract(epoch FROM refresh_started_at)::bigint, "
+    "extract(epoch FROM refresh_rejected_at)::bigint";
 
 // $1 account, $2 generation, $3 access, $4 refresh, $5 expires_at, $6 scopes (JSON array),
-// $7 refreshed_at, $8 refresh_started_at (seconds since the epoch, or NULL).
+// $7 refreshed_at, $8 refresh_started_at, $9 refresh_rejected_at (seconds since the epoch, or
+// NULL).
 constexpr const char* kInsert =
     "INSERT INTO oura_auth.tokens (account, generation, access_token, refresh_token, "
-    "expires_at, scopes, refreshed_at, refresh_started_at, updated_at) VALUES ($1::text, "
+    "expires_at, scopes, refreshed_at, refresh_started_at, refresh_rejected_at, updated_at) "
+    "VALUES ($1::text, "
     "$2::bigint, $3::text, $4::text, to_timestamp($5::bigint), "
     "ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), to_timestamp($7::bigint), "
-    "to_timestamp($8::bigint), now()) ON CONFLICT (account) DO NOTHING";
-// The same, and $9 the generation it replaces.
+    "to_timestamp($8::bigint), to_timestamp($9::bigint), now()) "
+    "ON CONFLICT (account) DO NOTHING";
+// The same, and $10 the generation it replaces.
 constexpr const char* kUpdate =
     "UPDATE oura_auth.tokens SET generation = $2::bigint, access_token = $3::text, "
     "refresh_token = $4::text, expires_at = to_timestamp($5::bigint), "
     "scopes = ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), "
     "refreshed_at = to_timestamp($7::bigint), refresh_started_at = to_timestamp($8::bigint), "
-    "updated_at = now() WHERE account = $1::text AND generation = $9::bigint";
+    "refresh_rejected_at = to_timestamp($9::bigint), "
+    "updated_at = now() WHERE account = $1::text AND generation = $10::bigint";
 
 std::optional<std::string> seconds(const std::optional<std::int64_t>& v) {
   if (!v) return std::nullopt;
@@ -165,6 +170,7 @@ std::optional<TokenSet> PostgresTokenStore::readRow() {
   }
   t.refreshed_at = toSeconds(r.nullable(0, 5));
   t.refresh_started_at = toSeconds(r.nullable(0, 6));
+  t.refresh_rejected_at = toSeconds(r.nullable(0, 7));
   return t;
 }
 
@@ -266,7 +272,8 @@ bool PostgresTokenStore::writeOnce(const TokenSet& t, std::int64_t expected) {
                                                  seconds(t.expires_at),
                                                  scopesJson(t.scopes),
                                                  seconds(t.refreshed_at),
-                                                 seconds(t.refresh_started_at)};
+                                                 seconds(t.refresh_started_at),
+                                                 seconds(t.refresh_rejected_at)};
   if (expected == 0) return connection().exec(kInsert, params).affected() == 1;
   params.push_back(std::to_string(expected));
   return connection().exec(kUpdate, params).affected() == 1;

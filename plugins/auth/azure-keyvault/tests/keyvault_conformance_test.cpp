@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <memory>
-#include <stdexcept>
 #include <string>
 
 #include "fake_azure.hpp"
@@ -34,16 +33,6 @@ Shared& shared() {
   return instance;
 }
 
-std::string requireEnv(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    throw std::runtime_error(std::string(name) +
-                             " is not set: start a PostgreSQL (.ci/pg-cluster start DIR && "
-                             "source DIR/env)");
-  }
-  return value;
-}
-
 std::string common() {
   FakeAzure& azure = *shared().azure;
   return "vault_url = '" + azure.httpsUrl() + "'\nauthority_host = '" + azure.httpsUrl() +
@@ -52,9 +41,7 @@ std::string common() {
 }
 
 std::string postgresLock() {
-  return "lock = 'postgres'\nhost = '" + requireEnv("PGHOST") + "'\nport = " +
-         requireEnv("PGPORT") + "\nuser = '" + requireEnv("PGUSER") +
-         "'\ndbname = 'postgres'\nsslmode = 'disable'\n";
+  return "lock = 'postgres'\n" + oura::test::testPostgresToml("postgres");
 }
 
 std::string fileLock() { return "lock = 'file'\nlock_file = '" + shared().dir + "/kv.lock'\n"; }

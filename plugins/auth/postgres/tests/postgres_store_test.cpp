@@ -2,21 +2,19 @@
 // the table has: its own schema (untouched by purge), the database down (69), no table or no
 // privilege (78), accounts apart, a lost connection, the lock naming the holding session.
 // Runs against the real PostgreSQL the test command starts (PGHOST, PGPORT, PGUSER); each test
-// gets a fresh database with sql/ applied by the built postgres sink's migrate() (as init-db).
+// gets a fresh database with sql/ applied by the built postgres sink's migrate() (as init-db):
+// the shared TestDatabase of token_store_support.hpp.
 #include <Poco/Net/ServerSocket.h>
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <oura_sdk/errors.hpp>
 #include <oura_sdk/sink.hpp>
-#include <random>
 #include <stdexcept>
 
 #include "app/loader.hpp"
-#include "app/migrations.hpp"
 #include "test_support.hpp"
 #include "token_store_conformance.hpp"
 
@@ -28,103 +26,9 @@ using sdk::TokenStore;
 
 namespace {
 
-std::string requireEnv(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') {
-    throw std::runtime_error(std::string(name) +
-                             " is not set: these tests need a PostgreSQL server. Start one with "
-                             "`.ci/pg-cluster start .run/pg && source .run/pg/env`");
-  }
-  return v;
-}
-
-/// Runs `sql` on `db` as $PGUSER (or `user`); the rows, as text. Throws with libpq's message.
-std::vector<std::vector<std::string>> query(const std::string& db, const std::string& sql,
-                                            const std::string& user = "") {
-  const std::string host = requireEnv("PGHOST"), port = requireEnv("PGPORT");
-  const std::string who = user.empty() ? requireEnv("PGUSER") : user;
-  const char* keys[] = {"host", "port", "user", "dbname", nullptr};
-  const char* values[] = {host.c_str(), port.c_str(), who.c_str(), db.c_str(), nullptr};
-  PGconn* c = PQconnectdbParams(keys, values, 0);
-  if (PQstatus(c) != CONNECTION_OK) {
-    std::string m = PQerrorMessage(c);
-    PQfinish(c);
-    throw std::runtime_error("connecting to " + db + ": " + m);
-  }
-  PGresult* r = PQexec(c, sql.c_str());
-  const auto status = PQresultStatus(r);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    std::string m = PQresultErrorMessage(r);
-    PQclear(r);
-    PQfinish(c);
-    throw std::runtime_error(sql + ": " + m);
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (int i = 0; i < PQntuples(r); ++i) {
-    rows.emplace_back();
-    for (int j = 0; j < PQnfields(r); ++j) rows.back().push_back(PQgetvalue(r, i, j));
-  }
-  PQclear(r);
-  PQfinish(c);
-  return rows;
-}
-
-std::string randomName(const std::string& prefix) {
-  std::random_device rd;
-  std::string s = prefix;
-  for (int i = 0; i < 10; ++i) s += static_cast<char>('a' + rd() % 26);
-  return s;
-}
-
-oura::core::PluginLoader& loader() {
-  static oura::core::PluginLoader l({requireEnv("OURA_PLUGIN_DIR")});
-  return l;
-}
-
-/// The built postgres sink on `db` (for migrate and purge, as init-db and purge use it).
-std::shared_ptr<sdk::SinkPlugin> sinkOn(const std::string& db) {
-  const auto loaded = loader().load(sdk::PluginKind::Sink, "postgres");
-  std::map<std::string, sdk::ConfigValue> values;
-  for (const auto& key : loaded.descriptor->config_schema()) {
-    if (key.default_value) values[key.name] = *key.default_value;
-  }
-  values["host"] = requireEnv("PGHOST");
-  values["port"] = static_cast<std::int64_t>(std::stoi(requireEnv("PGPORT")));
-  values["user"] = requireEnv("PGUSER");
-  values["dbname"] = db;
-  values["sslmode"] = std::string("disable");
-  return loader().create<sdk::SinkPlugin>(
-      loaded, sdk::PluginContext{"out", sdk::Logger("oura.sink.out"), sdk::PluginConfig(values)});
-}
-
-/// A database for one test, dropped at the end; `migrated`: sql/ applied through the sink.
-class Database {
- public:
-  explicit Database(bool migrated = true) : name_(randomName("oura_store_")) {
-    query(requireEnv("PGDATABASE"), "CREATE DATABASE " + name_);
-    if (migrated) {
-      auto sink = sinkOn(name_);
-      sink->migrate(oura::core::loadMigrations(requireEnv("OURA_SOURCE_DIR") + "/sql"));
-    }
-  }
-  ~Database() {
-    try {
-      query(requireEnv("PGDATABASE"), "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-    } catch (const std::exception&) {
-    }
-  }
-  Database(const Database&) = delete;
-  Database& operator=(const Database&) = delete;
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
-};
-
 /// The store's [token_store.config] for `db`.
 std::string configFor(const std::string& db, const std::string& extra = "") {
-  return "host = '" + requireEnv("PGHOST") + "'\nport = " + requireEnv("PGPORT") + "\nuser = '" +
-         requireEnv("PGUSER") + "'\ndbname = '" + db + "'\nsslmode = 'disable'\n" + extra;
+  return testPostgresToml(db) + extra;
 }
 
 std::shared_ptr<TokenStore> storeOn(const std::string& db, const std::string& extra = "") {
@@ -137,13 +41,13 @@ int unusedPort() {
 }
 
 // The conformance case: a fresh migrated database per test.
-std::shared_ptr<std::unique_ptr<Database>> conformanceDb =
-    std::make_shared<std::unique_ptr<Database>>();
+std::shared_ptr<std::unique_ptr<TestDatabase>> conformanceDb =
+    std::make_shared<std::unique_ptr<TestDatabase>>();
 
 TokenStoreCase postgresCase() {
   TokenStoreCase c;
   c.name = "postgres";
-  c.setup = [] { *conformanceDb = std::make_unique<Database>(); };
+  c.setup = [] { *conformanceDb = std::make_unique<TestDatabase>("oura_store_"); };
   c.teardown = [] { conformanceDb->reset(); };
   c.make = [] { return storeOn((*conformanceDb)->name()); };
   // The holding session's application_name carries the holder process's pid.
@@ -160,7 +64,7 @@ INSTANTIATE_TEST_SUITE_P(Postgres, TokenStoreConformance,
 // --- configuration ---------------------------------------------------------------------------
 
 TEST(PostgresTokenStore, DeclaresTheSinksConnectionKeysWithTheirEnvironmentOverridesAndAnAccount) {
-  const auto loaded = loader().load(sdk::PluginKind::TokenStore, "postgres");
+  const auto loaded = builtPluginLoader().load(sdk::PluginKind::TokenStore, "postgres");
   std::map<std::string, sdk::ConfigKey> keys;
   for (const auto& k : loaded.descriptor->config_schema()) {
     EXPECT_FALSE(k.description.empty()) << k.name;
@@ -177,7 +81,7 @@ TEST(PostgresTokenStore, DeclaresTheSinksConnectionKeysWithTheirEnvironmentOverr
   EXPECT_EQ(std::get<std::string>(*keys.at("account").default_value), "default");
   EXPECT_EQ(keys.size(), 10u);
   // The sink declares the same connection keys (one shared list).
-  const auto sink = loader().load(sdk::PluginKind::Sink, "postgres");
+  const auto sink = builtPluginLoader().load(sdk::PluginKind::Sink, "postgres");
   for (const auto& k : sink.descriptor->config_schema()) {
     if (k.name == "lock") continue;
     ASSERT_TRUE(keys.count(k.name)) << k.name;
@@ -202,10 +106,10 @@ TEST(PostgresTokenStore, DeclaresTheSinksConnectionKeysWithTheirEnvironmentOverr
 // --- the table -------------------------------------------------------------------------------
 
 TEST(PostgresTokenStore, TokensAreTextColumnsOfOneRowPerAccountInSchemaOuraAuth) {
-  Database db;
+  TestDatabase db("oura_store_");
   auto store = storeOn(db.name(), "account = 'alice'");
   ASSERT_TRUE(store->save(fullTokenSet(1, "alice"), 0));
-  const auto rows = query(
+  const auto rows = testQuery(
       db.name(),
       "SELECT account, generation, access_token, refresh_token, array_to_string(scopes, ' '), "
       "extract(epoch FROM expires_at)::bigint, refresh_started_at IS NOT NULL FROM "
@@ -215,18 +119,18 @@ TEST(PostgresTokenStore, TokensAreTextColumnsOfOneRowPerAccountInSchemaOuraAuth)
   EXPECT_EQ(rows[0], (std::vector<std::string>{"alice", "1", t.access_token, t.refresh_token,
                                                "email personal daily heartrate extapi:workout",
                                                std::to_string(*t.expires_at), "t"}));
-  EXPECT_EQ(query(db.name(),
-                  "SELECT count(*) FROM pg_tables WHERE schemaname = 'oura' AND "
-                  "tablename LIKE '%token%'")[0][0],
+  EXPECT_EQ(testQuery(db.name(),
+                      "SELECT count(*) FROM pg_tables WHERE schemaname = 'oura' AND "
+                      "tablename LIKE '%token%'")[0][0],
             "0")
       << "nothing of the store in schema oura";
 }
 
 TEST(PostgresTokenStore, PurgeOfTheAccountLeavesItsTokens) {
-  Database db;
+  TestDatabase db("oura_store_");
   auto store = storeOn(db.name(), "account = 'me'");
   ASSERT_TRUE(store->save(fullTokenSet(1, "kept"), 0));
-  auto sink = sinkOn(db.name());
+  auto sink = postgresSinkOn(db.name());
   sink->purge("me");
   auto loaded = store->load();
   ASSERT_TRUE(loaded.has_value()) << "purge deleted the user's grant";
@@ -234,7 +138,7 @@ TEST(PostgresTokenStore, PurgeOfTheAccountLeavesItsTokens) {
 }
 
 TEST(PostgresTokenStore, AccountsAreApartAndSoAreTheirLocks) {
-  Database db;
+  TestDatabase db("oura_store_");
   auto alice = storeOn(db.name(), "account = 'alice'");
   auto bob = storeOn(db.name(), "account = 'bob'");
   ASSERT_TRUE(alice->save(fullTokenSet(1, "alice"), 0));
@@ -248,12 +152,12 @@ TEST(PostgresTokenStore, AccountsAreApartAndSoAreTheirLocks) {
 }
 
 TEST(PostgresTokenStore, TheLockTimeoutNamesTheHoldingSession) {
-  Database db;
+  TestDatabase db("oura_store_");
   auto holder = storeOn(db.name());
   auto lock = holder->lock(std::chrono::seconds(1));
-  const auto pids = query(db.name(),
-                          "SELECT pid FROM pg_stat_activity WHERE application_name LIKE "
-                          "'%token lock' AND datname = current_database()");
+  const auto pids = testQuery(db.name(),
+                              "SELECT pid FROM pg_stat_activity WHERE application_name LIKE "
+                              "'%token lock' AND datname = current_database()");
   ASSERT_EQ(pids.size(), 1u);
   try {
     storeOn(db.name())->lock(std::chrono::milliseconds(100));
@@ -265,20 +169,20 @@ TEST(PostgresTokenStore, TheLockTimeoutNamesTheHoldingSession) {
     EXPECT_NE(m.find("account default"), std::string::npos) << m;
   }
   lock.reset();
-  EXPECT_TRUE(query(db.name(),
-                    "SELECT pid FROM pg_stat_activity WHERE application_name LIKE "
-                    "'%token lock' AND datname = current_database()")
+  EXPECT_TRUE(testQuery(db.name(),
+                        "SELECT pid FROM pg_stat_activity WHERE application_name LIKE "
+                        "'%token lock' AND datname = current_database()")
                   .empty())
       << "the lock's connection is closed with it";
 }
 
 TEST(PostgresTokenStore, AConnectionEndedByTheServerIsReplacedOnTheNextCall) {
-  Database db;
+  TestDatabase db("oura_store_");
   auto store = storeOn(db.name());
   ASSERT_TRUE(store->save(fullTokenSet(1, "x"), 0));
-  query(db.name(),
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-        "current_database() AND pid <> pg_backend_pid()");
+  testQuery(db.name(),
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+            "current_database() AND pid <> pg_backend_pid()");
   auto loaded = store->load();
   ASSERT_TRUE(loaded.has_value());
   EXPECT_EQ(loaded->generation, 1);
@@ -307,7 +211,7 @@ TEST(PostgresTokenStore, ADatabaseThatIsDownIsUnavailable69NamingHostAndPort) {
 }
 
 TEST(PostgresTokenStore, WithoutTheMigrationCheckWritableAsksForInitDb) {
-  Database db(/*migrated=*/false);
+  TestDatabase db("oura_store_", /*migrated=*/false);
   auto store = storeOn(db.name());
   try {
     store->checkWritable();
@@ -326,14 +230,14 @@ TEST(PostgresTokenStore, CheckWritableNeedsTheGrantsOfTheOperationsGuide) {
     std::string writer = randomName("oura_writer_"), reader = randomName("oura_reader_");
     ~DropRoles() {
       try {
-        query(requireEnv("PGDATABASE"), "DROP ROLE IF EXISTS " + writer + ", " + reader);
+        testQuery(requireEnv("PGDATABASE"), "DROP ROLE IF EXISTS " + writer + ", " + reader);
       } catch (const std::exception&) {
       }
     }
   } roles;
-  Database db;
+  TestDatabase db("oura_store_");
   const std::string &writer = roles.writer, &reader = roles.reader;
-  query(db.name(), "CREATE ROLE " + writer + " LOGIN; CREATE ROLE " + reader + " LOGIN");
+  testQuery(db.name(), "CREATE ROLE " + writer + " LOGIN; CREATE ROLE " + reader + " LOGIN");
   auto as = [&](const std::string& role) {
     return loadTokenStore("postgres", "host = '" + requireEnv("PGHOST") + "'\nport = " +
                                           requireEnv("PGPORT") + "\nuser = '" + role +
@@ -341,8 +245,8 @@ TEST(PostgresTokenStore, CheckWritableNeedsTheGrantsOfTheOperationsGuide) {
   };
   {
     auto store = as(reader);
-    query(db.name(), "GRANT USAGE ON SCHEMA oura_auth TO " + reader +
-                         "; GRANT SELECT ON oura_auth.tokens TO " + reader);
+    testQuery(db.name(), "GRANT USAGE ON SCHEMA oura_auth TO " + reader +
+                             "; GRANT SELECT ON oura_auth.tokens TO " + reader);
     try {
       store->checkWritable();
       ADD_FAILURE() << "a read-only role passed";
@@ -358,8 +262,9 @@ TEST(PostgresTokenStore, CheckWritableNeedsTheGrantsOfTheOperationsGuide) {
     EXPECT_THROW(store->save(fullTokenSet(1, "r"), 0), ConfigError);
   }
   // The guide's grants for the writer role.
-  query(db.name(), "GRANT USAGE ON SCHEMA oura_auth TO " + writer +
-                       "; GRANT SELECT, INSERT, UPDATE, DELETE ON oura_auth.tokens TO " + writer);
+  testQuery(db.name(), "GRANT USAGE ON SCHEMA oura_auth TO " + writer +
+                           "; GRANT SELECT, INSERT, UPDATE, DELETE ON oura_auth.tokens TO " +
+                           writer);
   auto store = as(writer);
   EXPECT_NO_THROW(store->checkWritable());
   EXPECT_TRUE(store->save(fullTokenSet(1, "w"), 0));
