@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "token_store_support.hpp"
+
 namespace {
 
 using oura::plugins::tokens::decodeTokens;
@@ -19,28 +21,11 @@ using oura::plugins::tokens::TokenJsonError;
 using oura::sdk::TokenSet;
 using Kind = TokenJsonError::Kind;
 
-TokenSet everyField() {
-  TokenSet t;
-  t.access_token = "fake-at-A.b~c+d/e==";
-  t.refresh_token = "fake-rt-F_g-h/i";
-  t.expires_at = 1900000001;
-  t.scopes = {"email", "personal", "daily", "extapi:workout"};
-  t.generation = 7;
-  t.refreshed_at = 1800000001;
-  t.refresh_started_at = 1800000101;
-  t.refresh_rejected_at = 1800000201;
-  return t;
-}
+/// Every field set (token_store_support's set, the one the stores' conformance suite uses).
+TokenSet everyField() { return oura::test::fullTokenSet(7, "all"); }
 
 void expectSame(const TokenSet& want, const TokenSet& have) {
-  EXPECT_EQ(have.access_token, want.access_token);
-  EXPECT_EQ(have.refresh_token, want.refresh_token);
-  EXPECT_EQ(have.expires_at, want.expires_at);
-  EXPECT_EQ(have.scopes, want.scopes);
-  EXPECT_EQ(have.generation, want.generation);
-  EXPECT_EQ(have.refreshed_at, want.refreshed_at);
-  EXPECT_EQ(have.refresh_started_at, want.refresh_started_at);
-  EXPECT_EQ(have.refresh_rejected_at, want.refresh_rejected_at);
+  oura::test::expectSameTokens(want, have);
   EXPECT_TRUE(sameTokenSet(want, have));
 }
 
@@ -99,16 +84,17 @@ TEST(TokenJson, TheFileFormIsTheFileStoresIndentedLayout) {
             "{\n"
             "  \"format\": 1,\n"
             "  \"generation\": 7,\n"
-            "  \"access_token\": \"fake-at-A.b~c+d/e==\",\n"
-            "  \"refresh_token\": \"fake-rt-F_g-h/i\",\n"
-            "  \"expires_at\": 1900000001,\n"
+            "  \"access_token\": \"fake-at-all-A.b~c+d/e==\",\n"
+            "  \"refresh_token\": \"fake-rt-all-F_g-h/i\",\n"
+            "  \"expires_at\": 1900000007,\n"
             "  \"scopes\": [\n"
             "    \"email\",\n"
             "    \"personal\",\n"
             "    \"daily\",\n"
+            "    \"heartrate\",\n"
             "    \"extapi:workout\"\n"
             "  ],\n"
-            "  \"refreshed_at\": 1800000001\n"
+            "  \"refreshed_at\": 1800000007\n"
             "}\n");
 }
 
