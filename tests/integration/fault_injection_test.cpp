@@ -322,6 +322,8 @@ void expectFaultyRun(const Case& s, const RunResult& run, const Expected& want) 
         EXPECT_NE(message.find(*want.ok_or_failed_message), std::string::npos) << message;
         EXPECT_NE(message.find(collection), std::string::npos)
             << "the message names the collection: " << message;
+        EXPECT_NE(message.find("run again"), std::string::npos)
+            << "the failure line says what to do: " << message;
         continue;
       }
       const auto named = want.outcomes.find(collection);
@@ -336,6 +338,10 @@ void expectFaultyRun(const Case& s, const RunResult& run, const Expected& want) 
             << "the message names the collection or its URL: " << message;
         EXPECT_NE(err.find(message), std::string::npos)
             << "stderr carries the same message: " << err;
+        if (want_outcome == "failed") {
+          EXPECT_NE(message.find("run again"), std::string::npos)
+              << "the failure line says what to do: " << message;
+        }
       }
       if (auto words = want.messages.find(collection); words != want.messages.end()) {
         for (const std::string& word : words->second) {

@@ -220,11 +220,16 @@ void writeBatch(SinkInstance& sink, const sdk::SinkBatch& batch, const std::atom
     }
   }
   if (outcome.status != sdk::SinkOutcome::Status::Done) {
-    throw std::runtime_error("sink " + sink.name + " could not write " + collection +
-                             (batch.window.first_day.empty()
-                                  ? std::string()
-                                  : " " + batch.window.first_day + ".." + batch.window.last_day) +
-                             ": " + outcome.message);
+    throw std::runtime_error(
+        "sink " + sink.name + " could not write " + collection +
+        (batch.window.first_day.empty()
+             ? std::string()
+             : " " + batch.window.first_day + ".." + batch.window.last_day) +
+        ": " + outcome.message +
+        (outcome.status == sdk::SinkOutcome::Status::RetryLater
+             ? std::string("; it kept asking to retry: run again once it is back (the next "
+                           "run writes what did not land)")
+             : std::string()));
   }
   summary.inserted += outcome.inserted;
   summary.updated += outcome.updated;
@@ -294,7 +299,8 @@ class CollectionRun {
                            "the ring, then run again";
       } else {
         summary_.outcome = Outcome::Failed;
-        summary_.message = e.what();
+        summary_.message = std::string(e.what()) +
+                           "; run again later: the next run fetches what did not land";
         summary_.unreachable = e.status() == 0 && summary_.documents == 0 && stats.pages == 0;
       }
     } catch (const std::exception& e) {
