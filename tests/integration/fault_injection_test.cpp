@@ -13,16 +13,13 @@
 // cluster the test command starts (PGHOST, PGPORT, PGUSER from .ci/test); the cases that stop or
 // restart PostgreSQL start a cluster of their own (.ci/pg-cluster), so no other test is
 // disturbed.
-#include "fake_oura.hpp"
-#include "test_support.hpp"
-
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
-#include <Poco/DateTime.h>
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/String.h>
 #include <Poco/Timespan.h>
 #include <gtest/gtest.h>
@@ -38,6 +35,9 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "fake_oura.hpp"
+#include "test_support.hpp"
 
 using oura::test::CommandResult;
 using oura::test::envOr;
@@ -64,7 +64,8 @@ struct Pg {
 Pg sharedCluster() {
   if (envOr("PGHOST", "").empty()) {
     throw std::runtime_error(
-        "PGHOST is not set: these tests need a PostgreSQL server. RunResult them through .ci/test, or "
+        "PGHOST is not set: these tests need a PostgreSQL server. RunResult them through .ci/test, "
+        "or "
         "`.ci/pg-cluster start .run/pg && source .run/pg/env` and run ctest again");
   }
   return {envOr("PGHOST", ""), envOr("PGPORT", "5432")};
@@ -143,8 +144,8 @@ std::string manifest(const Case& s) {
   std::string text = "[collector]\naccount = \"" + s.account + "\"\nplugin_dirs = [\"" +
                      envOr("OURA_PLUGIN_DIR", "") + "\"]\nsql_dir = \"" +
                      envOr("OURA_SOURCE_DIR", "") + "/sql\"\n[api]\nbase_url = \"" +
-                     s.fake.baseUrl() + "\"\n" + s.api_extra + "[retry]\nmax_attempts = " +
-                     std::to_string(kMaxAttempts) +
+                     s.fake.baseUrl() + "\"\n" + s.api_extra +
+                     "[retry]\nmax_attempts = " + std::to_string(kMaxAttempts) +
                      "\nbase_delay = 0.01\nmax_delay = 0.05\nmax_total = 30\n"
                      "[token_store]\nplugin = \"env\"\n[token_store.config]\nvariable = "
                      "\"OURA_FAULTS_TOKEN\"\n";
@@ -181,15 +182,14 @@ RunResult scrape(const Case& s, const std::string& during = "") {
   const std::string command = "\"$OURA_BINARY\" --config " + config + " scrape --collections " +
                               joined(s.collections) + " --since " + s.since + " --until " +
                               s.until + " --summary-json " + summary;
-  const std::string script =
-      during.empty() ? "exec " + command
-                     : command + " & pid=$!; { " + during +
-                           "; } || { kill -KILL $pid; wait $pid; exit 99; }; wait $pid";
+  const std::string script = during.empty()
+                                 ? "exec " + command
+                                 : command + " & pid=$!; { " + during +
+                                       "; } || { kill -KILL $pid; wait $pid; exit 99; }; wait $pid";
   RunResult run;
-  run.result = oura::test::runCommand(
-      "bash", {"-c", script},
-      {{"OURA_FAULTS_TOKEN", s.fake.token()},
-       {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")}});
+  run.result = oura::test::runCommand("bash", {"-c", script},
+                                      {{"OURA_FAULTS_TOKEN", s.fake.token()},
+                                       {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")}});
   std::ifstream in(summary);
   if (in) {
     std::stringstream text;
@@ -248,7 +248,8 @@ long count(const Case& s, const std::string& table, const std::string& where) {
 void expectSyncStateNotAhead(const Case& s) {
   std::istringstream synced(psql(s.pg, s.db,
                                  "SELECT collection || ' ' || synced_through FROM oura.sync_state "
-                                 "WHERE account = '" + s.account + "' ORDER BY 1"));
+                                 "WHERE account = '" +
+                                     s.account + "' ORDER BY 1"));
   for (std::string line; std::getline(synced, line);) {
     std::istringstream cells(line);
     std::string collection, through;
@@ -327,8 +328,9 @@ void expectFaultyRun(const Case& s, const RunResult& run, const Expected& want) 
         continue;
       }
       const auto named = want.outcomes.find(collection);
-      const std::string want_outcome =
-          want.killed ? "ok" : named == want.outcomes.end() ? "ok" : named->second;
+      const std::string want_outcome = want.killed                    ? "ok"
+                                       : named == want.outcomes.end() ? "ok"
+                                                                      : named->second;
       EXPECT_EQ(outcome, want_outcome) << message << "\n" << err;
       if (want_outcome == "ok") {
         EXPECT_TRUE(message.empty()) << message;
@@ -429,15 +431,15 @@ const std::string kB = "sleep";
 const std::string kC = "heartrate";
 
 std::vector<std::string> fakeArgs() {
-  return {"--first-day", "2024-02-20", "--last-day", "2024-03-20", "--page-size", "3",
-          "--series-page-size", "500"};
+  return {"--first-day", "2024-02-20", "--last-day",         "2024-03-20",
+          "--page-size", "3",          "--series-page-size", "500"};
 }
 
 // A fault on every request of A and, when `b_kind` is given, the same fault with probability
 // 0.3 (seeded) on B; `extra` adds fields to both (retry_after, delay_ms).
 void armFaults(FakeOura& fake, const std::string& kind, const std::string& extra, bool on_b) {
-  fake.post("/_fake/faults", R"({"collection": ")" + kA + R"(", "kind": )" + kind +
-                                 R"(, "every": 1)" + extra + "}");
+  fake.post("/_fake/faults",
+            R"({"collection": ")" + kA + R"(", "kind": )" + kind + R"(, "every": 1)" + extra + "}");
   if (on_b) {
     fake.post("/_fake/faults", R"({"collection": ")" + kB + R"(", "kind": )" + kind +
                                    R"(, "probability": 0.3, "seed": "faults")" + extra + "}");
@@ -567,12 +569,14 @@ TEST(FaultInjection, AFaultInTheMiddleOfABackfillKeepsTheWindowsThatLanded) {
   fake.post("/_fake/faults", R"([{"collection": "heartrate", "kind": 503, "every": 1, "after": 14},
                                  {"collection": "daily_activity", "kind": 502, "every": 1, "after": 12}])");
   const RunResult faulty = scrape(s);
-  EXPECT_EQ(psql(s.pg, s.db, "SELECT synced_through FROM oura.sync_state WHERE collection = "
-                             "'heartrate'"),
+  EXPECT_EQ(psql(s.pg, s.db,
+                 "SELECT synced_through FROM oura.sync_state WHERE collection = "
+                 "'heartrate'"),
             "2024-01-28\n")
       << "the first 28-day window landed with its state, the second did not";
-  EXPECT_EQ(psql(s.pg, s.db, "SELECT count(*) FROM oura.sync_state WHERE collection = "
-                             "'daily_activity'"),
+  EXPECT_EQ(psql(s.pg, s.db,
+                 "SELECT count(*) FROM oura.sync_state WHERE collection = "
+                 "'daily_activity'"),
             "0\n");
   EXPECT_GT(count(s, "daily_activity", "true"), 0) << "batches before the fault were written";
   EXPECT_EQ(count(s, "daily_activity", "deleted_at IS NOT NULL") +
@@ -593,8 +597,10 @@ TEST(FaultInjection, PostgresRestartedMidRun) {
   psql(cluster.pg(), "postgres", "CREATE DATABASE restart_faults");
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-06-30", "--latency-ms", "60",
                  "--page-size", "5"});
-  Case s{fake, cluster.pg(), "restart_faults", {"daily_sleep", "sleep", "heartrate",
-                                                 "daily_activity"}};
+  Case s{fake,
+         cluster.pg(),
+         "restart_faults",
+         {"daily_sleep", "sleep", "heartrate", "daily_activity"}};
   s.since = "2024-01-01";
   s.until = "2024-04-30";
   initDb(s);
@@ -613,13 +619,13 @@ TEST(FaultInjection, PostgresUnreachableFor20SecondsMidRun) {
   psql(cluster.pg(), "postgres", "CREATE DATABASE down_faults");
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-06-30", "--latency-ms", "60",
                  "--page-size", "5"});
-  Case s{fake, cluster.pg(), "down_faults", {"daily_sleep", "sleep", "heartrate",
-                                              "daily_activity"}};
+  Case s{
+      fake, cluster.pg(), "down_faults", {"daily_sleep", "sleep", "heartrate", "daily_activity"}};
   s.since = "2024-01-01";
   s.until = "2024-04-30";
   initDb(s);
-  const RunResult faulty = scrape(s, "sleep 1.5; " + cluster.stopCommand() + "; sleep 20; " +
-                                   cluster.startAgainCommand());
+  const RunResult faulty = scrape(
+      s, "sleep 1.5; " + cluster.stopCommand() + "; sleep 20; " + cluster.startAgainCommand());
   Expected want;
   want.ok_or_failed_message = "PostgreSQL";
   expectInvariant(s, faulty, want);
@@ -632,8 +638,10 @@ TEST(FaultInjection, SigkillAtRandomPointsOfABackfillTenTimesThenOneCleanRun) {
   Database db(sharedCluster());
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-06-30", "--latency-ms", "30",
                  "--page-size", "5"});
-  Case s{fake, sharedCluster(), db.name(), {"daily_sleep", "sleep", "heartrate",
-                                             "daily_activity", "workout"}};
+  Case s{fake,
+         sharedCluster(),
+         db.name(),
+         {"daily_sleep", "sleep", "heartrate", "daily_activity", "workout"}};
   s.since = "2024-01-01";
   s.until = "2024-04-30";
   initDb(s);
@@ -645,7 +653,8 @@ TEST(FaultInjection, SigkillAtRandomPointsOfABackfillTenTimesThenOneCleanRun) {
     SCOPED_TRACE("kill " + std::to_string(i) + " after " + std::to_string(ms) + " ms");
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%.3f", ms / 1000.0);
-    const RunResult run = scrape(s, std::string("sleep ") + seconds + "; kill -KILL $pid 2>/dev/null || true");
+    const RunResult run =
+        scrape(s, std::string("sleep ") + seconds + "; kill -KILL $pid 2>/dev/null || true");
     killed += run.exitCode() == 128 + 9;
     Expected want;
     want.killed = true;
