@@ -396,6 +396,27 @@ TEST(DryRun, CheckConfigValidatesTheApiUrlAndNamesWhereItCameFrom) {
   EXPECT_NE(r.err.find("OURA_API_BASE_URL"), std::string::npos) << r.err;
 }
 
+TEST(DryRun, CheckConfigSaysWhetherTheTokenStoreHoldsAUsableToken) {
+  FakeOura fake;
+  const std::string dir = oura::test::makeTempDir();
+  const std::string path = oura::test::writeFile(dir, "manifest.toml", manifest(fake));
+  const std::string binary = oura::test::envOr("OURA_BINARY", "oura-collector");
+  CommandResult present =
+      oura::test::runCommand(binary, {"--config", path, "check-config"},
+                             {{"OURA_E2E_TOKEN", fake.token()}});
+  EXPECT_EQ(present.exit_code, 0) << present.err;
+  EXPECT_NE(present.out.find("a token is present"), std::string::npos) << present.out;
+  EXPECT_EQ(present.out.find(fake.token()), std::string::npos) << "token printed";
+  CommandResult missing = oura::test::runCommand(binary, {"--config", path, "check-config"},
+                                                 {{"OURA_E2E_TOKEN", ""}});
+  EXPECT_NE(missing.out.find("LOGIN NEEDED (scrape would exit 77)"), std::string::npos)
+      << missing.out;
+  CommandResult bad = oura::test::runCommand(binary, {"--config", path, "check-config"},
+                                             {{"OURA_E2E_TOKEN", "abc def"}});
+  EXPECT_NE(bad.out.find("LOGIN NEEDED"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("RFC 6750"), std::string::npos) << bad.out;
+}
+
 TEST(Program, HelpVersionAndPlugins) {
   const std::string binary = oura::test::envOr("OURA_BINARY", "oura-collector");
   std::map<std::string, std::string> env = {{"OURA_PLUGIN_DIR", oura::test::envOr("OURA_PLUGIN_DIR", "")}};

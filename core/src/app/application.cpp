@@ -10,6 +10,7 @@
 #include "app/run_log.hpp"
 #include "app/runtime.hpp"
 #include "app/scrape.hpp"
+#include "app/token_provider.hpp"
 
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/errors.hpp>
@@ -407,8 +408,11 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
   std::string token_state;
   try {
     const auto tokens = runtime->token_store->load();
-    token_state = tokens && !tokens->access_token.empty() ? "a token is present"
-                                                          : "NO TOKEN: scrape would exit 77";
+    const bool can_refresh = runtime->manifest.oauth && runtime->token_store->writable();
+    const auto problem = loginNeededReason(tokens, *runtime->token_store, can_refresh);
+    token_state = problem ? "LOGIN NEEDED (scrape would exit 77): " + *problem
+                  : tokens->access_token.empty() ? "a refresh token only (the first run refreshes)"
+                                                 : "a token is present";
   } catch (const std::exception& e) {
     token_state = std::string("cannot be read: ") + e.what();
   }
