@@ -1865,6 +1865,7 @@ class Handler(BaseHTTPRequestHandler):
                   gzip_truncated=False):
         if isinstance(body, str):
             body = body.encode()
+        api_answer = self.pending_record is not None
         if self.pending_record is not None:
             # Recorded before the answer leaves, so a client that reads /_fake/stats right after
             # its response always finds its request there, in order.
@@ -1872,6 +1873,8 @@ class Handler(BaseHTTPRequestHandler):
             self.pending_record = None
             self.state.record(path, query, status)
         extra = dict(headers or {})
+        if api_answer and self.state.args.rate_limit_headers:
+            extra.update(self.rate_limit_headers())
         # Real responses over about 250 bytes were gzip-encoded (recorded/README.md "File format");
         # only when the client asks for it.
         if ((not truncate or gzip_truncated) and not self.state.args.no_gzip and len(body) > 250
@@ -1889,6 +1892,21 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body[:len(body) // 2] if truncate else body)
+
+    def rate_limit_headers(self):
+        """--rate-limit-headers: X-RateLimit-Limit (N of --rate-limit or /_fake/config's
+        rate_limit), -Remaining (N less the requests that arrived in the last SECONDS, this one
+        included, at least 0) and -Reset (whole seconds, rounded up, until the oldest of those
+        leaves the window; 0 when none is in it). Nothing without a rate limit."""
+        now = time.monotonic()
+        with self.state.lock:
+            if not self.state.rate_limit:
+                return {}
+            limit, window = self.state.rate_limit
+            recent = [t for t, _ in self.state.times if now - t < window]
+        reset = math.ceil(window - (now - recent[0])) if recent else 0
+        return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, limit - len(recent))),
+                "X-RateLimit-Reset": str(reset)}
 
     def send_json(self, status, obj, headers=None):
         self.send_body(status, json.dumps(obj, separators=(",", ":")), headers=headers)
@@ -2388,6 +2406,8 @@ def main(argv=None):
                              "sleep:500,probability=0.3,seed=7)")
     parser.add_argument("--rate-limit", metavar="N/SECONDS", default=None,
                         help="answer 429 (with Retry-After) to a request when N requests arrived in the last SECONDS")
+    parser.add_argument("--rate-limit-headers", action="store_true",
+                        help="send X-RateLimit-Limit/-Remaining/-Reset of the rate limit with every API answer")
     parser.add_argument("--stats-window", type=float, default=300.0,
                         help="seconds of the sliding window of /_fake/stats max_in_window (default 300)")
     parser.add_argument("--no-gzip", action="store_true", help="never gzip bodies, even when asked")

@@ -419,6 +419,52 @@ TEST(HttpClientTest, Honours429RetryAfter) {
   EXPECT_GE(elapsed, milliseconds(950));
 }
 
+// X-RateLimit-* headers (the fake's --rate-limit-headers): Limit tightens the shared budget
+// below the configured one, so the fake's own limit (which answers 429 beyond it) is never hit.
+TEST(HttpClientTest, XRateLimitLimitTightensTheBudgetSoTheServerNeverSays429) {
+  // The fake's window is a little shorter than the client's: the fake judges by arrival, and a
+  // first request slowed by its new connection must not make the next second look crowded.
+  FakeOura fake({"--rate-limit", "4/0.9", "--rate-limit-headers"});
+  RateLimiter limiter({100, milliseconds(1000), 1});
+  RetryPolicy policy(quickRetries(), 5);
+  TestTokens tokens(fake.token());
+  ApiClient client(settingsFor(fake.baseUrl()), limiter, policy, tokens);
+  RequestStats stats;
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(client.get(kDailySleep, days("2024-01-01", "2024-01-02"), stats).status, 200);
+  }
+  EXPECT_EQ(limiter.settings().requests, 4) << "tightened from 100 to the server's Limit";
+  EXPECT_EQ(limiter.settings().window, milliseconds(1000));
+  const Poco::JSON::Object::Ptr s = fake.stats();
+  EXPECT_EQ(s->getValue<int>("rate_limited"), 0) << "the client provoked a 429";
+  EXPECT_EQ(s->getValue<int>("total"), 10);
+  EXPECT_EQ(stats.retries, 0u);
+}
+
+// X-RateLimit-Remaining 0 with a Reset pauses every request until the reset, so the request
+// after the last allowed one is not answered 429 either (here the budget is not tightened:
+// the client's window is shorter than the server's, only Remaining/Reset protect it).
+TEST(HttpClientTest, XRateLimitRemainingZeroPausesUntilTheReset) {
+  FakeOura fake({"--rate-limit", "3/2", "--rate-limit-headers"});
+  RateLimiter limiter({100, milliseconds(100), 1});
+  RetrySettings retry = quickRetries();
+  retry.max_delay = milliseconds(5000);  // the cap of a pause for a Reset
+  RetryPolicy policy(retry, 5);
+  TestTokens tokens(fake.token());
+  ApiClient client(settingsFor(fake.baseUrl()), limiter, policy, tokens);
+  RequestStats stats;
+  std::vector<RateLimiter::Clock::time_point> starts;
+  limiter.setStartObserver([&](RateLimiter::Clock::time_point at) { starts.push_back(at); });
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(client.get(kDailySleep, days("2024-01-01", "2024-01-02"), stats).status, 200);
+  }
+  EXPECT_EQ(fake.stats()->getValue<int>("rate_limited"), 0) << "the client provoked a 429";
+  EXPECT_EQ(stats.retries, 0u);
+  ASSERT_EQ(starts.size(), 5u);
+  // The third answer said Remaining 0, Reset 2 (whole seconds): the fourth waited for it.
+  EXPECT_GE(starts[3] - starts[2], milliseconds(1000));
+}
+
 TEST(HttpClientTest, Unauthorized401WithoutRefreshIsFinal) {
   FakeOura fake;
   Harness h(fake.baseUrl(), "expired-token-value");
