@@ -1699,7 +1699,7 @@ class State:
 # .../oauth/revoke, served here on one host. Refresh tokens are single-use, as Oura's are.
 # --------------------------------------------------------------------------------------
 
-ALL_SCOPES = "email personal daily heartrate workout tag session spo2"
+ALL_SCOPES = "email personal daily heartrate workout tag session spo2Daily"
 
 
 class OAuthState:

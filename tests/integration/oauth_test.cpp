@@ -278,7 +278,7 @@ TEST(OAuthLogin, EndToEndThroughTheLoopbackListener) {
   ASSERT_FALSE(line.empty());
   EXPECT_GE(queryValue(trim(line), "state").size(), 40u);  // 256 random bits, base64url
   EXPECT_EQ(queryValue(trim(line), "scope"),
-            "email personal daily heartrate workout tag session spo2");
+            "email personal daily heartrate workout tag session spo2Daily");
   ASSERT_FALSE(login.waitForLine("Waiting for the browser").empty());
   const std::string location = authorize(fake, line);
   const Poco::URI redirect(location);

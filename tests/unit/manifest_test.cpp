@@ -2,8 +2,12 @@
 // validated against the plugin's schema, with secret references resolved and never echoed.
 #include "app/manifest.hpp"
 
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <cstdlib>
@@ -520,8 +524,26 @@ TEST_F(ManifestTest, OAuthIsAbsentByDefaultAndHasOurasDefaults) {
   EXPECT_EQ(m.oauth->authorize_url, "https://cloud.ouraring.com/oauth/authorize");
   EXPECT_EQ(m.oauth->token_url, "https://api.ouraring.com/oauth/token");
   EXPECT_EQ(m.oauth->revoke_url, "https://api.ouraring.com/oauth/revoke");
-  EXPECT_EQ(m.oauth->scopes, (std::vector<std::string>{"email", "personal", "daily", "heartrate",
-                                                      "workout", "tag", "session", "spo2"}));
+  // The default scopes are exactly the OpenAPI spec's OAuth2 scopes (tests/fixtures/openapi.json).
+  {
+    const char* fixtures = std::getenv("OURA_FIXTURES");
+    ASSERT_NE(fixtures, nullptr) << "run through ctest (OURA_FIXTURES)";
+    std::ifstream spec_file(std::string(fixtures) + "/openapi.json");
+    Poco::JSON::Object::Ptr spec =
+        Poco::JSON::Parser().parse(spec_file).extract<Poco::JSON::Object::Ptr>();
+    Poco::JSON::Object::Ptr scopes = spec->getObject("components")
+                                         ->getObject("securitySchemes")
+                                         ->getObject("OAuth2")
+                                         ->getObject("flows")
+                                         ->getObject("authorizationCode")
+                                         ->getObject("scopes");
+    std::vector<std::string> documented;
+    scopes->getNames(documented);
+    std::vector<std::string> defaults = m.oauth->scopes;
+    std::sort(documented.begin(), documented.end());
+    std::sort(defaults.begin(), defaults.end());
+    EXPECT_EQ(defaults, documented);
+  }
   EXPECT_EQ(m.oauth->redirect_uri, "http://127.0.0.1:8765/callback");
   EXPECT_FALSE(m.oauth->pkce);
   EXPECT_EQ(m.oauth->refresh_margin, std::chrono::seconds(300));

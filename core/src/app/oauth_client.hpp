@@ -30,8 +30,9 @@ struct OAuthSettings {
   std::string authorize_url = "https://cloud.ouraring.com/oauth/authorize";
   std::string token_url = "https://api.ouraring.com/oauth/token";
   std::string revoke_url = "https://api.ouraring.com/oauth/revoke";  // empty: none
+  // Every scope of the OpenAPI's OAuth2 scheme (components.securitySchemes.OAuth2).
   std::vector<std::string> scopes = {"email",   "personal", "daily",   "heartrate",
-                                     "workout", "tag",      "session", "spo2"};
+                                     "workout", "tag",      "session", "spo2Daily"};
   std::string redirect_uri = "http://127.0.0.1:8765/callback";
   bool pkce = false;
   std::chrono::seconds refresh_margin{300};
