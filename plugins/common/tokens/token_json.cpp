@@ -16,6 +16,8 @@ namespace {
 
 using Kind = TokenJsonError::Kind;
 
+constexpr std::int64_t kMaxGeneration = std::int64_t{1} << 53;
+
 std::string quoted(const std::string& key) { return "\"" + key + "\""; }
 
 /// A whole number member (not a boolean, not a fraction) that fits 64 bits, or nothing when it
@@ -32,6 +34,18 @@ std::optional<std::int64_t> optionalInt(const Poco::JSON::Object& o, const std::
   } catch (const Poco::Exception&) {  // an unsigned value beyond the signed range
     throw TokenJsonError(Kind::BadMember, wrong + " in range");
   }
+}
+
+/// A time member: whole seconds since 1970 from 1970 through the year 9999 (arithmetic on it
+/// cannot overflow), or nothing when absent or null.
+std::optional<std::int64_t> instant(const Poco::JSON::Object& o, const std::string& key) {
+  constexpr std::int64_t kYear9999 = 253402300799;
+  const auto value = optionalInt(o, key, "seconds since 1970");
+  if (value && (*value < 0 || *value > kYear9999)) {
+    throw TokenJsonError(Kind::BadMember,
+                         quoted(key) + " is not a time between 1970 and 9999 (seconds since 1970)");
+  }
+  return value;
 }
 
 std::string optionalString(const Poco::JSON::Object& o, const std::string& key) {
@@ -139,6 +153,11 @@ StoredTokens decodeTokens(std::string_view text, TokenForm form) {
   if (!generation || *generation < 1) {
     throw TokenJsonError(Kind::BadMember, "\"generation\" is missing or below 1");
   }
+  // Each save adds one: a generation near the 64-bit limit is damage, and would overflow.
+  if (*generation > kMaxGeneration) {
+    throw TokenJsonError(Kind::BadMember, "\"generation\" is above " +
+                                              std::to_string(kMaxGeneration));
+  }
   t.generation = *generation;
   if (form == TokenForm::Secret) out.write_id = optionalString(*o, "write_id");
   t.access_token = optionalString(*o, "access_token");
@@ -146,12 +165,11 @@ StoredTokens decodeTokens(std::string_view text, TokenForm form) {
   if (t.access_token.empty() && t.refresh_token.empty()) {
     throw TokenJsonError(Kind::NoToken, "neither an access token nor a refresh token");
   }
-  const char* seconds = "seconds since 1970";
-  t.expires_at = optionalInt(*o, "expires_at", seconds);
+  t.expires_at = instant(*o, "expires_at");
   t.scopes = optionalStrings(*o, "scopes");
-  t.refreshed_at = optionalInt(*o, "refreshed_at", seconds);
-  t.refresh_started_at = optionalInt(*o, "refresh_started_at", seconds);
-  t.refresh_rejected_at = optionalInt(*o, "refresh_rejected_at", seconds);
+  t.refreshed_at = instant(*o, "refreshed_at");
+  t.refresh_started_at = instant(*o, "refresh_started_at");
+  t.refresh_rejected_at = instant(*o, "refresh_rejected_at");
   return out;
 }
 

@@ -7,11 +7,12 @@
 // members are ignored, so an older program reads what a newer one wrote as long as "format" is
 // the same):
 //   "format"              File: 1 (absent is read as 1); Secret: "oura-collector-tokens/1"
-//   "generation"          whole number >= 1 (required)
+//   "generation"          whole number 1 .. 2^53 (required)
 //   "write_id"            Secret only: the id of the save that wrote the value
 //   "access_token"        string ("" or absent: none)
 //   "refresh_token"       string ("" or absent: none); at least one of the two tokens is set
-//   "expires_at"          seconds since the Unix epoch
+//   "expires_at"          seconds since the Unix epoch, 0 .. 253402300799 (9999-12-31), like
+//                         the other times
 //   "scopes"              array of strings
 //   "refreshed_at"        seconds since the Unix epoch
 //   "refresh_started_at"  seconds since the Unix epoch

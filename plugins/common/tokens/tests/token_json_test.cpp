@@ -168,6 +168,13 @@ TEST(TokenJson, MalformedTextIsRefusedNamingTheMemberWithoutQuotingTheInput) {
       {R"("generation": "1", "access_token": "fake-at-x")", Kind::BadMember, "\"generation\""},
       {R"("generation": 1.5, "access_token": "fake-at-x")", Kind::BadMember, "\"generation\""},
       {R"("generation": true, "access_token": "fake-at-x")", Kind::BadMember, "\"generation\""},
+      // Values whose arithmetic would overflow (a save adds one; expiry minus now).
+      {R"("generation": 9223372036854775807, "access_token": "fake-at-x")", Kind::BadMember,
+       "\"generation\""},
+      {R"("generation": 1, "access_token": "fake-at-x", "expires_at": -9223372036854775808)",
+       Kind::BadMember, "\"expires_at\""},
+      {R"("generation": 1, "access_token": "fake-at-x", "refreshed_at": 253402300800)",
+       Kind::BadMember, "\"refreshed_at\""},
       {R"("generation": 1, "access_token": 5)", Kind::BadMember, "\"access_token\""},
       {R"("generation": 1, "access_token": "fake-at-x", "refresh_token": ["fake-rt-x"])",
        Kind::BadMember, "\"refresh_token\""},
