@@ -247,6 +247,13 @@ TEST(DryRun, SummaryJsonCarriesThePerCollectionOutcomesAndTheExitCode) {
             by_name["daily_sleep"]->getValue<int>("requests") - 1);
   EXPECT_FALSE(std::filesystem::exists(summary_path + ".tmp")) << "temporary file left";
 
+  // A summary that could not be written is found out before the run, not after it.
+  ScrapeRun nowhere = scrape({"--dry-run", "--summary-json", dir + "/missing/summary.json"},
+                             manifest(fake), fake.token());
+  EXPECT_EQ(nowhere.result.exit_code, 64) << nowhere.result.err;
+  EXPECT_NE(nowhere.result.err.find("folder must exist"), std::string::npos) << nowhere.result.err;
+  EXPECT_TRUE(nowhere.rows.empty());
+
   // A run that stops before any collection: the summary says why, with the exit code.
   ScrapeRun broken = scrape({"--dry-run", "--summary-json", summary_path},
                             manifest(fake, "colour = \"blue\""), fake.token());

@@ -14,6 +14,7 @@
 
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/errors.hpp>
+#include <oura_sdk/token_store.hpp>
 #include <oura_sdk/version.hpp>
 
 #include <Poco/AutoPtr.h>
@@ -34,11 +35,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace oura::core {
@@ -257,11 +260,27 @@ void CollectorApplication::setUpLogging() {
 
 int CollectorApplication::main(const std::vector<std::string>& args) {
   const std::int64_t started_ms = Poco::Timestamp().epochMicroseconds() / 1000;
+  const bool summarised = !args.empty() && (args[0] == "scrape" || args[0] == "reprocess");
+  if (summary_json_) {
+    // Checked before the run, so that an hour's backfill does not end without its summary.
+    if (!summarised) {
+      std::cerr << "oura-collector: --summary-json is an option of scrape and reprocess\n";
+      return kExitUsage;
+    }
+    const std::filesystem::path target(*summary_json_);
+    const std::filesystem::path folder =
+        target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(folder, ec) ||
+        ::access(folder.c_str(), W_OK | X_OK) != 0 || std::filesystem::is_directory(target, ec)) {
+      std::cerr << "oura-collector: --summary-json " << *summary_json_
+                << ": the folder must exist and be writable, and the file must not be a folder\n";
+      return kExitUsage;
+    }
+  }
   std::string error;
   const int code = runCommand(args, error);
-  if (summary_json_ && !args.empty() && (args[0] == "scrape" || args[0] == "reprocess")) {
-    writeSummaryJson(args[0], started_ms, code, error);
-  }
+  if (summary_json_) writeSummaryJson(args[0], started_ms, code, error);
   return code;
 }
 
@@ -279,6 +298,15 @@ int CollectorApplication::runCommand(const std::vector<std::string>& args, std::
     return fail(kExitConfig, "configuration error: ", e.what());
   } catch (const sdk::LoginNeededError& e) {
     return fail(kExitLoginNeeded, "login needed: ", e.what());
+  } catch (const sdk::UnavailableError& e) {
+    return fail(kExitUnavailable, "", e.what());
+  } catch (const sdk::TokenLockTimeout& e) {
+    return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
+  } catch (const sdk::RunLockedError& e) {
+    return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
+  } catch (const sdk::Error& e) {
+    // A plugin's error that is not a bug: a store or database that failed (disk full, I/O).
+    return fail(kExitUnavailable, "", e.what());
   } catch (const Poco::Exception& e) {
     return fail(kExitInternal, "internal error: ", e.displayText());
   } catch (const std::exception& e) {
@@ -293,21 +321,31 @@ void CollectorApplication::writeSummaryJson(const std::string& command, std::int
   const RunSummary summary = last_summary_ ? *last_summary_ : RunSummary{};
   const std::int64_t finished_ms = Poco::Timestamp().epochMicroseconds() / 1000;
   const std::string& path = *summary_json_;
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    summary.writeJson(out, command, started_ms, finished_ms, code, error);
-    out.flush();
-    if (!out) {
-      std::cerr << "oura-collector: --summary-json: cannot write " << temp << "\n";
-      std::remove(temp.c_str());
-      return;
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::cerr << "oura-collector: --summary-json: cannot replace " << path << ": "
+  std::ostringstream text;
+  summary.writeJson(text, command, started_ms, finished_ms, code, error);
+  const std::string body = text.str();
+  // A new file of our own (mkstemp: O_EXCL, never through a planted symbolic link), written
+  // whole, then renamed over the target.
+  std::string temp = path + ".XXXXXX";
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) {
+    std::cerr << "oura-collector: --summary-json: cannot create a file beside " << path << ": "
               << std::strerror(errno) << "\n";
-    std::remove(temp.c_str());
+    return;
+  }
+  bool ok = ::fchmod(fd, 0644) == 0;
+  for (std::size_t done = 0; ok && done < body.size();) {
+    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ::fsync(fd) == 0 && ok;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::cerr << "oura-collector: --summary-json: cannot write " << path << ": "
+              << std::strerror(errno) << "\n";
+    ::unlink(temp.c_str());
   }
 }
 
