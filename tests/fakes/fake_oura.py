@@ -1799,6 +1799,10 @@ class OAuthState:
             for fault in obj.get("token_faults", []):
                 if not isinstance(fault, dict) or not isinstance(fault.get("status"), int):
                     raise ValueError("a token fault is {\"status\": N, \"error\": \"...\", \"count\": n}")
+                if "body" in fault and not isinstance(fault["body"], str):
+                    raise ValueError("a token fault's body must be a string")
+                if "override" in fault and not isinstance(fault["override"], dict):
+                    raise ValueError("a token fault's override must be a JSON object")
                 count = fault.get("count", 1)
                 if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                     raise ValueError("count must be a positive integer")
@@ -2112,6 +2116,25 @@ class Handler(BaseHTTPRequestHandler):
 
         with oauth.lock:
             fault = oauth.take_token_fault()
+        override = None
+        if fault is not None and fault["status"] == 200:
+            if "override" in fault:
+                override = fault["override"]  # the grant is processed; these members replaced
+                fault = None
+            else:
+                # A raw 200 body (HTML, not an object, ...). With "spend" the refresh token sent
+                # is spent all the same, as a server that rotated it and then failed would have.
+                if fault.get("spend"):
+                    with oauth.lock:
+                        entry = oauth.refresh.get(form.get("refresh_token") or "")
+                        if entry is not None:
+                            entry["valid"] = False
+                with oauth.lock:
+                    oauth.log.append({"endpoint": "token", "grant_type": grant_type,
+                                      "status": 200, "error": None})
+                self.send_body(200, fault.get("body", ""),
+                               content_type=fault.get("content_type", "text/html"))
+                return
         if fault is not None:
             headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else None
             if fault["status"] >= 500 or fault["status"] == 429 and not fault.get("error"):
@@ -2171,6 +2194,8 @@ class Handler(BaseHTTPRequestHandler):
         obj = {"access_token": access, "token_type": "bearer", "expires_in": lifetime, "scope": scope}
         if refresh is not None:
             obj["refresh_token"] = refresh
+        if override is not None:
+            obj.update(override)
         answer(200, obj=obj)
 
     def oauth_revoke(self, oauth, query, body):
