@@ -12,6 +12,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Pipe.h>
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
@@ -22,12 +23,19 @@
 #include <condition_variable>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
 
+#include <csignal>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using oura::test::CommandResult;
 using oura::test::FakeOura;
@@ -53,17 +61,19 @@ struct Case {
   int redirect_port = freePort();
   std::map<std::string, std::string> env;
 
+  // `store`: the body of [token_store] (default: the file store on token_file).
   Case(const FakeOura& fake, const std::string& oauth_extra = "",
-        const std::string& oauth_base = "") {
+        const std::string& oauth_base = "", const std::string& store = "") {
     const std::string text =
         "[collector]\naccount = \"oauth\"\nplugin_dirs = [\"" +
         oura::test::envOr("OURA_PLUGIN_DIR", "") + "\"]\n[api]\nbase_url = \"" + fake.baseUrl() +
         "\"\n[retry]\nbase_delay = 0.01\nmax_delay = 0.05\n[rate_limit]\nconcurrency = 4\n"
         "[oauth]\nclient_id = \"test-client\"\nclient_secret = { env = \"OURA_TEST_CLIENT_SECRET\" }\n"
         "redirect_uri = \"http://127.0.0.1:" + std::to_string(redirect_port) + "/callback\"\n" +
-        oauth_extra +
-        "\n[token_store]\nplugin = \"file\"\n[token_store.config]\npath = \"" + token_file +
-        "\"\n[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n";
+        oauth_extra + "\n[token_store]\n" +
+        (store.empty() ? "plugin = \"file\"\n[token_store.config]\npath = \"" + token_file + "\"\n"
+                       : store) +
+        "[[endpoints]]\nplugin = \"daily\"\n[[sinks]]\nplugin = \"stdout\"\n";
     manifest = oura::test::writeFile(dir, "manifest.toml", text);
     env = {{"OURA_TEST_CLIENT_SECRET", kClientSecret},
            {"OURA_OAUTH_BASE_URL", oauth_base.empty() ? fake.baseUrl() : oauth_base}};
@@ -84,6 +94,16 @@ struct Case {
     return Poco::JSON::Parser().parse(text.str()).extract<Poco::JSON::Object::Ptr>();
   }
   bool hasTokens() const { return Poco::File(token_file).exists(); }
+
+  // Makes the stored access token expired (the file rewritten the way the file store does).
+  void expire() const {
+    auto o = tokens();
+    o->set("expires_at", static_cast<Poco::Int64>(std::time(nullptr)) - 10);
+    std::ostringstream text;
+    o->stringify(text);
+    oura::test::writeFile(dir, "tokens.json", text.str());
+    ::chmod(token_file.c_str(), 0600);
+  }
 
   // Writes a token file the way the file store does (mode 0600).
   void seed(const Poco::JSON::Object::Ptr& issued, std::int64_t expires_at, int generation,
@@ -145,6 +165,28 @@ class Running {
   void write(const std::string& text) {
     Poco::PipeOutputStream out(in_);
     out << text << std::flush;
+  }
+  void signal(int number) const {
+    if (handle_) ::kill(handle_->id(), number);
+  }
+  // The result once the process has ended, waiting at most `bound` (a liveness bound, not a
+  // timing assertion); nothing when it is still running then.
+  std::optional<CommandResult> waitAtMost(std::chrono::seconds bound) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    int code = -1;
+    // tryWait reaps the process (isRunning would still see a zombie).
+    while (handle_ && (code = handle_->tryWait()) == -1) {
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    handle_.reset();
+    CommandResult result = wait();
+    result.exit_code = code;
+    return result;
+  }
+  std::string err() {
+    std::lock_guard lock(mutex_);
+    return err_text_;
   }
   void closeStdin() {
     if (!stdin_closed_) {
@@ -307,22 +349,37 @@ TEST(OAuthLogin, EndToEndThroughTheLoopbackListener) {
   EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 0);
 }
 
-TEST(OAuthLogin, AWrongStateIsRejectedAndNothingIsStored) {
+// A redirect with a wrong or a missing state is not this login's: answered 400 and ignored (the
+// code in it is never exchanged), and the login goes on waiting for its own redirect.
+TEST(OAuthLogin, AWrongOrMissingStateIsAnswered400AndIgnored) {
   FakeOura fake({"--client-secret", kClientSecret});
   Case setup(fake);
   Running login(setup, {"auth", "login"});
   const std::string line = login.waitForLine("/oauth/authorize?");
   ASSERT_FALSE(line.empty());
   ASSERT_FALSE(login.waitForLine("Waiting for the browser").empty());
-  const std::string forged = replaceQueryValue(authorize(fake, line), "state", "forged-state");
-  const auto page = oura::test::httpRequest(
-      "http://127.0.0.1:" + std::to_string(setup.redirect_port), Poco::URI(forged).getPathEtc());
+  const std::string location = authorize(fake, line);
+  const std::string listener = "http://127.0.0.1:" + std::to_string(setup.redirect_port);
+  const std::string forged = replaceQueryValue(location, "state", "forged-state");
+  const auto page = oura::test::httpRequest(listener, Poco::URI(forged).getPathEtc());
   EXPECT_EQ(page.status, 400);
-  const CommandResult result = login.wait();
-  EXPECT_EQ(result.exit_code, 77) << result.err;
-  EXPECT_NE(result.err.find("state does not match"), std::string::npos) << result.err;
+  // No state at all, and an error without a state: ignored too (not this login's).
+  const auto missing = oura::test::httpRequest(listener, "/callback?code=fake-code-x");
+  EXPECT_EQ(missing.status, 400);
+  const auto error = oura::test::httpRequest(listener, "/callback?error=access_denied");
+  EXPECT_EQ(error.status, 400);
   EXPECT_FALSE(setup.hasTokens());
-  EXPECT_EQ(fake.oauth()->getValue<int>("token_calls"), 0);  // the code was never exchanged
+  EXPECT_EQ(fake.oauth()->getValue<int>("token_calls"), 0);  // no code was exchanged
+  // The login's own redirect still logs in.
+  const auto real = oura::test::httpRequest(listener, Poco::URI(location).getPathEtc());
+  EXPECT_EQ(real.status, 200) << real.body;
+  const CommandResult result = login.wait();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("ignored a redirect whose state is wrong or missing"),
+            std::string::npos)
+      << result.err;
+  EXPECT_TRUE(setup.hasTokens());
+  EXPECT_EQ(fake.oauth()->getValue<int>("token_calls"), 1);
 }
 
 TEST(OAuthLogin, NoListenTakesThePastedRedirectedUrl) {
@@ -562,7 +619,8 @@ TEST(OAuthSecrets, DebugLoggingShowsNoTokenNorClientSecret) {
   const CommandResult login = loginByPaste(fake, setup);
   ASSERT_EQ(login.exit_code, 0) << login.err;
   all += everything(login);
-  // The token expires within the margin: the scrape refreshes; a 401 makes it refresh again.
+  // The token has expired: the scrape refreshes; a 401 makes it refresh again.
+  setup.expire();
   fake.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": 401})");
   const CommandResult scrape = setup.run({"--log-level", "debug", "scrape", "--dry-run", "--since",
                                           "2024-06-01", "--until", "2024-06-03"});
@@ -613,4 +671,528 @@ TEST(OAuthManifest, AnInlineClientSecretIsRefusedWithItsPosition) {
   EXPECT_NE(result.err.find("oauth.client_secret: secrets must not be inline"), std::string::npos)
       << result.err;
   EXPECT_EQ(result.err.find("inline\""), std::string::npos);
+}
+
+// --- break-it review: saving a refreshed pair, the listener, the pasted URL, the answers -------
+
+namespace {
+
+// Waits until the fake has received `n` token requests (at most 20 s).
+bool waitForTokenCalls(FakeOura& fake, int n) {
+  for (int i = 0; i < 1000; ++i) {
+    if (fake.oauth()->getValue<int>("token_calls") >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// A folder nobody may create files in while it lives: chmod 0500, and for root (whom modes do
+// not stop) the immutable attribute. Checked: the constructor fails the test if a file can
+// still be created.
+class Unwritable {
+ public:
+  explicit Unwritable(std::string dir) : dir_(std::move(dir)) {
+    if (::geteuid() == 0) {
+      const CommandResult r = oura::test::runCommand("chattr", {"+i", dir_});
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    } else {
+      ::chmod(dir_.c_str(), 0500);
+    }
+    const std::string probe = dir_ + "/probe";
+    const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0600);
+    EXPECT_LT(fd, 0) << dir_ << " is still writable";
+    if (fd >= 0) {
+      ::close(fd);
+      ::unlink(probe.c_str());
+    }
+  }
+  void restore() {
+    if (restored_) return;
+    restored_ = true;
+    if (::geteuid() == 0) oura::test::runCommand("chattr", {"-i", dir_});
+    ::chmod(dir_.c_str(), 0700);
+  }
+  ~Unwritable() { restore(); }
+
+ private:
+  std::string dir_;
+  bool restored_ = false;
+};
+
+// A connection to the login listener that sends half a request and then nothing.
+std::unique_ptr<Poco::Net::StreamSocket> halfSentRequest(int port) {
+  auto socket = std::make_unique<Poco::Net::StreamSocket>(Poco::Net::SocketAddress("127.0.0.1", port));
+  const std::string partial = "GET /callback?code=x HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  socket->sendBytes(partial.data(), static_cast<int>(partial.size()));
+  return socket;
+}
+
+const std::string kSlowToken = "save_retry_seconds = 2\n";
+
+}  // namespace
+
+// The store stops taking writes while the refresh grant is in flight: `auth refresh` retries
+// the save for oauth.save_retry_seconds, then exits 69 without claiming success; the store keeps
+// the refresh mark (the next run says the refresh was interrupted).
+TEST(OAuthSave, AnUnsavableRefreshedPairFailsAuthRefreshWith69) {
+  FakeOura fake({"--client-secret", kClientSecret, "--token-delay-ms", "1500",
+                 "--token-delay-count", "1"});
+  Case setup(fake, kSlowToken);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() + 86400, 3);
+  Running refresh(setup, {"auth", "refresh"});
+  ASSERT_TRUE(waitForTokenCalls(fake, 1));
+  Unwritable folder(setup.dir);
+  const CommandResult result = refresh.wait();
+  folder.restore();
+  EXPECT_EQ(result.exit_code, 69) << result.out << result.err;
+  EXPECT_EQ(result.out.find("Refreshed"), std::string::npos) << result.out;
+  EXPECT_NE(result.err.find("the refreshed tokens could not be saved"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("a login will be needed"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("could not be saved (attempt 2)"), std::string::npos)
+      << "retried: " << result.err;
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 4);  // the mark only
+  EXPECT_TRUE(stored->has("refresh_started_at"));
+  EXPECT_EQ(stored->getValue<std::string>("refresh_token"),
+            issued->getValue<std::string>("refresh_token"));
+  expectNoSecrets(everything(result));
+}
+
+// The store is back within oauth.save_retry_seconds: the save goes through and the refresh
+// succeeds.
+TEST(OAuthSave, AStoreBackWithinTheRetryWindowGetsTheRefreshedPair) {
+  FakeOura fake({"--client-secret", kClientSecret, "--token-delay-ms", "1000",
+                 "--token-delay-count", "1"});
+  Case setup(fake, "save_retry_seconds = 60\n");
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() + 86400, 3);
+  Running refresh(setup, {"auth", "refresh"});
+  ASSERT_TRUE(waitForTokenCalls(fake, 1));
+  {
+    Unwritable folder(setup.dir);
+    // Until the program has failed to save at least once.
+    for (int i = 0; i < 1000 && refresh.err().find("could not be saved (attempt 1)") ==
+                                    std::string::npos;
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_NE(refresh.err().find("could not be saved (attempt 1)"), std::string::npos);
+  }
+  const CommandResult result = refresh.wait();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Refreshed"), std::string::npos) << result.out;
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 5);
+  EXPECT_FALSE(stored->has("refresh_started_at"));
+  EXPECT_TRUE(contains(fake.oauth()->getArray("refresh_tokens"),
+                       stored->getValue<std::string>("refresh_token")));
+}
+
+// Another writer replaces the token file during the refresh (ignoring the lock): its tokens are
+// left in place, and `auth refresh` exits 75 ("run again") without claiming success.
+TEST(OAuthSave, ALostCompareAndSetFailsAuthRefreshWith75AndKeepsTheOtherWritersTokens) {
+  FakeOura fake({"--client-secret", kClientSecret, "--token-delay-ms", "1500",
+                 "--token-delay-count", "1"});
+  Case setup(fake, kSlowToken);
+  auto issued = fake.seedTokens();
+  auto other = fake.seedTokens();
+  setup.seed(issued, now() + 86400, 3);
+  Running refresh(setup, {"auth", "refresh"});
+  ASSERT_TRUE(waitForTokenCalls(fake, 1));
+  setup.seed(other, now() + 86400, 40);  // the other writer
+  const CommandResult result = refresh.wait();
+  EXPECT_EQ(result.exit_code, 75) << result.out << result.err;
+  EXPECT_EQ(result.out.find("Refreshed"), std::string::npos) << result.out;
+  EXPECT_NE(result.err.find("another writer changed the store"), std::string::npos) << result.err;
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 40);
+  EXPECT_EQ(stored->getValue<std::string>("refresh_token"),
+            other->getValue<std::string>("refresh_token"));
+}
+
+// A scrape whose refresh could not be saved goes on with the new access token in memory, then
+// ends non-zero with a summary line (and the JSON summary's error) saying so.
+TEST(OAuthSave, AScrapeWithAnUnsavedRefreshEndsNonZeroAndSaysSo) {
+  FakeOura fake({"--require-oauth", "--client-secret", kClientSecret, "--token-delay-ms", "1500",
+                 "--token-delay-count", "1"});
+  Case setup(fake, kSlowToken);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() - 10, 3);
+  const std::string summary = setup.dir + "/../oauth-summary-" + std::to_string(::getpid()) + ".json";
+  std::vector<std::string> args = {"--summary-json", summary};
+  args.insert(args.end(), kScrapeSleep.begin(), kScrapeSleep.end());
+  Running scrape(setup, args);
+  ASSERT_TRUE(waitForTokenCalls(fake, 1));
+  Unwritable folder(setup.dir);
+  const CommandResult result = scrape.wait();
+  folder.restore();
+  EXPECT_EQ(result.exit_code, 69) << result.err;
+  EXPECT_NE(result.out.find("\"stream\":\"daily_sleep\""), std::string::npos) << "the data landed";
+  for (int status : statusesOf(fake, "daily_sleep")) EXPECT_EQ(status, 200);
+  EXPECT_NE(result.err.find("- token store: the refreshed tokens could not be saved"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("exit 69: the refreshed token could not be saved"), std::string::npos)
+      << result.err;
+  std::ifstream in(summary);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::filesystem::remove(summary);
+  auto json = Poco::JSON::Parser().parse(text.str()).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(json->getValue<int>("exit_code"), 69);
+  EXPECT_NE(json->getValue<std::string>("error").find("could not be saved"), std::string::npos);
+  EXPECT_TRUE(setup.tokens()->has("refresh_started_at"));
+  expectNoSecrets(everything(result));
+}
+
+namespace {
+
+// A PostgreSQL cluster of this test's own (so that stopping it disturbs no other test), with the
+// postgres token store's table; stopped when destroyed.
+class OwnCluster {
+ public:
+  OwnCluster() {
+    const std::string parent = oura::test::makeTempDir();
+    std::filesystem::permissions(parent, std::filesystem::perms::owner_all |
+                                             std::filesystem::perms::group_read |
+                                             std::filesystem::perms::group_exec |
+                                             std::filesystem::perms::others_read |
+                                             std::filesystem::perms::others_exec);
+    dir_ = parent + "/pg";
+    const CommandResult started = control("start");
+    EXPECT_EQ(started.exit_code, 0) << started.err;
+    const CommandResult env = oura::test::runCommand(
+        "bash", {"-c", "source " + dir_ + "/env && echo \"$PGHOST $PGPORT\""});
+    std::istringstream where(env.out);
+    where >> host_ >> port_;
+    const CommandResult migrated = oura::test::runCommand(
+        "psql", {"-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", host_, "-p", port_, "-U", "postgres",
+                 "-d", "postgres", "-f", oura::test::envOr("OURA_SOURCE_DIR", "") +
+                                             "/sql/002_token_store.sql"});
+    EXPECT_EQ(migrated.exit_code, 0) << migrated.err;
+  }
+  ~OwnCluster() { control("stop"); }
+  CommandResult control(const std::string& action) const {
+    return oura::test::runCommand(oura::test::envOr("OURA_SOURCE_DIR", "") + "/.ci/pg-cluster",
+                                  {action, dir_});
+  }
+  std::string storeToml() const {
+    return "plugin = \"postgres\"\n[token_store.config]\nhost = \"" + host_ + "\"\nport = " +
+           port_ + "\nuser = \"postgres\"\ndbname = \"postgres\"\nsslmode = \"disable\"\n"
+           "account = \"oauth\"\n";
+  }
+  std::string query(const std::string& sql) const {
+    return oura::test::runCommand("psql", {"-X", "-At", "-h", host_, "-p", port_, "-U", "postgres",
+                                           "-d", "postgres", "-c", sql})
+        .out;
+  }
+
+ private:
+  std::string dir_, host_, port_;
+};
+
+}  // namespace
+
+// The postgres store's database goes away while the refresh grant is in flight: `auth refresh`
+// exits 69 after retrying; once the database is back it holds the mark (the old tokens).
+TEST(OAuthSave, PostgresDownDuringTheRefreshFailsAuthRefreshWith69) {
+  OwnCluster cluster;
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake, kSlowToken, "", cluster.storeToml());
+  ASSERT_EQ(loginByPaste(fake, setup).exit_code, 0);
+  const std::string before = cluster.query("SELECT refresh_token FROM oura_auth.tokens");
+  fake.post("/_fake/oauth", R"({"token_delay_ms": 2000, "token_delay_count": 1})");
+  const int calls = fake.oauth()->getValue<int>("token_calls");
+  Running refresh(setup, {"auth", "refresh"});
+  ASSERT_TRUE(waitForTokenCalls(fake, calls + 1));
+  ASSERT_EQ(cluster.control("stop").exit_code, 0);
+  const CommandResult result = refresh.wait();
+  EXPECT_EQ(result.exit_code, 69) << result.out << result.err;
+  EXPECT_EQ(result.out.find("Refreshed"), std::string::npos) << result.out;
+  EXPECT_NE(result.err.find("the refreshed tokens could not be saved"), std::string::npos)
+      << result.err;
+  ASSERT_EQ(cluster.control("restart").exit_code, 0);
+  EXPECT_EQ(cluster.query("SELECT refresh_token FROM oura_auth.tokens"), before);
+  EXPECT_EQ(cluster.query("SELECT refresh_started_at IS NOT NULL FROM oura_auth.tokens"), "t\n");
+  expectNoSecrets(everything(result));
+}
+
+// The database restarts during the refresh and is back within oauth.save_retry_seconds: the
+// refreshed pair is saved.
+TEST(OAuthSave, PostgresBackWithinTheRetryWindowGetsTheRefreshedPair) {
+  OwnCluster cluster;
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake, "save_retry_seconds = 60\n", "", cluster.storeToml());
+  ASSERT_EQ(loginByPaste(fake, setup).exit_code, 0);
+  fake.post("/_fake/oauth", R"({"token_delay_ms": 1000, "token_delay_count": 1})");
+  const int calls = fake.oauth()->getValue<int>("token_calls");
+  Running refresh(setup, {"auth", "refresh"});
+  ASSERT_TRUE(waitForTokenCalls(fake, calls + 1));
+  ASSERT_EQ(cluster.control("stop").exit_code, 0);
+  for (int i = 0; i < 1000 && refresh.err().find("could not be saved (attempt 1)") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_NE(refresh.err().find("could not be saved (attempt 1)"), std::string::npos);
+  ASSERT_EQ(cluster.control("restart").exit_code, 0);
+  const CommandResult result = refresh.wait();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Refreshed"), std::string::npos) << result.out;
+  const std::string stored = cluster.query("SELECT refresh_token FROM oura_auth.tokens");
+  EXPECT_TRUE(contains(fake.oauth()->getArray("refresh_tokens"), trim(stored.substr(0, stored.size() - 1))));
+  EXPECT_EQ(cluster.query("SELECT refresh_started_at IS NULL FROM oura_auth.tokens"), "t\n");
+}
+
+// SIGTERM while the listener has connections that sent half a request: exit 75 at once (the
+// server is stopped with its connections aborted; no handler outlives the login).
+TEST(OAuthLogin, SigtermWithHalfSentCallbacksExits75Promptly) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  Running login(setup, {"auth", "login"});
+  ASSERT_FALSE(login.waitForLine("Waiting for the browser").empty());
+  std::vector<std::unique_ptr<Poco::Net::StreamSocket>> idle;
+  for (int i = 0; i < 3; ++i) idle.push_back(halfSentRequest(setup.redirect_port));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the handlers are reading them
+  login.signal(SIGTERM);
+  const std::optional<CommandResult> result = login.waitAtMost(std::chrono::seconds(8));
+  ASSERT_TRUE(result.has_value()) << "still running 8 s after SIGTERM";
+  EXPECT_EQ(result->exit_code, 75) << result->err;
+  EXPECT_NE(result->err.find("login interrupted"), std::string::npos) << result->err;
+  EXPECT_FALSE(setup.hasTokens());
+}
+
+// Idle half-sent connections do not hold up the real redirect.
+TEST(OAuthLogin, IdleConnectionsDoNotBlockTheRedirect) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  Running login(setup, {"auth", "login"});
+  const std::string line = login.waitForLine("/oauth/authorize?");
+  ASSERT_FALSE(line.empty());
+  ASSERT_FALSE(login.waitForLine("Waiting for the browser").empty());
+  std::vector<std::unique_ptr<Poco::Net::StreamSocket>> idle;
+  for (int i = 0; i < 2; ++i) idle.push_back(halfSentRequest(setup.redirect_port));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string location = authorize(fake, line);
+  const auto page = oura::test::httpRequest(
+      "http://127.0.0.1:" + std::to_string(setup.redirect_port), Poco::URI(location).getPathEtc());
+  EXPECT_EQ(page.status, 200) << page.body;
+  const CommandResult result = login.wait();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(setup.hasTokens());
+}
+
+// The server's error and error_description reach the terminal escaped (no control character).
+TEST(OAuthLogin, TheServersErrorIsPrintedEscaped) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  Running login(setup, {"auth", "login"});
+  const std::string line = login.waitForLine("/oauth/authorize?");
+  ASSERT_FALSE(line.empty());
+  ASSERT_FALSE(login.waitForLine("Waiting for the browser").empty());
+  Poco::URI callback("/callback");
+  callback.addQueryParameter("state", queryValue(trim(line), "state"));
+  callback.addQueryParameter("error", "access_denied\x1b[31m");
+  callback.addQueryParameter("error_description", "bad\r\nInjected: line\x07");
+  const auto page = oura::test::httpRequest(
+      "http://127.0.0.1:" + std::to_string(setup.redirect_port), callback.getPathEtc());
+  EXPECT_EQ(page.status, 400);
+  const CommandResult result = login.wait();
+  EXPECT_EQ(result.exit_code, 77) << result.err;
+  EXPECT_NE(result.err.find("access_denied\\x1b[31m"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("bad\\x0d\\x0aInjected: line\\x07"), std::string::npos) << result.err;
+  for (char c : result.err) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    EXPECT_TRUE(u == '\n' || (u >= 0x20 && u < 0x7f)) << "control character " << int(u);
+  }
+  EXPECT_EQ(fake.oauth()->getValue<int>("token_calls"), 0);
+}
+
+// --no-listen: what cannot be this login's redirect is refused with 64, saying what was wrong.
+TEST(OAuthLogin, APastedUrlMustBeTheRedirect) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  auto run = [&](const std::function<std::string(const std::string&)>& make) {
+    Running login(setup, {"auth", "login", "--no-listen"});
+    const std::string line = login.waitForLine("/oauth/authorize?");
+    EXPECT_FALSE(line.empty());
+    login.write(make(authorize(fake, line)) + "\n");
+    login.closeStdin();
+    return login.wait();
+  };
+  const CommandResult empty = run([](const std::string&) { return std::string("  "); });
+  EXPECT_EQ(empty.exit_code, 64) << empty.err;
+  EXPECT_NE(empty.err.find("nothing pasted"), std::string::npos) << empty.err;
+  const CommandResult ftp = run([](const std::string& location) {
+    return "ftp" + location.substr(location.find(':'));
+  });
+  EXPECT_EQ(ftp.exit_code, 64) << ftp.err;
+  EXPECT_NE(ftp.err.find("http(s)"), std::string::npos) << ftp.err;
+  const CommandResult path = run([](const std::string& location) {
+    std::string changed = location;
+    changed.replace(changed.find("/callback"), 9, "/elsewhere");
+    return changed;
+  });
+  EXPECT_EQ(path.exit_code, 64) << path.err;
+  EXPECT_NE(path.err.find("not the redirect URI's '/callback'"), std::string::npos) << path.err;
+  const CommandResult long_code = run([](const std::string& location) {
+    return replaceQueryValue(location, "code", std::string(5000, 'c'));
+  });
+  EXPECT_EQ(long_code.exit_code, 64) << long_code.err;
+  EXPECT_NE(long_code.err.find("more than 4096"), std::string::npos) << long_code.err;
+  EXPECT_FALSE(setup.hasTokens());
+  EXPECT_EQ(fake.oauth()->getValue<int>("token_calls"), 0);
+}
+
+// SIGTERM while `auth login --no-listen` waits for the pasted URL: 75 (interrupted), not 64.
+TEST(OAuthLogin, SigtermWhileWaitingForThePasteExits75) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  Running login(setup, {"auth", "login", "--no-listen"});
+  ASSERT_FALSE(login.waitForLine("/oauth/authorize?").empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  login.signal(SIGTERM);
+  const std::optional<CommandResult> result = login.waitAtMost(std::chrono::seconds(8));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->exit_code, 75) << result->err;
+  EXPECT_NE(result->err.find("login interrupted"), std::string::npos) << result->err;
+}
+
+// Another process holds the store's lock: the login waits lock_timeout_seconds and exits 75
+// before it exchanges the code (a live grant is never left stored nowhere).
+TEST(OAuthLogin, AHeldStoreLockFailsTheLoginBeforeTheExchange) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake, "lock_timeout_seconds = 1\n");
+  const std::string lock_file = setup.token_file + ".lock";
+  const int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  const CommandResult result = loginByPaste(fake, setup);
+  ::close(fd);
+  EXPECT_EQ(result.exit_code, 75) << result.err;
+  EXPECT_NE(result.err.find("the authorization code was not used"), std::string::npos) << result.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("token_calls"), 0);
+  EXPECT_FALSE(setup.hasTokens());
+}
+
+// An access token with CR/LF from the token endpoint is never stored; the good refresh token is
+// (alone), and the next run refreshes and works.
+TEST(OAuthAnswer, ABadAccessTokenIsDroppedAndTheRefreshTokenKept) {
+  FakeOura fake({"--require-oauth", "--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() - 10, 3);
+  fake.post("/_fake/oauth",
+            R"({"token_faults": [{"status": 200, "override": {"access_token": "fake-at-x\r\nX-Injected: 1"}}]})");
+  const CommandResult bad = setup.run(kScrapeSleep);
+  EXPECT_EQ(bad.exit_code, 69) << bad.err;
+  EXPECT_NE(bad.err.find("characters a bearer token cannot have"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("the next run refreshes"), std::string::npos) << bad.err;
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 5);
+  EXPECT_EQ(stored->optValue<std::string>("access_token", ""), "");
+  EXPECT_FALSE(stored->has("refresh_started_at"));
+  EXPECT_TRUE(contains(fake.oauth()->getArray("refresh_tokens"),
+                       stored->getValue<std::string>("refresh_token")));
+  const CommandResult next = setup.run(kScrapeSleep);
+  EXPECT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 2);
+  expectNoSecrets(everything(bad) + everything(next));
+}
+
+// A refresh token that cannot be one: nothing saved, the mark kept (the old one was spent).
+TEST(OAuthAnswer, ABadRefreshTokenSavesNothingAndKeepsTheMark) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() - 10, 3);
+  fake.post("/_fake/oauth",
+            R"({"token_faults": [{"status": 200, "override": {"refresh_token": "fake-rt-x\nline"}}]})");
+  const CommandResult result = setup.run(kScrapeSleep);
+  EXPECT_EQ(result.exit_code, 69) << result.err;
+  EXPECT_NE(result.err.find("a refresh token cannot have"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("The refresh mark stays"), std::string::npos) << result.err;
+  auto stored = setup.tokens();
+  EXPECT_EQ(stored->getValue<int>("generation"), 4);
+  EXPECT_TRUE(stored->has("refresh_started_at"));
+  EXPECT_EQ(stored->getValue<std::string>("refresh_token"),
+            issued->getValue<std::string>("refresh_token"));
+}
+
+// A 200 that is not a usable token answer (HTML, not an object, no access_token): the refresh
+// token may be spent, so the mark stays and the run exits 69 saying so.
+TEST(OAuthAnswer, AnUnusable200KeepsTheMark) {
+  for (const std::string& body : {std::string("<html><body>maintenance</body></html>"),
+                                  std::string("[1, 2]"), std::string(R"({"token_type": "bearer"})")}) {
+    SCOPED_TRACE(body);
+    FakeOura fake({"--client-secret", kClientSecret});
+    Case setup(fake);
+    auto issued = fake.seedTokens();
+    setup.seed(issued, now() - 10, 3);
+    Poco::JSON::Object fault;
+    fault.set("status", 200);
+    fault.set("body", body);
+    fault.set("spend", true);
+    Poco::JSON::Array faults;
+    faults.add(fault);
+    Poco::JSON::Object config;
+    config.set("token_faults", faults);
+    std::ostringstream text;
+    config.stringify(text);
+    fake.post("/_fake/oauth", text.str());
+    const CommandResult result = setup.run(kScrapeSleep);
+    EXPECT_EQ(result.exit_code, 69) << result.err;
+    EXPECT_NE(result.err.find("answered 200 but"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("The refresh mark stays"), std::string::npos) << result.err;
+    EXPECT_TRUE(setup.tokens()->has("refresh_started_at"));
+    EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 1);
+    // The next run says the refresh was interrupted and the token spent: login needed.
+    const CommandResult next = setup.run(kScrapeSleep);
+    EXPECT_EQ(next.exit_code, 77) << next.err;
+    EXPECT_NE(next.err.find("was interrupted"), std::string::npos) << next.err;
+  }
+}
+
+// refresh_margin_seconds above the token's lifetime refreshes at most when half of it is gone,
+// not before every request.
+TEST(OAuthRefresh, AMarginAboveTheLifetimeIsBoundedByHalfOfIt) {
+  FakeOura fake({"--require-oauth", "--client-secret", kClientSecret, "--token-lifetime", "600"});
+  Case setup(fake, "refresh_margin_seconds = 3600\n");
+  ASSERT_EQ(loginByPaste(fake, setup).exit_code, 0);
+  const CommandResult scrape = setup.run({"scrape", "--dry-run", "--since", "2024-06-01", "--until",
+                                          "2024-06-03", "--collections",
+                                          "daily_sleep,daily_readiness,daily_activity"});
+  EXPECT_EQ(scrape.exit_code, 0) << scrape.err;
+  EXPECT_EQ(fake.oauth()->getValue<int>("refresh_calls"), 0);
+  EXPECT_EQ(setup.tokens()->getValue<int>("generation"), 1);
+}
+
+// Messages say what is actually wrong.
+TEST(OAuthMessages, AnUnsafeTokenFileIsNamedForWhatItIs) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() + 86400, 1);
+  ::chmod(setup.token_file.c_str(), 0644);
+  for (const std::vector<std::string>& args :
+       {kScrapeSleep, std::vector<std::string>{"auth", "login", "--no-listen"}}) {
+    const CommandResult r = setup.run(args);
+    EXPECT_EQ(r.exit_code, 78) << r.err;
+    EXPECT_NE(r.err.find("has mode 0644"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("is not writable"), std::string::npos) << r.err;
+  }
+}
+
+TEST(OAuthMessages, TheEnvStoreIsNeverToldToLogIn) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake, "", "", "plugin = \"env\"\n[token_store.config]\nvariable = \"OURA_TEST_NO_SUCH_TOKEN\"\n");
+  const CommandResult status = setup.run({"auth", "status"});
+  EXPECT_EQ(status.exit_code, 77) << status.out << status.err;
+  EXPECT_NE(status.out.find("token: none"), std::string::npos) << status.out;
+  EXPECT_EQ(status.out.find("auth login"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("OURA_TEST_NO_SUCH_TOKEN"), std::string::npos) << status.out;
+  const CommandResult login = setup.run({"auth", "login"});
+  EXPECT_EQ(login.exit_code, 78) << login.err;
+  EXPECT_NE(login.err.find("README \"Where the tokens live\""), std::string::npos) << login.err;
 }

@@ -1,6 +1,7 @@
 // The manifest: every problem is "file:line:column: key.path: problem"; plugin config tables are
 // validated against the plugin's schema, with secret references resolved and never echoed.
 #include "app/manifest.hpp"
+#include "app/token_provider.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -587,6 +588,9 @@ TEST_F(ManifestTest, OAuthProblemsNameTheirPosition) {
   EXPECT_NE(errorOf(base + "client_id = \"a\"\nredirect_uri = \"https://x/cb\"\n")
                 .find("oauth.redirect_uri: must be an http:// loopback URL"),
             std::string::npos);
+  EXPECT_NE(errorOf(base + "client_id = \"a\"\nsave_retry_seconds = -1\n")
+                .find("oauth.save_retry_seconds"),
+            std::string::npos);
   EXPECT_NE(errorOf(base + "client_id = \"a\"\npkce = \"yes\"\n").find("oauth.pkce: expected a boolean"),
             std::string::npos);
   EXPECT_NE(errorOf(base + "client_id = \"a\"\nscopes = []\n").find("oauth.scopes: must not be empty"),
@@ -594,6 +598,63 @@ TEST_F(ManifestTest, OAuthProblemsNameTheirPosition) {
   EXPECT_NE(errorOf(base + "client_id = \"a\"\nlock_timeout_seconds = 0\n")
                 .find("oauth.lock_timeout_seconds"),
             std::string::npos);
+}
+
+// oauth.redirect_uri is what `auth login` listens on: http, a loopback host, an explicit port
+// 1-65535 and a path, else 78 at its file:line.
+TEST_F(ManifestTest, TheRedirectUriMustBeALoopbackUrlWithAPortAndAPath) {
+  const std::string base = std::string(kMinimal) + "[oauth]\nclient_id = \"a\"\n";  // line 10
+  for (const std::string good : {"http://127.0.0.1:8765/callback", "http://localhost:1/cb",
+                                 "http://[::1]:65535/x/y", "http://127.0.0.1:8765/"}) {
+    SCOPED_TRACE(good);
+    const Manifest m = load(base + "redirect_uri = \"" + good + "\"\n");
+    EXPECT_EQ(m.oauth->redirect_uri, good);
+  }
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"http://0.0.0.0:8765/callback", "the host must be 127.0.0.1, ::1 or localhost"},
+      {"http://[::]:8765/callback", "the host must be 127.0.0.1, ::1 or localhost"},
+      {"http://example.com:8765/callback", "the host must be 127.0.0.1, ::1 or localhost"},
+      {"http://192.168.1.2:8765/callback", "the host must be 127.0.0.1, ::1 or localhost"},
+      {"http://127.0.0.1:0/callback", "needs an explicit port from 1 to 65535"},
+      {"http://127.0.0.1/callback", "needs an explicit port from 1 to 65535"},
+      {"http://127.0.0.1:65536/callback", "needs an explicit port from 1 to 65535"},
+      {"http://127.0.0.1:8765", "needs a path"},
+      {"https://127.0.0.1:8765/callback", "must be an http:// loopback URL"},
+      {"http://user@127.0.0.1:8765/callback", "must not carry user info"},
+      {"http://127.0.0.1:8765/callback#x", "must not have a #fragment"},
+      {"127.0.0.1:8765/callback", "must be an http:// loopback URL"},
+  };
+  for (const auto& [uri, problem] : bad) {
+    SCOPED_TRACE(uri);
+    const std::string message = errorOf(base + "redirect_uri = \"" + uri + "\"\n");
+    EXPECT_EQ(message.rfind(file_ + ":11:", 0), 0u) << message;
+    EXPECT_NE(message.find("oauth.redirect_uri: " + problem), std::string::npos) << message;
+  }
+}
+
+TEST(OAuthRefreshMargin, IsAtMostHalfOfTheKnownLifetime) {
+  using oura::core::effectiveRefreshMargin;
+  sdk::TokenSet t;
+  EXPECT_EQ(effectiveRefreshMargin(t, std::chrono::seconds(300)), std::chrono::seconds(300));
+  t.refreshed_at = 1000;
+  t.expires_at = 1000 + 86400;
+  EXPECT_EQ(effectiveRefreshMargin(t, std::chrono::seconds(300)), std::chrono::seconds(300));
+  t.expires_at = 1000 + 100;
+  EXPECT_EQ(effectiveRefreshMargin(t, std::chrono::seconds(300)), std::chrono::seconds(50));
+  t.expires_at = 900;  // expired before it was stored: no margin, expiry decides
+  EXPECT_EQ(effectiveRefreshMargin(t, std::chrono::seconds(300)), std::chrono::seconds(0));
+}
+
+TEST(OAuthTokenCharacters, BearerAndRefreshTokensAreChecked) {
+  EXPECT_TRUE(oura::core::validBearerToken("abc-._~+/=XYZ09"));
+  for (const std::string& bad : {std::string("a b"), std::string("a\r\nb"), std::string("a\"b"),
+                                std::string("a\0b", 3), std::string("\xc3\xa9")}) {
+    EXPECT_FALSE(oura::core::validBearerToken(bad)) << bad;
+  }
+  EXPECT_TRUE(oura::core::validRefreshToken("a b!~{}"));
+  for (const std::string bad : {"", "a\nb", "a\tb", "\x7f", "\xc3\xa9"}) {
+    EXPECT_FALSE(oura::core::validRefreshToken(bad)) << bad;
+  }
 }
 
 TEST(OAuthBaseUrl, ReplacesTheOriginOfEveryUrlAndKeepsThePaths) {
@@ -617,12 +678,15 @@ TEST(OAuthTokenResponse, IsParsedWithOptionalFields) {
   EXPECT_FALSE(bare.refresh_token.has_value());  // the old refresh token is kept
   EXPECT_FALSE(bare.expires_in.has_value());
   EXPECT_FALSE(bare.scopes.has_value());
-  for (const char* bad : {"", "[]", "{}", R"({"access_token":1})", R"({"access_token":""})"}) {
+  // A 200 that cannot be used: the outcome is unknown (a refresh token sent may be spent).
+  for (const char* bad : {"", "[]", "{}", R"({"access_token":1})", R"({"access_token":""})",
+                          "<html>busy</html>", R"({"access_token":"a","refresh_token":7})"}) {
     try {
       oura::core::parseTokenResponse(bad);
       ADD_FAILURE() << bad;
     } catch (const oura::core::OAuthError& e) {
       EXPECT_EQ(e.code(), 69) << bad;
+      EXPECT_EQ(e.kind(), oura::core::OAuthError::Kind::OutcomeUnknown) << bad;
     }
   }
 }

@@ -14,7 +14,15 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Pipe.h>
 #include <Poco/Process.h>
+#include <Poco/String.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/Timespan.h>
 #include <Poco/URI.h>
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <condition_variable>
@@ -58,8 +66,8 @@ void requireWritable(const Runtime& rt) {
   if (!rt.token_store->writable()) {
     throw ExitError(kExitConfig, "token store " + rt.token_store->describe() +
                                      " is read-only; `auth` needs a store that keeps tokens "
-                                     "(file, postgres or azure-keyvault: README \"Choosing a "
-                                     "token store\")");
+                                     "(file, postgres or azure-keyvault: README \"Where the "
+                                     "tokens live\")");
   }
 }
 
@@ -68,10 +76,33 @@ void checkWritable(const Runtime& rt) {
   provider.prepare();
 }
 
+// Text from the redirect (the server's `error`, `error_description`) for the terminal: printable
+// ASCII only, anything else as \xNN, at most `limit` bytes of input.
+std::string escaped(const std::string& text, std::size_t limit = 200) {
+  std::string out;
+  for (unsigned char c : text.substr(0, limit)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xf]);
+    }
+  }
+  if (text.size() > limit) out += "...";
+  return out;
+}
+
+// The longest authorization code taken from a redirect.
+constexpr std::size_t kMaxCode = 4096;
+// The longest line read as a pasted URL.
+constexpr std::size_t kMaxPasted = 16384;
+
 // What the redirect brought back: the query parameters of the redirected URL.
 struct Callback {
+  std::optional<std::string> state;
   std::string code;
-  std::string state;
   std::string error;
   std::string error_description;
 };
@@ -82,130 +113,298 @@ Callback parseCallback(const Poco::URI& uri) {
     if (key == "code") out.code = value;
     if (key == "state") out.state = value;
     if (key == "error") out.error = value;
-    if (key == "error_description") out.error_description = value.substr(0, 200);
+    if (key == "error_description") out.error_description = value;
   }
   return out;
 }
 
-// Checks the callback against the request; throws ExitError (77) saying what went wrong.
+// True when `cb` carries this login's state (compared in constant time).
+bool stateMatches(const Callback& cb, const AuthorizationRequest& request) {
+  if (!cb.state || cb.state->size() != request.state.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < request.state.size(); ++i) {
+    diff |= static_cast<unsigned char>((*cb.state)[i] ^ request.state[i]);
+  }
+  return diff == 0;
+}
+
+// Checks the callback against the request: the state first (a redirect that is not this
+// login's says nothing about it), then the server's error, then the code. Throws ExitError (77,
+// or 64 for a code too long) saying what went wrong.
 void checkCallback(const Callback& cb, const AuthorizationRequest& request) {
+  if (!stateMatches(cb, request)) {
+    throw ExitError(kExitLoginNeeded,
+                    std::string("the redirect's state ") +
+                        (cb.state ? "does not match the one this login sent" : "is missing") +
+                        " (a stale or forged redirect); no token was stored. Run "
+                        "`oura-collector auth login` again and use the URL it prints");
+  }
   if (!cb.error.empty()) {
-    throw ExitError(kExitLoginNeeded, "the authorization was not granted: " + cb.error +
+    throw ExitError(kExitLoginNeeded, "the authorization was not granted: " + escaped(cb.error) +
                                           (cb.error_description.empty()
                                                ? std::string()
-                                               : " (" + cb.error_description + ")") +
+                                               : " (" + escaped(cb.error_description) + ")") +
                                           "; no token was stored");
-  }
-  if (cb.state != request.state) {
-    throw ExitError(kExitLoginNeeded,
-                    "the redirect's state does not match the one this login sent (a stale or "
-                    "forged redirect); no token was stored. Run `oura-collector auth login` "
-                    "again and use the URL it prints");
   }
   if (cb.code.empty()) {
     throw ExitError(kExitLoginNeeded,
                     "the redirect carries no authorization code; no token was stored");
   }
+  if (cb.code.size() > kMaxCode) {
+    throw ExitError(kExitUsage, "the redirect's authorization code is " +
+                                    std::to_string(cb.code.size()) + " bytes, more than " +
+                                    std::to_string(kMaxCode) + ": refused; no token was stored");
+  }
 }
 
-// Saves a login's tokens under the store's lock with the generation compare-and-set.
-sdk::TokenSet saveLogin(Runtime& rt, const OAuthSettings& oauth, const TokenResponse& response) {
+// The rest of a login once the redirect is known: the store's lock first (an authorization code
+// is never exchanged when its tokens could not be stored), then the exchange, the check of the
+// answer's tokens and the save (compare-and-set, retried while the store fails).
+sdk::TokenSet exchangeAndSave(Runtime& rt, const OAuthSettings& oauth, OAuthClient& client,
+                              const std::string& code, const std::string& code_verifier,
+                              std::string& note) {
   sdk::TokenStore& store = *rt.token_store;
   std::unique_ptr<sdk::TokenLock> lock;
   try {
     lock = store.lock(oauth.lock_timeout);
   } catch (const sdk::TokenLockTimeout& e) {
-    throw ExitError(kExitInterrupted, "token store " + store.describe() +
-                                          ": another process holds the refresh lock: " + e.what() +
-                                          "; the new login's tokens were not stored, log in again");
+    throw ExitError(kExitInterrupted,
+                    "token store " + store.describe() + ": another process holds the refresh lock: " +
+                        e.what() +
+                        "; the authorization code was not used and nothing was stored: run "
+                        "`oura-collector auth login` again when it has finished");
+  } catch (const sdk::UnavailableError& e) {
+    throw ExitError(kExitUnavailable, "token store " + store.describe() +
+                                          ": cannot take the refresh lock: " + e.what() +
+                                          "; the authorization code was not used");
   }
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  TokenResponse response = client.exchangeCode(code, code_verifier);
+  if (response.refresh_token && !validRefreshToken(*response.refresh_token)) {
+    throw ExitError(kExitUnavailable,
+                    "the token endpoint answered the authorization-code exchange with a refresh "
+                    "token that has characters a refresh token cannot have (RFC 6749: printable "
+                    "ASCII only); nothing was stored. Run `oura-collector auth login` again");
+  }
+  const bool access_ok = validBearerToken(response.access_token);
+  if (!access_ok && !response.refresh_token) {
+    throw ExitError(kExitUnavailable,
+                    "the token endpoint answered the authorization-code exchange with an access "
+                    "token that has characters a bearer token cannot have (RFC 6750) and no "
+                    "refresh token; nothing was stored. Run `oura-collector auth login` again");
+  }
+  if (!access_ok) {
+    note = "The access token the token endpoint issued has characters a bearer token cannot have "
+           "(RFC 6750), so only the refresh token was stored: the next run refreshes first.\n";
+  }
+  for (int attempt = 0;; ++attempt) {
     std::optional<sdk::TokenSet> existing = store.load();
     const std::int64_t expected = existing ? existing->generation : 0;
     sdk::TokenSet tokens;
-    tokens.access_token = response.access_token;
+    if (access_ok) tokens.access_token = response.access_token;
     tokens.refresh_token = response.refresh_token.value_or("");
-    if (response.expires_in) tokens.expires_at = nowSeconds() + *response.expires_in;
+    if (response.expires_in && access_ok) tokens.expires_at = nowSeconds() + *response.expires_in;
     tokens.scopes = response.scopes.value_or(oauth.scopes);
     tokens.generation = expected + 1;
     tokens.refreshed_at = nowSeconds();
-    if (store.save(tokens, expected)) return tokens;
+    const SaveOutcome outcome =
+        saveTokens(store, tokens, expected, oauth.save_retry, "the login's tokens");
+    if (outcome.saved) return tokens;
+    if (outcome.lost && attempt == 0) continue;  // a writer that ignores the lock: once more
+    throw ExitError(outcome.exit_code,
+                    "token store " + store.describe() + ": the new login's tokens could not be "
+                    "saved" + (outcome.lost ? ": " + outcome.problem
+                                            : " (tried for " +
+                                                  std::to_string(oauth.save_retry.count()) +
+                                                  " s, oauth.save_retry_seconds): " +
+                                                  outcome.problem) +
+                    ". The grant is live at Oura but stored nowhere: run `oura-collector auth "
+                    "login` again once the store works");
   }
-  throw ExitError(kExitInterrupted, "token store " + store.describe() +
-                                        " kept changing while the login was saved; log in again");
 }
 
-// The loopback listener: one callback, answered once the main thread has dealt with it.
+void printLoggedIn(const Runtime& rt, const sdk::TokenSet& saved, const std::string& note) {
+  std::cout << "Logged in; tokens stored in " << rt.token_store->describe() << ".\n"
+            << "Granted scopes: " << joinScopes(saved.scopes) << "\n";
+  if (saved.expires_at) {
+    std::cout << "The access token expires at " << formatTime(*saved.expires_at) << "\n";
+  }
+  std::cout << note;
+}
+
+// The loopback listener. It hands the main thread the first request on the redirect path that
+// carries this login's state; requests with a wrong or missing state are answered 400 and
+// counted, nothing else. Its state is shared with the handler threads (shared_ptr), and the
+// destructor stops the server, aborting requests still being received, and joins its threads.
 class Listener {
  public:
-  struct Shared {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::optional<Poco::URI> received;  // the first callback
-    std::optional<std::string> answer;  // the HTML page for the browser, once known
-    bool ok = false;
-    bool answered = false;  // the handler has sent its page (it no longer touches Shared)
-  };
-
-  class Handler : public Poco::Net::HTTPRequestHandler {
-   public:
-    Handler(Shared& shared, std::string path) : shared_(shared), path_(std::move(path)) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request,
-                       Poco::Net::HTTPServerResponse& response) override {
-      Poco::URI uri(request.getURI());
-      response.setContentType("text/html; charset=utf-8");
-      response.set("Cache-Control", "no-store");
-      if (uri.getPath() != path_) {
-        response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
-        response.send() << page("Not found", "This is oura-collector's login listener.");
-        return;
+  Listener(const Poco::URI& redirect, std::string path, std::string state)
+      : shared_(std::make_shared<Shared>()) {
+    shared_->path = std::move(path);
+    shared_->state = std::move(state);
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(redirect.getHost(), redirect.getPort()));
+    auto params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(kThreads);
+    params->setKeepAlive(false);
+    params->setTimeout(Poco::Timespan(kReceiveTimeoutSeconds, 0));  // a half-sent request
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(shared_), pool_, socket, params);
+    server_->start();
+  }
+  ~Listener() {
+    {
+      std::unique_lock lock(shared_->mutex);
+      shared_->closed = true;
+      shared_->changed.notify_all();
+      // The handler that got the redirect sends its page; then the server stops.
+      if (shared_->received && shared_->answer) {
+        shared_->changed.wait_for(lock, std::chrono::seconds(5), [&] { return shared_->answered; });
       }
-      std::unique_lock lock(shared_.mutex);
-      if (shared_.received) {
-        response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_CONFLICT);
-        response.send() << page("Already answered", "This login has already been handled.");
-        return;
-      }
-      shared_.received = uri;
-      shared_.changed.notify_all();
-      shared_.changed.wait_for(lock, std::chrono::seconds(60), [&] { return shared_.answer.has_value(); });
-      response.setStatusAndReason(shared_.ok ? Poco::Net::HTTPResponse::HTTP_OK
-                                             : Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
-      const std::string body =
-          shared_.answer.value_or(page("Login not finished", "See the terminal for what happened."));
-      lock.unlock();
-      try {
-        response.send() << body;
-      } catch (const Poco::Exception&) {
-        // the browser went away: the terminal says what happened
-      }
-      lock.lock();
-      shared_.answered = true;
-      shared_.changed.notify_all();
     }
-
-   private:
-    Shared& shared_;
-    std::string path_;
-  };
-
-  class Factory : public Poco::Net::HTTPRequestHandlerFactory {
-   public:
-    Factory(Shared& shared, std::string path) : shared_(shared), path_(std::move(path)) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(
-        const Poco::Net::HTTPServerRequest&) override {
-      return new Handler(shared_, path_);
+    try {
+      server_->stopAll(true);  // also shuts down connections still being received
+    } catch (const Poco::Exception&) {
     }
+    pool_.joinAll();
+    server_.reset();
+  }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
 
-   private:
-    Shared& shared_;
-    std::string path_;
-  };
+  // Waits for this login's redirect. Throws ExitError 75 on SIGINT/SIGTERM, 77 after kLoginWait.
+  Poco::URI wait(const std::atomic<bool>& stop) {
+    std::unique_lock lock(shared_->mutex);
+    const auto deadline = std::chrono::steady_clock::now() + kLoginWait;
+    int reported = 0;
+    while (!shared_->received) {
+      if (stop) throw ExitError(kExitInterrupted, "login interrupted; nothing was stored");
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw ExitError(kExitLoginNeeded, "no redirect arrived within 10 minutes; nothing was "
+                                          "stored. Run `oura-collector auth login` again");
+      }
+      if (shared_->ignored > reported) {
+        reported = shared_->ignored;
+        std::cerr << "oura-collector: ignored a redirect whose state is wrong or missing (not this "
+                     "login's; answered 400); still waiting for the browser\n"
+                  << std::flush;
+      }
+      shared_->changed.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    return *shared_->received;
+  }
+
+  // The page the browser gets for the redirect.
+  void answer(bool ok, const std::string& title, const std::string& text) {
+    std::lock_guard lock(shared_->mutex);
+    shared_->ok = ok;
+    shared_->answer = page(title, text);
+    shared_->changed.notify_all();
+  }
 
   static std::string page(const std::string& title, const std::string& text) {
     return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>oura-collector: " + title +
            "</title></head><body><h1>" + title + "</h1><p>" + text + "</p></body></html>\n";
   }
+
+ private:
+  static constexpr int kThreads = 8;
+  static constexpr int kReceiveTimeoutSeconds = 10;
+  // How long a handler holds the browser's request open waiting for the login's outcome (the
+  // lock, the exchange and the save are bounded well below it); the destructor wakes it sooner.
+  static constexpr auto kAnswerWait = std::chrono::minutes(5);
+
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::string path;
+    std::string state;
+    std::optional<Poco::URI> received;  // the redirect with this login's state
+    std::optional<std::string> answer;  // the HTML page for the browser, once known
+    bool ok = false;
+    bool answered = false;  // the redirect's handler has sent its page
+    bool closed = false;    // the login is over: handlers stop waiting
+    int ignored = 0;        // requests with a wrong or missing state
+  };
+
+  class Handler : public Poco::Net::HTTPRequestHandler {
+   public:
+    explicit Handler(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response) override {
+      response.setContentType("text/html; charset=utf-8");
+      response.set("Cache-Control", "no-store");
+      std::optional<Poco::URI> uri;
+      try {
+        uri = Poco::URI(request.getURI());
+      } catch (const Poco::Exception&) {
+      }
+      if (!uri || uri->getPath() != shared_->path) {
+        response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
+        response.send() << page("Not found", "This is oura-collector's login listener.");
+        return;
+      }
+      Callback cb;
+      try {
+        cb = parseCallback(*uri);
+      } catch (const Poco::Exception&) {
+      }
+      AuthorizationRequest expected;
+      expected.state = shared_->state;
+      if (!stateMatches(cb, expected)) {
+        {
+          std::lock_guard lock(shared_->mutex);
+          ++shared_->ignored;
+          shared_->changed.notify_all();
+        }
+        response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
+        response.send() << page("Not this login",
+                                "This redirect's state is wrong or missing: it does not belong "
+                                "to the login in progress and was ignored.");
+        return;
+      }
+      std::unique_lock lock(shared_->mutex);
+      if (shared_->received || shared_->closed) {
+        response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_CONFLICT);
+        response.send() << page("Already answered", "This login has already been handled.");
+        return;
+      }
+      shared_->received = *uri;
+      shared_->changed.notify_all();
+      shared_->changed.wait_for(lock, kAnswerWait,
+                                [&] { return shared_->answer.has_value() || shared_->closed; });
+      const bool ok = shared_->ok;
+      const std::string body = shared_->answer.value_or(
+          page("Login not finished", "See the terminal for what happened."));
+      lock.unlock();
+      try {
+        response.setStatusAndReason(ok ? Poco::Net::HTTPResponse::HTTP_OK
+                                       : Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
+        response.send() << body;
+      } catch (const Poco::Exception&) {
+        // the browser went away: the terminal says what happened
+      }
+      lock.lock();
+      shared_->answered = true;
+      shared_->changed.notify_all();
+    }
+
+   private:
+    std::shared_ptr<Shared> shared_;
+  };
+
+  class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+   public:
+    explicit Factory(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(
+        const Poco::Net::HTTPServerRequest&) override {
+      return new Handler(shared_);
+    }
+
+   private:
+    std::shared_ptr<Shared> shared_;
+  };
+
+  std::shared_ptr<Shared> shared_;
+  Poco::ThreadPool pool_{2, kThreads};  // the server's own: joined before the state goes
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
 };
 
 void openBrowserQuietly(const std::string& url) {
@@ -227,6 +426,57 @@ void openBrowserQuietly(const std::string& url) {
   }
 }
 
+// --no-listen: one line from stdin, the address the browser was sent to. Throws ExitError: 75
+// on SIGINT/SIGTERM, 64 for nothing, something that is not the redirect, or a code too long.
+Poco::URI readPastedRedirect(const OAuthSettings& oauth, const std::string& path,
+                             const std::atomic<bool>& stop) {
+  const std::string nothing_stored = "; nothing was stored";
+  // Wait for input without blocking the stop request (a signal may land on another thread).
+  for (;;) {
+    if (stop) throw ExitError(kExitInterrupted, "login interrupted" + nothing_stored);
+    pollfd fd{STDIN_FILENO, POLLIN, 0};
+    const int ready = ::poll(&fd, 1, 200);
+    if (ready > 0) break;
+    if (ready < 0 && errno != EINTR) break;  // let getline report it
+  }
+  std::string line;
+  const bool got = static_cast<bool>(std::getline(std::cin, line));
+  if (stop) throw ExitError(kExitInterrupted, "login interrupted" + nothing_stored);
+  if (!got) throw ExitError(kExitUsage, "no redirected URL on stdin" + nothing_stored);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.pop_back();
+  }
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.erase(0, 1);
+  if (line.empty()) {
+    throw ExitError(kExitUsage, "nothing pasted: paste the full address the browser shows after "
+                                "you allowed access (it starts with " + oauth.redirect_uri + "?)" +
+                                    nothing_stored);
+  }
+  if (line.size() > kMaxPasted) {
+    throw ExitError(kExitUsage, "the pasted line is " + std::to_string(line.size()) +
+                                    " bytes, too long for a redirected URL" + nothing_stored);
+  }
+  Poco::URI pasted;
+  try {
+    pasted = Poco::URI(line);
+  } catch (const Poco::Exception& e) {
+    throw ExitError(kExitUsage, "the pasted text is not a URL (" + e.message() + ")" +
+                                    nothing_stored);
+  }
+  const std::string scheme = Poco::toLower(pasted.getScheme());
+  if (scheme != "http" && scheme != "https") {
+    throw ExitError(kExitUsage, "the pasted text is not the http(s) address the browser was sent "
+                                "to (it starts with " + oauth.redirect_uri + "?)" + nothing_stored);
+  }
+  if (pasted.getPath() != path) {
+    throw ExitError(kExitUsage, "the pasted URL's path is '" + escaped(pasted.getPath()) +
+                                    "', not the redirect URI's '" + path + "' (" +
+                                    oauth.redirect_uri + "); paste the address the browser was "
+                                    "sent to" + nothing_stored);
+  }
+  return pasted;
+}
+
 int login(Runtime& rt, bool no_listen, const std::atomic<bool>& stop) {
   const OAuthSettings& oauth = requireOAuth(rt);
   requireWritable(rt);
@@ -234,8 +484,9 @@ int login(Runtime& rt, bool no_listen, const std::atomic<bool>& stop) {
   OAuthClient client(oauth);
   const AuthorizationRequest request = client.authorizationRequest();
   Poco::URI redirect(oauth.redirect_uri);
+  const std::string path = redirect.getPath().empty() ? "/" : redirect.getPath();
+  std::string note;
 
-  Callback callback;
   if (no_listen) {
     std::cout << "Open this URL in a browser, sign in to Oura and allow access:\n\n  "
               << request.url
@@ -243,87 +494,41 @@ int login(Runtime& rt, bool no_listen, const std::atomic<bool>& stop) {
               << " (the page will not load here). Paste the full address it shows, then press "
                  "Enter:\n"
               << std::flush;
-    std::string line;
-    if (!std::getline(std::cin, line)) {
-      throw ExitError(kExitUsage, "no redirected URL on stdin; nothing was stored");
-    }
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    while (!line.empty() && line.front() == ' ') line.erase(0, 1);
-    Poco::URI pasted;
-    try {
-      pasted = Poco::URI(line);
-    } catch (const Poco::Exception& e) {
-      throw ExitError(kExitUsage, "the pasted text is not a URL (" + e.displayText() +
-                                      "); nothing was stored");
-    }
-    callback = parseCallback(pasted);
+    const Callback callback = parseCallback(readPastedRedirect(oauth, path, stop));
     checkCallback(callback, request);
-  } else {
-    Listener::Shared shared;
-    std::unique_ptr<Poco::Net::HTTPServer> server;
-    try {
-      Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(redirect.getHost(), redirect.getPort()));
-      auto params = new Poco::Net::HTTPServerParams;
-      params->setMaxThreads(2);
-      params->setKeepAlive(false);
-      server = std::make_unique<Poco::Net::HTTPServer>(
-          new Listener::Factory(shared, redirect.getPath().empty() ? "/" : redirect.getPath()),
-          socket, params);
-      server->start();
-    } catch (const Poco::Exception& e) {
-      throw ExitError(kExitUnavailable,
-                      "cannot listen on " + redirect.getHost() + ":" +
-                          std::to_string(redirect.getPort()) + " (oauth.redirect_uri): " +
-                          e.displayText() + "; free the port, or use `auth login --no-listen`");
-    }
-    std::cout << "Open this URL in a browser, sign in to Oura and allow access:\n\n  "
-              << request.url << "\n\nWaiting for the browser at " << oauth.redirect_uri
-              << " ...\n"
-              << std::flush;
-    openBrowserQuietly(request.url);
-    std::unique_lock lock(shared.mutex);
-    const auto deadline = std::chrono::steady_clock::now() + kLoginWait;
-    while (!shared.received) {
-      if (stop) throw ExitError(kExitInterrupted, "login interrupted; nothing was stored");
-      if (std::chrono::steady_clock::now() > deadline) {
-        throw ExitError(kExitLoginNeeded, "no redirect arrived within 10 minutes; nothing was "
-                                          "stored. Run `oura-collector auth login` again");
-      }
-      shared.changed.wait_for(lock, std::chrono::milliseconds(100));
-    }
-    const Poco::URI received = *shared.received;
-    lock.unlock();
-    auto answer = [&](bool ok, const std::string& title, const std::string& text) {
-      std::unique_lock guard(shared.mutex);
-      shared.ok = ok;
-      shared.answer = Listener::page(title, text);
-      shared.changed.notify_all();
-      // The handler thread uses `shared` until it has sent the page.
-      shared.changed.wait_for(guard, std::chrono::seconds(10), [&] { return shared.answered; });
-    };
-    callback = parseCallback(received);
-    try {
-      checkCallback(callback, request);
-      TokenResponse response = client.exchangeCode(callback.code, request.code_verifier);
-      sdk::TokenSet saved = saveLogin(rt, oauth, response);
-      answer(true, "Logged in", "oura-collector has stored its tokens. You can close this window.");
-      server->stopAll(false);
-      std::cout << "Logged in; tokens stored in " << rt.token_store->describe() << ".\n"
-                << "Granted scopes: " << joinScopes(saved.scopes) << "\n";
-      if (saved.expires_at) std::cout << "The access token expires at " << formatTime(*saved.expires_at) << "\n";
-      return kExitOk;
-    } catch (const std::exception& e) {
-      answer(false, "Login failed", "See the terminal for what went wrong.");
-      server->stopAll(false);
-      throw;
-    }
+    const sdk::TokenSet saved =
+        exchangeAndSave(rt, oauth, client, callback.code, request.code_verifier, note);
+    printLoggedIn(rt, saved, note);
+    return kExitOk;
   }
-  TokenResponse response = client.exchangeCode(callback.code, request.code_verifier);
-  sdk::TokenSet saved = saveLogin(rt, oauth, response);
-  std::cout << "Logged in; tokens stored in " << rt.token_store->describe() << ".\n"
-            << "Granted scopes: " << joinScopes(saved.scopes) << "\n";
-  if (saved.expires_at) std::cout << "The access token expires at " << formatTime(*saved.expires_at) << "\n";
-  return kExitOk;
+
+  std::unique_ptr<Listener> listener;
+  try {
+    listener = std::make_unique<Listener>(redirect, path, request.state);
+  } catch (const Poco::Exception& e) {
+    throw ExitError(kExitUnavailable,
+                    "cannot listen on " + redirect.getHost() + ":" +
+                        std::to_string(redirect.getPort()) + " (oauth.redirect_uri): " +
+                        e.displayText() + "; free the port, or use `auth login --no-listen`");
+  }
+  std::cout << "Open this URL in a browser, sign in to Oura and allow access:\n\n  "
+            << request.url << "\n\nWaiting for the browser at " << oauth.redirect_uri << " ...\n"
+            << std::flush;
+  openBrowserQuietly(request.url);
+  const Callback callback = parseCallback(listener->wait(stop));
+  try {
+    checkCallback(callback, request);
+    const sdk::TokenSet saved =
+        exchangeAndSave(rt, oauth, client, callback.code, request.code_verifier, note);
+    listener->answer(true, "Logged in",
+                     "oura-collector has stored its tokens. You can close this window.");
+    listener.reset();
+    printLoggedIn(rt, saved, note);
+    return kExitOk;
+  } catch (const std::exception&) {
+    listener->answer(false, "Login failed", "See the terminal for what went wrong.");
+    throw;
+  }
 }
 
 int status(Runtime& rt) {
@@ -340,7 +545,9 @@ int status(Runtime& rt) {
   const bool can_refresh = rt.manifest.oauth && store.writable();
   const std::optional<std::string> problem = loginNeededReason(tokens, store, can_refresh);
   if (!tokens || (tokens->access_token.empty() && tokens->refresh_token.empty())) {
-    std::cout << "token: none (log in with `oura-collector auth login`)\n";
+    // The same sentence a run would say: `auth login` for a writable store, else how to provide
+    // a token (the env store: login refuses it).
+    std::cout << "token: none (" << problem.value_or("no token stored") << ")\n";
     return kExitLoginNeeded;
   }
   std::cout << "token: "

@@ -16,8 +16,13 @@
 #include <oura_sdk/errors.hpp>
 
 #include <Poco/Environment.h>
+#include <Poco/Exception.h>
 #include <Poco/NumberParser.h>
+#include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
+#include <Poco/URI.h>
+
+#include "http/session.hpp"
 
 #include <optional>
 #include <set>
@@ -338,6 +343,43 @@ std::optional<std::string> optionalUrl(const toml::table& t, std::string_view ke
   return url;
 }
 
+// oauth.redirect_uri: what `auth login` listens on. http (the browser gets there without TLS),
+// a loopback host only (127.0.0.1, ::1, localhost: 0.0.0.0 would listen on every interface, and a
+// code must never reach another machine), an explicit port 1-65535 (none would listen on 80,
+// 0 on a random port the registered URI cannot name), a path, no user info or fragment.
+std::string checkedRedirectUri(const toml::table& t, const std::string& file,
+                               const std::string& path) {
+  auto value = optionalString(t, "redirect_uri", file, path);
+  const toml::node* node = t.get("redirect_uri");
+  const std::string key = join(path, "redirect_uri");
+  auto bad = [&](const std::string& problem) {
+    fail(file, node->source(), key,
+         problem + ", got '" + *value +
+             "'; it must be an http:// loopback URL with a port and a path that `auth login` "
+             "listens on, e.g. http://127.0.0.1:8765/callback");
+  };
+  Poco::URI uri;
+  try {
+    uri = Poco::URI(*value);
+  } catch (const Poco::Exception& e) {
+    if (e.message().find("port") != std::string::npos) {
+      bad("needs an explicit port from 1 to 65535 (" + e.message() + ")");
+    }
+    bad("not a URL (" + e.message() + ")");
+  }
+  if (Poco::toLower(uri.getScheme()) != "http") bad("must be an http:// loopback URL");
+  const std::string& host = uri.getHost();
+  if (host.empty() || !isLoopbackHost(host)) {
+    bad("the host must be 127.0.0.1, ::1 or localhost (the listener must not be reachable from "
+        "other machines)");
+  }
+  if (!uri.getUserInfo().empty()) bad("must not carry user info");
+  if (uri.getSpecifiedPort() == 0) bad("needs an explicit port from 1 to 65535");
+  if (uri.getPath().empty() || uri.getPath()[0] != '/') bad("needs a path, e.g. /callback");
+  if (!uri.getFragment().empty()) bad("must not have a #fragment (RFC 6749 section 3.1.2)");
+  return *value;
+}
+
 void readOAuth(const toml::table& root, const std::string& file, const fs::path& folder,
                Manifest& m) {
   const toml::table* t = optionalTable(root, "oauth", file, "");
@@ -346,7 +388,7 @@ void readOAuth(const toml::table& root, const std::string& file, const fs::path&
   rejectUnknownKeys(*t,
                     {"client_id", "client_secret", "authorize_url", "token_url", "revoke_url",
                      "scopes", "redirect_uri", "pkce", "refresh_margin_seconds",
-                     "lock_timeout_seconds", "timeout_seconds", "ca_file"},
+                     "lock_timeout_seconds", "save_retry_seconds", "timeout_seconds", "ca_file"},
                     file, path);
   OAuthSettings o;
   o.where = position(file, t->source());
@@ -364,7 +406,11 @@ void readOAuth(const toml::table& root, const std::string& file, const fs::path&
     }
     const toml::table* ref = secret->as_table();
     if (!ref) wrongType(file, *secret, key, "a reference { env = \"NAME\" } or { file = \"PATH\" }");
-    o.client_secret = resolveReference(*ref, file, key, true);
+    try {
+      o.client_secret = resolveReference(*ref, file, key, true);
+    } catch (const sdk::ConfigError& e) {
+      o.client_secret_problem = e.what();  // reported when a token request needs it
+    }
   }
   if (auto v = optionalUrl(*t, "authorize_url", file, path, false)) o.authorize_url = *v;
   if (auto v = optionalUrl(*t, "token_url", file, path, false)) o.token_url = *v;
@@ -379,14 +425,7 @@ void readOAuth(const toml::table& root, const std::string& file, const fs::path&
     }
     o.scopes = *v;
   }
-  if (auto v = optionalUrl(*t, "redirect_uri", file, path, false)) {
-    if (v->rfind("http://", 0) != 0) {
-      fail(file, t->get("redirect_uri")->source(), join(path, "redirect_uri"),
-           "must be an http:// loopback URL that `auth login` listens on, e.g. "
-           "http://127.0.0.1:8765/callback");
-    }
-    o.redirect_uri = *v;
-  }
+  if (t->get("redirect_uri")) o.redirect_uri = checkedRedirectUri(*t, file, path);
   if (const toml::node* node = t->get("pkce")) {
     const auto* b = node->as_boolean();
     if (!b) wrongType(file, *node, join(path, "pkce"), "a boolean");
@@ -397,6 +436,9 @@ void readOAuth(const toml::table& root, const std::string& file, const fs::path&
   }
   if (auto v = optionalCount(*t, "lock_timeout_seconds", file, path, 1)) {
     o.lock_timeout = std::chrono::seconds(*v);
+  }
+  if (auto v = optionalCount(*t, "save_retry_seconds", file, path, 0)) {
+    o.save_retry = std::chrono::seconds(*v);
   }
   if (auto v = optionalSeconds(*t, "timeout_seconds", file, path, true)) o.timeout = *v;
   if (auto ca = optionalString(*t, "ca_file", file, path, /*allow_empty=*/true)) {

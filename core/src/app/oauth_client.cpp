@@ -141,8 +141,10 @@ void applyOAuthBaseUrl(OAuthSettings& settings, const std::string& base_url) {
 }
 
 TokenResponse parseTokenResponse(const std::string& body) {
+  // The server answered 200: it may have acted on the grant (a refresh token spent), so the
+  // outcome is unknown, not "nothing was issued".
   auto bad = [](const std::string& problem) {
-    return OAuthError(OAuthError::Kind::Unavailable,
+    return OAuthError(OAuthError::Kind::OutcomeUnknown,
                       "the token endpoint answered 200 but " + problem +
                           "; nothing could be stored (if this was a refresh, the refresh token "
                           "may have been spent: a new login may be needed)");
@@ -164,7 +166,10 @@ TokenResponse parseTokenResponse(const std::string& body) {
   }
   out.access_token = object->getValue<std::string>("access_token");
   if (out.access_token.empty()) throw bad("with an empty access_token");
-  if (object->has("refresh_token") && object->get("refresh_token").isString()) {
+  if (object->has("refresh_token") && !object->isNull("refresh_token")) {
+    // Not a string: the new refresh token is unreadable, and keeping the old one (spent by this
+    // very answer) would be wrong.
+    if (!object->get("refresh_token").isString()) throw bad("with a refresh_token that is not a string");
     std::string refresh = object->getValue<std::string>("refresh_token");
     if (!refresh.empty()) out.refresh_token = std::move(refresh);
   }
@@ -392,6 +397,9 @@ struct OAuthClient::Impl {
   }
 
   void addClient(Poco::Net::HTMLForm& form) const {
+    if (!settings.client_secret_problem.empty()) {
+      throw sdk::ConfigError(settings.client_secret_problem);
+    }
     form.set("client_id", settings.client_id);
     if (!settings.client_secret.empty()) form.set("client_secret", settings.client_secret);
   }

@@ -27,6 +27,10 @@ namespace oura::core {
 struct OAuthSettings {
   std::string client_id;
   std::string client_secret;  // resolved from its { env } / { file } reference; may be empty
+  // Why the client_secret reference could not be resolved (an unset variable, a missing file),
+  // or empty. Reported by the first token request and by check-config, not at load: commands
+  // that send none (status, auth status, plugins) work without the secret.
+  std::string client_secret_problem;
   std::string authorize_url = "https://cloud.ouraring.com/oauth/authorize";
   std::string token_url = "https://api.ouraring.com/oauth/token";
   std::string revoke_url = "https://api.ouraring.com/oauth/revoke";  // empty: none
@@ -37,6 +41,9 @@ struct OAuthSettings {
   bool pkce = false;
   std::chrono::seconds refresh_margin{300};
   std::chrono::seconds lock_timeout{60};
+  // How long the save of a refreshed (or logged-in) token set is retried while the store fails
+  // (oauth.save_retry_seconds); SIGINT/SIGTERM wait until it ends.
+  std::chrono::seconds save_retry{60};
   std::chrono::milliseconds timeout{30000};  // connect and read timeout of one token request
   std::string ca_file;                       // empty: the system CA bundle
   std::string where;                         // "file:line:column" of the [oauth] table
@@ -72,8 +79,10 @@ struct TokenResponse {
   std::optional<std::vector<std::string>> scopes;  // `scope`, split at spaces
 };
 
-// Parses a token endpoint's 200 body. Throws OAuthError (Unavailable) when it is not a JSON
-// object with a string `access_token` (the message never carries the body).
+// Parses a token endpoint's 200 body. Throws OAuthError (OutcomeUnknown: the server answered
+// 200, so a refresh token sent may have been spent) when it is not a JSON object with a string
+// `access_token`, or when `refresh_token` is present but not a string (the message never carries
+// the body). The tokens' characters are checked by the caller (token_provider.hpp).
 TokenResponse parseTokenResponse(const std::string& body);
 
 // What `auth login` sends the user to, and what it must check and send back.

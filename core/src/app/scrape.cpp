@@ -519,6 +519,8 @@ int RunSummary::exitCode() const {
   }
   if (!collections.empty() && unauthorised == collections.size()) return kExitLoginNeeded;
   if (any_interrupted) return kExitInterrupted;
+  // The data landed, but the refreshed token is in no store: the command did not succeed.
+  if (token_exit != 0) return token_exit;
   if (any_failed) return kExitPartial;
   return kExitOk;
 }
@@ -542,9 +544,15 @@ void RunSummary::print(std::ostream& out) const {
       out << "- " << c.collection << ": " << c.message << "\n";
     }
   }
+  if (!token_problem.empty()) out << "- token store: " << token_problem << "\n";
   const int code = exitCode();
   out << "exit " << code
-      << (code == kExitOk            ? ": every collection synced"
+      << (code == token_exit && !token_problem.empty()
+              ? (token_exit == kExitInterrupted
+                     ? ": the refreshed token could not be saved (see above); run again"
+                     : ": the refreshed token could not be saved (see above); a login will be "
+                       "needed")
+          : code == kExitOk          ? ": every collection synced"
           : code == kExitPartial
               ? (std::all_of(collections.begin(), collections.end(),
                              [](const CollectionSummary& c) { return c.outcome == Outcome::Failed; })
@@ -601,8 +609,9 @@ void RunSummary::writeJson(std::ostream& out, const std::string& command,
   root.set("finished_at", isoTime(finished_at_ms));
   root.set("exit_code", exit_code);
   root.set("outcome", std::string(exitName(exit_code)));
-  if (error.empty()) root.set("error", Poco::Dynamic::Var());
-  else root.set("error", error);
+  if (!error.empty()) root.set("error", error);
+  else if (!token_problem.empty()) root.set("error", token_problem);
+  else root.set("error", Poco::Dynamic::Var());
   Poco::JSON::Array list;
   CollectionSummary totals;
   for (const CollectionSummary& c : collections) {
@@ -855,6 +864,10 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
     worker(0);
   }
   progress.finish();
+  if (std::optional<ExitError> unsaved = tokens.unsavedRefresh()) {
+    summary.token_exit = unsaved->code();
+    summary.token_problem = unsaved->what();
+  }
   recordRun(rt, summary, "scrape", started_ms);  // the run log, interrupted runs too
   for (SinkInstance& sink : rt.sinks) {
     try {

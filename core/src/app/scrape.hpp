@@ -64,6 +64,11 @@ struct CollectionSummary {
 
 struct RunSummary {
   std::vector<CollectionSummary> collections;
+  // Set when the run refreshed its token but could not save the new pair (token_provider.hpp
+  // unsavedRefresh()): its exit code (69, 75 or 78) replaces 0 and 1, and its message is a line
+  // of the summary (and the JSON's `error`).
+  int token_exit = 0;
+  std::string token_problem;
   // The exit code of DESIGN.md's table for this run.
   int exitCode() const;
   // A human-readable table and one line per failure with what to do.

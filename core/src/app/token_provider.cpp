@@ -26,15 +26,6 @@ std::int64_t nowSeconds() { return epochSecondsNow(); }
 
 std::string formatTime(std::int64_t epoch_seconds) { return formatEpochSeconds(epoch_seconds); }
 
-// RFC 6750 b64token: a token with anything else (a newline above all) would let the store's
-// content inject headers into every request.
-bool validBearer(const std::string& token) {
-  return std::all_of(token.begin(), token.end(), [](unsigned char c) {
-    return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' ||
-           c == '/' || c == '=';
-  });
-}
-
 // The sentence of a rejected refresh token (`tokens.refresh_rejected_at` set), naming `store`.
 std::string rejectedMessage(const sdk::TokenSet& tokens, const std::string& store) {
   std::string message = "the refresh token in " + store + " was rejected at " +
@@ -52,7 +43,87 @@ bool sameTokens(const sdk::TokenSet& a, const sdk::TokenSet& b) {
   return a.access_token == b.access_token && a.refresh_token == b.refresh_token;
 }
 
+// The first wait between two save attempts, and the longest.
+constexpr std::chrono::milliseconds kFirstSaveDelay{250};
+constexpr std::chrono::milliseconds kMaxSaveDelay{5000};
+
 }  // namespace
+
+bool validBearerToken(const std::string& token) {
+  // RFC 6750 b64token: a token with anything else (a newline above all) would let the store's
+  // content, or the token endpoint's answer, inject headers into every request.
+  return std::all_of(token.begin(), token.end(), [](unsigned char c) {
+    return (c < 0x80 && std::isalnum(c) != 0) || c == '-' || c == '.' || c == '_' || c == '~' ||
+           c == '+' || c == '/' || c == '=';
+  });
+}
+
+bool validRefreshToken(const std::string& token) {
+  return !token.empty() && std::all_of(token.begin(), token.end(), [](unsigned char c) {
+    return c >= 0x20 && c <= 0x7e;
+  });
+}
+
+std::chrono::seconds effectiveRefreshMargin(const sdk::TokenSet& tokens,
+                                            std::chrono::seconds configured) {
+  if (tokens.expires_at && tokens.refreshed_at) {
+    const std::int64_t lifetime = std::max<std::int64_t>(0, *tokens.expires_at - *tokens.refreshed_at);
+    return std::min(configured, std::chrono::seconds(lifetime / 2));
+  }
+  return configured;
+}
+
+SaveOutcome saveTokens(sdk::TokenStore& store, const sdk::TokenSet& tokens,
+                       std::int64_t expected_generation, std::chrono::seconds retry_for,
+                       const std::string& what) {
+  SaveOutcome out;
+  const auto deadline = std::chrono::steady_clock::now() + retry_for;
+  std::chrono::milliseconds delay = kFirstSaveDelay;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      if (store.save(tokens, expected_generation)) {
+        if (attempt > 1) {
+          authLog().information("token store " + store.describe() + ": " + what +
+                                " saved at attempt " + std::to_string(attempt));
+        }
+        out.saved = true;
+        return out;
+      }
+      // The compare-and-set lost. Perhaps an earlier attempt of ours landed and its answer
+      // was lost: look. Otherwise another writer got there first: never overwrite it.
+      std::optional<sdk::TokenSet> now = store.load();
+      if (now && sameTokens(*now, tokens) && now->generation == tokens.generation) {
+        out.saved = true;
+        return out;
+      }
+      out.lost = true;
+      out.exit_code = kExitInterrupted;
+      out.problem = "another writer changed the store (it holds " +
+                    (now ? "generation " + std::to_string(now->generation)
+                         : std::string("no tokens")) +
+                    ", not generation " + std::to_string(expected_generation) + ")";
+      return out;
+    } catch (const sdk::ConfigError& e) {
+      out.exit_code = kExitConfig;
+      out.problem = e.what();
+    } catch (const std::exception& e) {
+      out.exit_code = kExitUnavailable;
+      out.problem = e.what();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return out;
+    const auto wait = std::min<std::chrono::milliseconds>(
+        delay, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+                   std::chrono::milliseconds(1));
+    authLog().warning("token store " + store.describe() + ": " + what +
+                      " could not be saved (attempt " + std::to_string(attempt) +
+                      "): " + out.problem + "; trying again in " + std::to_string(wait.count()) +
+                      " ms, for at most " + std::to_string(retry_for.count()) +
+                      " s in all (oauth.save_retry_seconds; SIGINT/SIGTERM wait for it)");
+    std::this_thread::sleep_for(wait);
+    delay = std::min(delay * 2, kMaxSaveDelay);
+  }
+}
 
 std::int64_t epochSecondsNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -75,7 +146,7 @@ std::optional<std::string> loginNeededReason(const std::optional<sdk::TokenSet>&
            (store.writable() ? ". Log in with `oura-collector auth login` to store one."
                              : ". Provide one: set it to your Oura access token.");
   }
-  if (!validBearer(tokens->access_token)) {
+  if (!validBearerToken(tokens->access_token)) {
     return "the access token in " + store.describe() +
            " contains characters a bearer token cannot have (RFC 6750: letters, digits and "
            "-._~+/=); provide it exactly as issued";
@@ -106,16 +177,25 @@ bool StoreTokenProvider::canRefresh() const { return client_ != nullptr; }
 
 void StoreTokenProvider::prepare() {
   if (!canRefresh()) return;
+  // A refresh without the client secret would fail after the "refresh started" mark: say so
+  // before anything (the manifest defers this error to the commands that send token requests).
+  if (!oauth_->client_secret_problem.empty()) {
+    throw ExitError(kExitConfig, oauth_->client_secret_problem);
+  }
   try {
     store_.checkWritable();
   } catch (const sdk::UnavailableError& e) {
     throw ExitError(kExitUnavailable, "token store " + store_.describe() +
                                           " is unreachable, so no refresh could be saved: " +
                                           e.what());
+  } catch (const sdk::ConfigError& e) {
+    // The store's own words say what is wrong (a damaged, unsafe or unwritable token file, a
+    // missing table...).
+    throw ExitError(kExitConfig, e.what());
   } catch (const std::exception& e) {
     throw ExitError(kExitConfig, "token store " + store_.describe() +
-                                     " is not writable, and a refreshed token must be saved "
-                                     "before it is used (refresh tokens are single-use): " +
+                                     " cannot be checked for a refresh (a refreshed token must be "
+                                     "saved before it is used): " +
                                      e.what());
   }
 }
@@ -136,7 +216,8 @@ bool StoreTokenProvider::needsRefresh(const sdk::TokenSet& tokens) const {
   if (tokens.access_token.empty()) return true;  // only a refresh token is stored
   if (tokens.refresh_started_at) return true;  // interrupted: its outcome must be known now
   if (!tokens.expires_at) return false;
-  return *tokens.expires_at - nowSeconds() <= oauth_->refresh_margin.count();
+  return *tokens.expires_at - nowSeconds() <=
+         effectiveRefreshMargin(tokens, oauth_->refresh_margin).count();
 }
 
 std::string StoreTokenProvider::accessToken() {
@@ -152,6 +233,7 @@ bool StoreTokenProvider::refreshAfterUnauthorized(const std::string& rejected_to
   std::lock_guard lock(mutex_);
   if (tokens_ && tokens_->access_token != rejected_token) return true;  // refreshed meanwhile
   if (!store_.writable()) return false;
+  if (unsaved_) return false;  // the stored refresh token is spent; ours is in memory only
   if (!canRefresh()) {
     // No [oauth]: nothing to refresh with; another process may have stored a new token.
     tokens_ = store_.load();
@@ -172,7 +254,13 @@ sdk::TokenSet StoreTokenProvider::forceRefresh() {
   }
   current();
   refreshLocked(Reason::Forced, "");
+  if (unsaved_) throw *unsaved_;
   return *tokens_;
+}
+
+std::optional<ExitError> StoreTokenProvider::unsavedRefresh() {
+  std::lock_guard lock(mutex_);
+  return unsaved_;
 }
 
 bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejected_token) {
@@ -180,6 +268,10 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
     if (failed_login_needed_) throw sdk::LoginNeededError(failed_->what());
     throw *failed_;
   }
+  // A refreshed pair that could not be saved: the stored refresh token is spent, the new one is
+  // held here only. No second refresh (it would send the spent token); the access token in
+  // memory is used as long as it lasts.
+  if (unsaved_ && reason != Reason::Forced) return false;
   const std::string store = store_.describe();
 
   // 2. The store's cross-process lock.
@@ -298,50 +390,67 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
   }
   failpoint("after-response");
 
+  // The answer's tokens are checked before anything is saved. A refresh token that cannot be
+  // one: nothing is saved and the mark stays (the stored refresh token may have been spent).
+  if (response.refresh_token && !validRefreshToken(*response.refresh_token)) {
+    failed_ = ExitError(
+        kExitUnavailable,
+        "the token endpoint answered the refresh grant with a refresh token that has characters "
+        "a refresh token cannot have (RFC 6749: printable ASCII only); nothing was saved. The "
+        "refresh mark stays in " + store + " (the stored refresh token may have been spent): the "
+        "next run tries it and says whether a new login is needed");
+    throw *failed_;
+  }
+  // An access token that cannot be sent as a bearer token: the (good) refresh token is saved
+  // without it, so that the next run refreshes.
+  const bool access_ok = validBearerToken(response.access_token);
+
   // 6. Persist the new pair before its access token is used.
   sdk::TokenSet fresh;
-  fresh.access_token = response.access_token;
+  if (access_ok) fresh.access_token = response.access_token;
   fresh.refresh_token = response.refresh_token.value_or(before.refresh_token);
-  if (response.expires_in) fresh.expires_at = nowSeconds() + *response.expires_in;
+  if (response.expires_in && access_ok) fresh.expires_at = nowSeconds() + *response.expires_in;
   fresh.scopes = response.scopes.value_or(before.scopes);
   fresh.generation = marked.generation + 1;
   fresh.refreshed_at = nowSeconds();
   fresh.refresh_started_at.reset();
-  bool saved = false;
-  std::string save_problem;
-  for (int attempt = 1; attempt <= 3 && !saved; ++attempt) {
-    try {
-      saved = store_.save(fresh, marked.generation);
-      if (!saved) {
-        // Compare-and-set lost although the lock is held: a writer that ignores the lock.
-        // Perhaps our own write landed and its answer was lost: look.
-        std::optional<sdk::TokenSet> now = store_.load();
-        if (now && sameTokens(*now, fresh) && now->generation == fresh.generation) {
-          saved = true;
-        } else {
-          save_problem = "another writer changed the store under the refresh lock (generation " +
-                         std::to_string(now ? now->generation : 0) + ")";
-        }
-        break;  // never overwrite another writer's tokens
-      }
-    } catch (const std::exception& e) {
-      save_problem = e.what();
-      if (attempt < 3) std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-    }
-  }
-  if (!saved) {
+  const SaveOutcome outcome =
+      saveTokens(store_, fresh, marked.generation, oauth_->save_retry, "the refreshed tokens");
+  if (!outcome.saved) {
     // The worst case: Oura has rotated the refresh token and the new one is in this process
     // only. It is not written anywhere else (no secret on disk or in logs outside the store);
-    // this run goes on with the new access token, and the next one will need a login unless
-    // the store's current tokens are valid.
-    authLog().error("REFRESHED TOKENS NOT SAVED in " + store + ": " + save_problem +
-                    ". The refresh token Oura just issued is held only by this process and is "
-                    "lost when it ends; this run continues with the new access token. If the "
-                    "next run says so, log in again with `oura-collector auth login`.");
+    // this run goes on with the new access token, and every command ends non-zero saying so.
+    std::string message = "the refreshed tokens could not be saved in token store " + store;
+    if (outcome.lost) {
+      message += ": " + outcome.problem +
+                 " while this process held the refresh lock; that writer's tokens were left in "
+                 "place. The refresh token Oura just issued is held only by this process and is "
+                 "lost when it ends: run again, and if it says a login is needed, run "
+                 "`oura-collector auth login`";
+    } else {
+      message += " (tried for " + std::to_string(oauth_->save_retry.count()) +
+                 " s, oauth.save_retry_seconds): " + outcome.problem +
+                 ". The refresh token Oura just issued is held only by this process and is lost "
+                 "when it ends, so a login will be needed: run `oura-collector auth login` once "
+                 "the store works again";
+    }
+    authLog().error("REFRESHED TOKENS NOT SAVED: " + message);
+    unsaved_ = ExitError(outcome.exit_code, message);
   }
   failpoint("after-save");
   held.reset();  // release the lock
   tokens_ = fresh;
+  if (!access_ok) {
+    std::string message =
+        "the token endpoint answered the refresh grant with an access token that has "
+        "characters a bearer token cannot have (RFC 6750: letters, digits and -._~+/=), so it "
+        "was not used";
+    message += unsaved_ ? "; " + std::string(unsaved_->what())
+                        : "; the new refresh token was saved in " + store +
+                              " without it: the next run refreshes";
+    failed_ = ExitError(unsaved_ ? unsaved_->code() : kExitUnavailable, message);
+    throw *failed_;
+  }
   authLog().information("token store " + store + ": access token refreshed (generation " +
                         std::to_string(fresh.generation) + ")");
   return true;

@@ -7,7 +7,15 @@
 //   4. save the same tokens with refresh_started_at = now (the mark), generation + 1;
 //   5. POST the refresh grant (OAuthClient: no generic retry policy);
 //   6. save the new pair (mark cleared, refreshed_at = now), generation + 1, before the new
-//      access token is used; release the lock.
+//      access token is used, retried with backoff for oauth.save_retry_seconds while the store
+//      fails (saveTokens); release the lock. A pair that could not be saved (or lost the
+//      compare-and-set to a writer that ignored the lock) is used from memory by this process
+//      only; every command then ends non-zero saying so (unsavedRefresh()).
+// The token endpoint's answer is checked before anything is saved (validBearerToken,
+// validRefreshToken): an unusable refresh token saves nothing and keeps the mark (it may be
+// spent); an unusable access token with a good refresh token saves the refresh token alone (the
+// next run refreshes). A 200 that cannot be parsed keeps the mark too (outcome unknown).
+// The refresh margin is at most half of the token's lifetime (effectiveRefreshMargin).
 // On invalid_grant the old tokens are saved again with refresh_rejected_at = now (compare-and-
 // set; the tokens kept for diagnosis), and every later run that finds that mark exits 77 at
 // once, without a request, until `auth login` stores a new set.
@@ -23,6 +31,7 @@
 
 #include <oura_sdk/token_store.hpp>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -52,8 +61,15 @@ class StoreTokenProvider : public TokenProvider {
   // `rejected_token`; true when a new token is available. Without [oauth]: re-reads the store.
   bool refreshAfterUnauthorized(const std::string& rejected_token) override;
 
-  // `auth refresh`: a refresh now, whatever the expiry. Returns the new tokens.
+  // `auth refresh`: a refresh now, whatever the expiry. Returns the new tokens. Throws the
+  // ExitError of unsavedRefresh() when the new pair could not be saved.
   sdk::TokenSet forceRefresh();
+
+  // Set when this process refreshed but could not save the new pair (the store kept failing
+  // for oauth.save_retry_seconds: 69, or 78 for a store refusing by configuration) or lost the
+  // compare-and-set to another writer (75). Its message says what happened and that a login
+  // may be needed; the tokens are used from memory until the process ends.
+  std::optional<ExitError> unsavedRefresh();
 
   // The granted scopes when the store knows them; empty when unknown.
   std::vector<std::string> scopes();
@@ -79,7 +95,34 @@ class StoreTokenProvider : public TokenProvider {
   bool loaded_ = false;
   std::optional<ExitError> failed_;        // a refresh failed: thrown again, never retried
   bool failed_login_needed_ = false;       // failed_ is a login-needed error
+  std::optional<ExitError> unsaved_;       // refreshed, but the new pair is in memory only
 };
+
+// RFC 6750 b64token (letters, digits, -._~+/=): the only access tokens ever sent as a bearer
+// token (anything else, a CR/LF above all, would inject into the request's headers).
+bool validBearerToken(const std::string& token);
+
+// RFC 6749 appendix A.17: a refresh token is VSCHAR (printable ASCII, space included), not empty.
+bool validRefreshToken(const std::string& token);
+
+// The margin the provider refreshes with: `configured` (oauth.refresh_margin_seconds), but at
+// most half of the token's lifetime when it is known (expires_at - refreshed_at): a margin at or
+// above the lifetime would refresh before every request.
+std::chrono::seconds effectiveRefreshMargin(const sdk::TokenSet& tokens,
+                                            std::chrono::seconds configured);
+
+// Saves `tokens` with the compare-and-set on `expected_generation` (refresh protocol step 6, and
+// `auth login`), retrying with backoff while the store throws, for at most `retry_for`. Never
+// overwrites another writer's tokens. Messages never carry a token.
+struct SaveOutcome {
+  bool saved = false;
+  bool lost = false;    // another writer got there first: its tokens are left in place
+  int exit_code = 0;    // when not saved: 75 (lost), 78 (the store refuses: configuration), 69
+  std::string problem;  // when not saved: what the store said
+};
+SaveOutcome saveTokens(sdk::TokenStore& store, const sdk::TokenSet& tokens,
+                       std::int64_t expected_generation, std::chrono::seconds retry_for,
+                       const std::string& what);
 
 // The OURA_FAILPOINT test hook: SIGKILLs the process when the variable equals `name`.
 void failpoint(const char* name);
