@@ -424,6 +424,26 @@ TEST(DryRun, CheckConfigSaysWhetherTheTokenStoreHoldsAUsableToken) {
   EXPECT_NE(bad.out.find("RFC 6750"), std::string::npos) << bad.out;
 }
 
+// The client secret is needed by token requests only: commands that send none run without it,
+// check-config says it is missing.
+TEST(DryRun, AnUnsetClientSecretStopsOnlyWhatNeedsIt) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
+  const std::string text = manifest(
+      fake, "[oauth]\nclient_id = \"c\"\nclient_secret = { env = \"OURA_E2E_UNSET_SECRET\" }\n");
+  const std::string path =
+      oura::test::writeFile(oura::test::makeTempDir(), "manifest.toml", text);
+  const std::string binary = oura::test::envOr("OURA_BINARY", "oura-collector");
+  CommandResult check = oura::test::runCommand(binary, {"--config", path, "check-config"},
+                                               {{"OURA_E2E_TOKEN", fake.token()}});
+  EXPECT_EQ(check.exit_code, 78) << check.out << check.err;
+  EXPECT_NE(check.err.find("OURA_E2E_UNSET_SECRET"), std::string::npos) << check.err;
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-10", "--until", "2024-01-12",
+                          "--collections", "daily_sleep"},
+                         text, fake.token());  // the env store never refreshes
+  EXPECT_EQ(run.result.exit_code, 0) << run.result.err;
+  EXPECT_EQ(run.rows["daily_sleep"].size(), 3u);
+}
+
 TEST(Program, HelpVersionAndPlugins) {
   const std::string binary = oura::test::envOr("OURA_BINARY", "oura-collector");
   std::map<std::string, std::string> env = {{"OURA_PLUGIN_DIR", oura::test::envOr("OURA_PLUGIN_DIR", "")}};
@@ -438,6 +458,11 @@ TEST(Program, HelpVersionAndPlugins) {
   for (const char* expected : {"daily_readiness", "stdout", "env", "endpoint", "sink", "auth"}) {
     EXPECT_NE(plugins.out.find(expected), std::string::npos) << expected << "\n" << plugins.out;
   }
+  // No plugin anywhere is a broken installation: a configuration error, not an empty success.
+  CommandResult empty = oura::test::runCommand(
+      binary, {"plugins"}, {{"OURA_PLUGIN_DIR", oura::test::makeTempDir()}});
+  EXPECT_EQ(empty.exit_code, 78) << empty.out << empty.err;
+  EXPECT_NE(empty.err.find("no plugins found"), std::string::npos) << empty.err;
   CommandResult describe = oura::test::runCommand(binary, {"plugins", "describe", "daily"}, env);
   EXPECT_EQ(describe.exit_code, 0) << describe.err;
   EXPECT_NE(describe.out.find("daily_activity_met"), std::string::npos);

@@ -436,6 +436,7 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
   if (runtime->manifest.oauth) {
     const OAuthSettings& oauth = *runtime->manifest.oauth;
     OAuthClient validated(oauth);  // the URLs and TLS settings (sdk::ConfigError: exit 78)
+    if (!oauth.client_secret_problem.empty()) throw sdk::ConfigError(oauth.client_secret_problem);
     std::cout << "  oauth: client " << oauth.client_id << ", token URL " << oauth.token_url
               << (oauth.client_secret.empty() ? ", no client secret" : ", client secret set")
               << "\n";
@@ -658,12 +659,18 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
   }
   if (!args.empty()) throw ExitError(kExitUsage, "unknown plugins subcommand '" + args[0] + "'");
 
-  std::cout << std::left << std::setw(10) << "kind" << std::setw(10) << "name" << std::setw(9)
-            << "version" << std::setw(5) << "api" << "collections / file\n";
+  // The name column as wide as the longest name ("azure-keyvault"), plus a space.
+  int name_width = 5;
   for (const LoadedPlugin& p : found.plugins) {
-    std::cout << std::left << std::setw(10) << sdk::toString(p.descriptor->kind) << std::setw(10)
-              << p.descriptor->name << std::setw(9) << p.descriptor->version << std::setw(5)
-              << p.descriptor->api_version;
+    name_width = std::max(name_width, static_cast<int>(std::string(p.descriptor->name).size()) + 1);
+  }
+  if (found.plugins.empty()) return kExitConfig;
+  std::cout << std::left << std::setw(10) << "kind" << std::setw(name_width) << "name"
+            << std::setw(9) << "version" << std::setw(5) << "api" << "collections / file\n";
+  for (const LoadedPlugin& p : found.plugins) {
+    std::cout << std::left << std::setw(10) << sdk::toString(p.descriptor->kind)
+              << std::setw(name_width) << p.descriptor->name << std::setw(9)
+              << p.descriptor->version << std::setw(5) << p.descriptor->api_version;
     if (p.descriptor->kind == sdk::PluginKind::Endpoint) {
       std::string problem;
       if (auto endpoint = defaultEndpoint(loader, p, problem)) {
@@ -674,7 +681,8 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
     }
     std::cout << p.file << "\n";
   }
-  return found.errors.empty() ? kExitOk : kExitConfig;
+  // No plugin at all is a broken installation (or a missing OURA_PLUGIN_DIR), not a success.
+  return found.errors.empty() && !found.plugins.empty() ? kExitOk : kExitConfig;
 }
 
 }  // namespace oura::core
