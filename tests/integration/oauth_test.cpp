@@ -22,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <mutex>
@@ -686,18 +687,17 @@ bool waitForTokenCalls(FakeOura& fake, int n) {
   return false;
 }
 
-// A folder nobody may create files in while it lives: chmod 0500, and for root (whom modes do
-// not stop) the immutable attribute. Checked: the constructor fails the test if a file can
-// still be created.
+// A folder nobody can create files in while it lives, for root too (whom modes do not stop, and
+// without needing chattr or CAP_LINUX_IMMUTABLE): the folder is moved aside and a regular file
+// takes its name, so every create inside it fails (ENOTDIR); files already open stay valid.
+// Checked: the constructor fails the test if a file can still be created there.
 class Unwritable {
  public:
-  explicit Unwritable(std::string dir) : dir_(std::move(dir)) {
-    if (::geteuid() == 0) {
-      const CommandResult r = oura::test::runCommand("chattr", {"+i", dir_});
-      EXPECT_EQ(r.exit_code, 0) << r.err;
-    } else {
-      ::chmod(dir_.c_str(), 0500);
-    }
+  explicit Unwritable(std::string dir) : dir_(std::move(dir)), aside_(dir_ + ".aside") {
+    EXPECT_EQ(::rename(dir_.c_str(), aside_.c_str()), 0) << dir_ << ": " << std::strerror(errno);
+    const int placeholder = ::open(dir_.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+    EXPECT_GE(placeholder, 0) << dir_ << ": " << std::strerror(errno);
+    if (placeholder >= 0) ::close(placeholder);
     const std::string probe = dir_ + "/probe";
     const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0600);
     EXPECT_LT(fd, 0) << dir_ << " is still writable";
@@ -709,13 +709,14 @@ class Unwritable {
   void restore() {
     if (restored_) return;
     restored_ = true;
-    if (::geteuid() == 0) oura::test::runCommand("chattr", {"-i", dir_});
-    ::chmod(dir_.c_str(), 0700);
+    ::unlink(dir_.c_str());
+    EXPECT_EQ(::rename(aside_.c_str(), dir_.c_str()), 0) << dir_ << ": " << std::strerror(errno);
   }
   ~Unwritable() { restore(); }
 
  private:
   std::string dir_;
+  std::string aside_;
   bool restored_ = false;
 };
 
@@ -820,7 +821,10 @@ TEST(OAuthSave, AScrapeWithAnUnsavedRefreshEndsNonZeroAndSaysSo) {
   Case setup(fake, kSlowToken);
   auto issued = fake.seedTokens();
   setup.seed(issued, now() - 10, 3);
-  const std::string summary = setup.dir + "/../oauth-summary-" + std::to_string(::getpid()) + ".json";
+  // Beside the token folder, not through it ("dir/.." does not resolve while the folder is away).
+  const std::string summary =
+      (std::filesystem::path(setup.dir).parent_path() /
+       ("oauth-summary-" + std::to_string(::getpid()) + ".json")).string();
   std::vector<std::string> args = {"--summary-json", summary};
   args.insert(args.end(), kScrapeSleep.begin(), kScrapeSleep.end());
   Running scrape(setup, args);
