@@ -128,20 +128,21 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SUGGESTS "postgresql")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "collect Oura Ring data into PostgreSQL on a systemd timer
- oura-collector fetches a person's Oura Ring data from the Oura API v2 (daily
- scores, sleep periods with heart rate and HRV, activity, workouts, tags, ring
- settings) and stores it as typed rows in PostgreSQL, incrementally: each run
- starts where the last one ended, and running twice changes nothing.
- .
- It connects as an OAuth2 client and rotates its tokens itself, keeping them in
- a file of mode 0600 under /var/lib/oura-collector, in PostgreSQL or in Azure Key
- Vault. A shared rate limiter and retry policy serve every plugin; every exit
- code says what to do next.
- .
- The package creates the system user oura-collector and ships a hardened
- systemd service with an hourly timer (oura-collector.timer) and templates for
- several accounts (oura-collector@.timer). The sample manifest is
- /etc/oura-collector/oura-collector.toml.")
+oura-collector fetches a person's Oura Ring data from the Oura API v2
+(daily scores, sleep periods with heart rate and HRV, activity,
+workouts, tags, ring settings) and stores it as typed rows in
+PostgreSQL, incrementally: each run starts where the last one ended, and
+running twice changes nothing.
+
+It connects as an OAuth2 client and rotates its tokens itself, keeping
+them in a file of mode 0600 under /var/lib/oura-collector, in PostgreSQL
+or in Azure Key Vault. A shared rate limiter and retry policy serve
+every plugin; every exit code says what to do next.
+
+The package creates the system user oura-collector and ships a hardened
+systemd service with an hourly timer (oura-collector.timer) and
+templates for several accounts (oura-collector@.timer). The sample
+manifest is /etc/oura-collector/oura-collector.toml.")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
   ${OURA_DEBIAN_DIR}/postinst ${OURA_DEBIAN_DIR}/prerm ${OURA_DEBIAN_DIR}/postrm
   ${CMAKE_BINARY_DIR}/debian/conffiles)
@@ -153,13 +154,14 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libpoco-dev, libboost-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)  # headers, a symbolic link and CMake files only
 set(CPACK_COMPONENT_DEV_DESCRIPTION "plugin SDK for oura-collector (headers, CMake package)
- oura-collector fetches Oura Ring data from the Oura API v2 and stores it through
- plugins: endpoint plugins know Oura's collections, sink plugins store rows,
- token-store plugins keep the OAuth2 tokens.
- .
- This package holds what a plugin author needs to build a plugin outside the
- project's source tree: the SDK headers (oura_sdk/*.hpp), the link to the SDK
- library and the CMake package OuraCollectorSDK (find_package, the target
- OuraCollector::oura_sdk and the folder the program loads plugins from).")
+oura-collector fetches Oura Ring data from the Oura API v2 and stores it
+through plugins: endpoint plugins know Oura's collections, sink plugins
+store rows, token-store plugins keep the OAuth2 tokens.
+
+This package holds what a plugin author needs to build a plugin outside
+the project's source tree: the SDK headers (oura_sdk/*.hpp), the link to
+the SDK library and the CMake package OuraCollectorSDK (find_package,
+the target OuraCollector::oura_sdk and the folder the program loads
+plugins from).")
 
 include(CPack)
