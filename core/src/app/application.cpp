@@ -356,7 +356,16 @@ void CollectorApplication::printHelp() const {
   help.setHeader("Collects your Oura Ring data (Oura API v2) into PostgreSQL, or prints it as "
                  "JSON Lines for a dry run.");
   help.setUnixStyle(true);
-  help.format(std::cout);
+  std::ostringstream formatted;
+  help.format(formatted);
+  // GNU layout ("Usage:", options indented), which help2man turns into the man page.
+  std::istringstream lines(formatted.str());
+  bool options = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("usage:", 0) == 0) line[0] = 'U';
+    if (line.rfind("-", 0) == 0) options = true;
+    std::cout << (options && !line.empty() ? "  " : "") << line << "\n";
+  }
   // The command list is laid out by hand: HelpFormatter's footer would re-wrap it.
   std::cout << "\n" << kCommands;
 }
