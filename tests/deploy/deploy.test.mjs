@@ -109,7 +109,10 @@ function checkManifest(label, text, secretFiles) {
     const init = runProgram(["--config", file, "init-db"], env);
     assert.equal(init.code, 0, `${label}: init-db\n${init.out}${init.err}`);
     const check = runProgram(["--config", file, "check-config"], env);
-    assert.equal(check.code, 0, `${label}: check-config\n${check.out}${check.err}`);
+    // The manifest, its plugins and the schema must be right (never 78). No token is stored
+    // here and Key Vault is a closed port: check-config may say so with the scrape's code for
+    // it (77 login needed, 69 store unreachable) rather than 0.
+    assert.ok([0, 69, 77].includes(check.code), `${label}: check-config exit ${check.code}\n${check.out}${check.err}`);
     assert.match(check.out, /: OK\n/);
     assert.match(check.out, /schema up to date/);
     return check.out;
