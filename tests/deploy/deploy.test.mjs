@@ -304,7 +304,8 @@ test("compose.yaml validates against the Compose specification", () => {
   // Compose's durations are Go's (1m30s), not ISO 8601's.
   ajv.addFormat("duration", /^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$/);
   const validate = ajv.compile(schema);
-  const compose = parseYaml(fs.readFileSync(path.join(root, "etc/compose/compose.yaml"), "utf8"));
+  // Merge keys (<<: *collector) as Compose reads them.
+  const compose = parseYaml(fs.readFileSync(path.join(root, "etc/compose/compose.yaml"), "utf8"), { merge: true });
   assert.ok(validate(compose), JSON.stringify(validate.errors, null, 2));
   // A deliberately wrong file is refused: the schema is in force.
   assert.equal(validate({ services: { x: { image: "a", colour: "blue" } } }), false);
@@ -325,6 +326,13 @@ test("compose.yaml validates against the Compose specification", () => {
   assert.equal(collector.read_only, true);
   assert.deepEqual(collector.cap_drop, ["ALL"]);
   assert.equal(collector.depends_on["init-db"].condition, "service_completed_successfully");
+  for (const name of ["collector", "init-db"]) {
+    const service = compose.services[name];
+    assert.equal(service.build.dockerfile, "etc/container/Dockerfile", name);
+    assert.ok(service.volumes.includes("./oura-collector.toml:/etc/oura-collector/oura-collector.toml:ro"), name);
+    assert.equal(service.read_only, true, name);
+  }
+  assert.deepEqual(compose.services["init-db"].command, ["init-db"]);
   for (const secret of Object.values(compose.secrets)) assert.ok(secret.file.startsWith("./secrets/"));
   const datasource = parseYaml(fs.readFileSync(path.join(root, "etc/compose/grafana/datasource.yaml"), "utf8"));
   assert.equal(datasource.datasources[0].user, "oura_reader");
