@@ -3,13 +3,13 @@
 // and a run that needs a person (77) waits for the next interval instead of spinning. The tests
 // wait for what the program logs, never for a time, except the quiet second in which a spinning
 // loop would have run again.
-#include "fake_oura.hpp"
-#include "test_support.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "fake_oura.hpp"
+#include "test_support.hpp"
 
 using oura::test::CommandResult;
 using oura::test::envOr;
@@ -36,20 +36,23 @@ CommandResult runThenTerm(const FakeOura& fake, const std::string& token,
   const std::string path = oura::test::writeFile(dir, "manifest.toml", manifest(fake));
   std::string args;
   for (const auto& a : run_args) args += " '" + a + "'";
-  const std::string script =
-      "timeout -s KILL 300 \"$OURA_BINARY\" --config \"$MANIFEST\" run" + args +
-      " >/dev/null 2>\"$DIR/err\" & pid=$!\n"
-      "for i in $(seq 2400); do\n"
-      "  [ \"$(grep -c -F -e \"$WAIT_FOR\" \"$DIR/err\")\" -ge " + std::to_string(count) +
-      " ] && break\n"
-      "  kill -0 $pid 2>/dev/null || break\n"
-      "  sleep 0.05\n"
-      "done\n"
-      "sleep " + then_sleep + "\n"
-      "kill -TERM $pid\n"
-      "wait $pid; code=$?\n"
-      "cat \"$DIR/err\" >&2\n"
-      "exit $code\n";
+  const std::string script = "timeout -s KILL 300 \"$OURA_BINARY\" --config \"$MANIFEST\" run" +
+                             args +
+                             " >/dev/null 2>\"$DIR/err\" & pid=$!\n"
+                             "for i in $(seq 2400); do\n"
+                             "  [ \"$(grep -c -F -e \"$WAIT_FOR\" \"$DIR/err\")\" -ge " +
+                             std::to_string(count) +
+                             " ] && break\n"
+                             "  kill -0 $pid 2>/dev/null || break\n"
+                             "  sleep 0.05\n"
+                             "done\n"
+                             "sleep " +
+                             then_sleep +
+                             "\n"
+                             "kill -TERM $pid\n"
+                             "wait $pid; code=$?\n"
+                             "cat \"$DIR/err\" >&2\n"
+                             "exit $code\n";
   return oura::test::runCommand("bash", {"-c", script},
                                 {{"OURA_E2E_TOKEN", token},
                                  {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")},
@@ -66,9 +69,9 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 
 TEST(RunEvery, RunsAtOnceAndAgainAfterTheIntervalUntilSigterm) {
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2030-12-31"});
-  const CommandResult r = runThenTerm(fake, fake.token(),
-                                      {"--dry-run", "--every", "1s", "--jitter", "0s"},
-                                      "run 2 ended with exit 0 (ok)", 1);
+  const CommandResult r =
+      runThenTerm(fake, fake.token(), {"--dry-run", "--every", "1s", "--jitter", "0s"},
+                  "run 2 ended with exit 0 (ok)", 1);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("run 1 ended with exit 0 (ok)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("run 2 ended with exit 0 (ok)"), std::string::npos) << r.err;
@@ -101,13 +104,13 @@ TEST(RunEvery, SigtermInTheMiddleOfARunEndsItCleanlyAndExitsZero) {
       "wait $pid; code=$?\n"
       "cat \"$DIR/err\" >&2\n"
       "exit $code\n";
-  const CommandResult r = oura::test::runCommand(
-      "bash", {"-c", script},
-      {{"OURA_E2E_TOKEN", fake.token()},
-       {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")},
-       {"MANIFEST", path},
-       {"DIR", dir},
-       {"FAKE", fake.baseUrl()}});
+  const CommandResult r =
+      oura::test::runCommand("bash", {"-c", script},
+                             {{"OURA_E2E_TOKEN", fake.token()},
+                              {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")},
+                              {"MANIFEST", path},
+                              {"DIR", dir},
+                              {"FAKE", fake.baseUrl()}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("run 1 ended with exit 75 (interrupted)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("stopped by a signal: exiting"), std::string::npos) << r.err;
@@ -152,14 +155,14 @@ TEST(RunEvery, AConfigurationErrorIsRetriedAtTheNextIntervalWithTheManifestReadA
       "wait $pid; code=$?\n"
       "cat \"$DIR/err\" >&2\n"
       "exit $code\n";
-  const CommandResult r = oura::test::runCommand(
-      "bash", {"-c", script},
-      {{"OURA_E2E_TOKEN", fake.token()},
-       {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")},
-       {"MANIFEST", path},
-       {"GOOD", good},
-       {"DIR", dir},
-       {"FAKE", fake.baseUrl()}});
+  const CommandResult r =
+      oura::test::runCommand("bash", {"-c", script},
+                             {{"OURA_E2E_TOKEN", fake.token()},
+                              {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")},
+                              {"MANIFEST", path},
+                              {"GOOD", good},
+                              {"DIR", dir},
+                              {"FAKE", fake.baseUrl()}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("requests after run 1: 0"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("manifest.toml:1:1"), std::string::npos) << r.err;
@@ -175,9 +178,13 @@ TEST(RunEvery, BadDurationsAndBackfillOptionsAreUsageErrors) {
   const std::string dir = oura::test::makeTempDir();
   const std::string path = oura::test::writeFile(dir, "manifest.toml", manifest(fake));
   const std::string binary = envOr("OURA_BINARY", "oura-collector");
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"--every", "soon"}, {"--every", "0"}, {"--every", "5x"},
-        {"--jitter", "-1m"}, {"--since", "2024-01-01"}, {"--days", "3"}, {"extra"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--every", "soon"},
+                                               {"--every", "0"},
+                                               {"--every", "5x"},
+                                               {"--jitter", "-1m"},
+                                               {"--since", "2024-01-01"},
+                                               {"--days", "3"},
+                                               {"extra"}}) {
     std::vector<std::string> argv = {"--config", path, "run"};
     argv.insert(argv.end(), args.begin(), args.end());
     const CommandResult r = oura::test::runCommand(binary, argv);

@@ -22,11 +22,17 @@ std::optional<std::chrono::seconds> parseDuration(const std::string& text) {
   if (error != std::errc{} || rest == begin || value <= 0) return std::nullopt;
   const std::string unit(rest, end);
   long long factor = 0;
-  if (unit.empty() || unit == "s") factor = 1;
-  else if (unit == "m") factor = 60;
-  else if (unit == "h") factor = 3600;
-  else if (unit == "d") factor = 86400;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s") {
+    factor = 1;
+  } else if (unit == "m") {
+    factor = 60;
+  } else if (unit == "h") {
+    factor = 3600;
+  } else if (unit == "d") {
+    factor = 86400;
+  } else {
+    return std::nullopt;
+  }
   // At most a year: a larger interval is a typo, and the arithmetic below stays far from overflow.
   if (value > 366LL * 86400 / factor) return std::nullopt;
   return std::chrono::seconds(value * factor);
@@ -73,8 +79,7 @@ int runEvery(const RunEverySchedule& schedule, const std::function<int()>& one_r
                       " s; stopped by a signal: exiting");
       break;
     }
-    Clock::time_point next =
-        started + schedule.every + std::chrono::milliseconds(delay_ms(random));
+    Clock::time_point next = started + schedule.every + std::chrono::milliseconds(delay_ms(random));
     const std::string what = "run " + std::to_string(run) + " ended with exit " +
                              std::to_string(code) + " (" + exitName(code) + ") after " +
                              std::to_string(took) + " s";
