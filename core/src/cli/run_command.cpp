@@ -1,7 +1,7 @@
 #include "cli/run_command.hpp"
 
-#include "app/exit_codes.hpp"
-#include "app/scrape.hpp"
+#include "cli/exit_codes.hpp"
+#include "sync/run_summary.hpp"
 
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
