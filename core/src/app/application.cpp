@@ -612,6 +612,7 @@ int CollectorApplication::commandReport(const std::vector<std::string>& args) {
   options.until = until_;
   options.account = account_;
   options.output = output_.value_or("");
+  checkReportOptions(options);
   auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
   requireCurrentSchema(*runtime);
   return runReportCommand(*runtime, options);

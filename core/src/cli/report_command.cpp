@@ -48,7 +48,20 @@ void writeAtomically(const std::string& path, const std::string& body) {
   }
 }
 
-void checkOutput(const std::string& path) {
+}  // namespace
+
+void checkReportOptions(const ReportOptions& options) {
+  const std::string& path = options.output;
+  if (options.days < 1 || options.days > 3660) {
+    throw ExitError(kExitUsage, "report --days takes 1 to 3660 days, not " + std::to_string(options.days));
+  }
+  if (options.until) {
+    try {
+      parseDay(*options.until);
+    } catch (const std::exception&) {
+      throw ExitError(kExitUsage, "--until takes a day (YYYY-MM-DD), not '" + *options.until + "'");
+    }
+  }
   if (path.empty()) {
     throw ExitError(kExitUsage, "report needs --output FILE (an .html file, or - for stdout)");
   }
@@ -65,18 +78,9 @@ void checkOutput(const std::string& path) {
   }
 }
 
-}  // namespace
-
 int runReportCommand(Runtime& rt, const ReportOptions& options) {
-  checkOutput(options.output);
-  DayNumber last = today();
-  if (options.until) {
-    try {
-      last = parseDay(*options.until);
-    } catch (const std::exception&) {
-      throw ExitError(kExitUsage, "--until takes a day (YYYY-MM-DD), not '" + *options.until + "'");
-    }
-  }
+  checkReportOptions(options);
+  const DayNumber last = options.until ? parseDay(*options.until) : today();
   const DayNumber first = last - options.days + 1;
 
   for (SinkInstance& sink : rt.sinks) {

@@ -17,6 +17,10 @@ struct ReportOptions {
   std::string output;                 // --output FILE ("-": stdout)
 };
 
+// The command line's checks, before the manifest is read or anything connects. Throws ExitError
+// 64: no --output, a folder that cannot be written, a bad --until, --days out of range.
+void checkReportOptions(const ReportOptions& options);
+
 // Reads the first sink that can answer daySummaries() (the postgres sink) and writes the page to
 // `options.output` (a temporary file beside it, renamed over it). Returns the exit code.
 // Throws ExitError: 64 (no --output, a bad --until, an output folder that cannot be written, an
