@@ -9,6 +9,8 @@
 #include "test_support.hpp"
 #include "token_store_support.hpp"
 
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -34,9 +36,22 @@ using Poco::JSON::Object;
 namespace {
 
 const std::string kAccount = "dash";
-// The dashboard's time range in the test: it holds the scraped days (2024-01-10 to 2024-01-20).
-const std::string kFrom = "2024-01-01T00:00:00Z", kTo = "2024-01-31T23:59:59Z";
-const long kFromEpoch = 1704067200, kToEpoch = 1706745599;
+// The dashboard's time range in the test, "the last 30 days" as a user would pick it: from
+// midnight UTC 30 days ago to the end of today (UTC), so it holds the scraped days (the last 11)
+// and the runs the scrape recorded just now.
+const Poco::DateTime kToday = [] {
+  Poco::DateTime now;
+  return Poco::DateTime(now.year(), now.month(), now.day());
+}();
+const long kFromEpoch = kToday.timestamp().epochTime() - 30 * 86400;
+const long kToEpoch = kToday.timestamp().epochTime() + 86400 - 1;
+std::string isoUtc(long epoch) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(epoch), "%Y-%m-%dT%H:%M:%SZ");
+}
+std::string dayOf(long epoch) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(epoch), "%Y-%m-%d");
+}
+const std::string kFrom = isoUtc(kFromEpoch), kTo = isoUtc(kToEpoch);
 // Grafana's $__interval for a month on a panel about 1,000 pixels wide.
 const std::string kInterval = "1h";
 
@@ -52,6 +67,10 @@ long intervalSeconds(std::string text) {
                                             {"d", 86400}, {"w", 604800}};
   return n * unit.at(m[2].str());
 }
+
+// A Grafana variable or macro left in the SQL ($name, ${name...}, $__macro); a '$' that ends a
+// regular expression ('^[0-5]+$') is not one.
+bool unexpanded(const std::string& sql) { return std::regex_search(sql, std::regex(R"(\$(\w|\{))")); }
 
 std::string trim(const std::string& s) { return std::regex_replace(s, std::regex(R"(^\s+|\s+$)"), ""); }
 
@@ -277,7 +296,7 @@ class DashboardTest : public ::testing::Test {
   static void SetUpTestSuite() {
     reader_ = new ReaderRole();
     db_ = new oura::test::TestDatabase("oura_dash_");
-    FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-01-31"});
+    FakeOura fake({"--first-day", dayOf(kFromEpoch - 10 * 86400), "--last-day", dayOf(kToEpoch)});
     std::string manifest = "[collector]\naccount = \"" + kAccount + "\"\nplugin_dirs = [\"" +
                            envOr("OURA_PLUGIN_DIR", "") + "\"]\nsql_dir = \"" +
                            envOr("OURA_SOURCE_DIR", "") + "/sql\"\n[api]\nbase_url = \"" +
@@ -294,7 +313,7 @@ class DashboardTest : public ::testing::Test {
         oura::test::writeFile(oura::test::makeTempDir(), "manifest.toml", manifest);
     CommandResult scrape = oura::test::runCommand(
         envOr("OURA_BINARY", "oura-collector"),
-        {"--config", path, "scrape", "--since", "2024-01-10", "--until", "2024-01-20"},
+        {"--config", path, "scrape", "--days", "11"},
         {{"OURA_E2E_TOKEN", fake.token()}});
     scrape_exit_ = scrape.exit_code;
     scrape_err_ = scrape.err;
@@ -331,7 +350,7 @@ TEST_F(DashboardTest, EveryPanelsAndVariablesQueryRunsAsTheReaderAndHasThePanels
       const std::string name = v->getValue<std::string>("name");
       SCOPED_TRACE("variable " + name);
       const std::string sql = expand(v->getValue<std::string>("query"), chosen);
-      ASSERT_EQ(sql.find('$'), std::string::npos) << "unexpanded: " << sql;
+      ASSERT_FALSE(unexpanded(sql)) << sql;
       QueryResult r;
       ASSERT_NO_THROW(r = run(sql)) << sql;
       ASSERT_FALSE(r.rows.empty()) << "no values after a scrape: " << sql;
@@ -363,7 +382,10 @@ TEST_F(DashboardTest, EveryPanelsAndVariablesQueryRunsAsTheReaderAndHasThePanels
         auto target = targets->getObject(static_cast<unsigned>(t));
         const std::string format = target->getValue<std::string>("format");
         const std::string sql = expand(target->getValue<std::string>("rawSql"), chosen);
-        ASSERT_EQ(sql.find('$'), std::string::npos) << "unexpanded: " << sql;
+        if (unexpanded(sql)) {
+          ADD_FAILURE() << "unexpanded Grafana variable or macro in:\n" << sql;
+          continue;
+        }
         QueryResult r;
         try {
           r = run(sql);
@@ -410,8 +432,10 @@ TEST_F(DashboardTest, EveryPanelHasAUnitAndASecondUnitHasItsOwnAxis) {
   }
 }
 
-// The quantities a daily graph shows in one unit are of one magnitude: a series a hundred times
-// larger than another on the same axis (steps and SpO2 %) hides the smaller one.
+// The quantities a graph shows on one axis are of one magnitude: a series a hundred times larger
+// than another on the same axis (steps and SpO2 %) hides the smaller one and is most likely of
+// another unit. Stacked series are parts of one total (time per activity class adds up to the
+// day), so they are left out.
 TEST_F(DashboardTest, SeriesSharingAnAxisAreOfOneMagnitude) {
   for (const std::string& file : dashboardFiles()) {
     const Object::Ptr dash = parseFile(file);
@@ -428,6 +452,11 @@ TEST_F(DashboardTest, SeriesSharingAnAxisAreOfOneMagnitude) {
       auto panel = panels->getObject(static_cast<unsigned>(i));
       if (panel->getValue<std::string>("type") != "timeseries") continue;
       SCOPED_TRACE(file + ": panel " + panel->getValue<std::string>("title"));
+      auto custom = panel->getObject("fieldConfig")->getObject("defaults")->getObject("custom");
+      if (custom && custom->has("stacking") &&
+          custom->getObject("stacking")->getValue<std::string>("mode") != "none") {
+        continue;
+      }
       // Series moved to their own axis by an override are left out.
       std::set<std::string> own_axis;
       auto overrides = panel->getObject("fieldConfig")->getArray("overrides");
@@ -505,7 +534,7 @@ TEST_F(DashboardTest, AlertRulesGiveLabelsAndOneNumberAndFireWhenTheyShould) {
   ASSERT_EQ(queries.size(), 3u);
   for (const auto& [uid, sql] : queries) {
     SCOPED_TRACE("rule " + uid);
-    ASSERT_EQ(sql.find('$'), std::string::npos) << sql;
+    ASSERT_FALSE(unexpanded(sql)) << sql;
     QueryResult r;
     ASSERT_NO_THROW(r = run(sql)) << sql;
     EXPECT_FALSE(r.rows.empty()) << "no rows after a scrape: " << sql;
@@ -522,13 +551,18 @@ TEST_F(DashboardTest, AlertRulesGiveLabelsAndOneNumberAndFireWhenTheyShould) {
     EXPECT_EQ(numbers, 1);
     EXPECT_NE(std::find(r.names.begin(), r.names.end(), "account"), r.names.end());
   }
-  // After the good scrape: no failure, no login needed; the fake's days (January 2024) are
-  // long behind today, so every collection the scrape synced is stale (threshold 3 days).
+  // After the good scrape up to today: nothing fires (stale means more than 3 days behind).
   EXPECT_EQ(alertValues(run(queries.at("oura-last-run-failed")))["dash/ok/0"], 0);
   EXPECT_EQ(alertValues(run(queries.at("oura-login-needed")))["dash"], 0);
+  const auto fresh = alertValues(run(queries.at("oura-collection-stale")));
+  EXPECT_GE(fresh.size(), 10u);
+  for (const auto& [labels, days_behind] : fresh) EXPECT_LE(days_behind, 3) << labels;
+  // A collection whose last synced day is 10 days back is stale.
+  oura::test::testQuery(db_->name(), "UPDATE oura.sync_state SET synced_through = current_date - 10 "
+                                     "WHERE account = 'dash' AND collection = 'daily_sleep'");
   const auto stale = alertValues(run(queries.at("oura-collection-stale")));
-  EXPECT_GT(stale.at("dash/daily_sleep"), 3);
-  EXPECT_GT(stale.at("dash/heartrate"), 3);
+  EXPECT_EQ(stale.at("dash/daily_sleep"), 10);
+  EXPECT_LE(stale.at("dash/heartrate"), 3);
 
   // A later run that exited 77 (login needed): that rule fires, "last run failed" does not.
   auto recordRun = [&](int exit_code, const std::string& outcome) {
@@ -548,12 +582,14 @@ TEST_F(DashboardTest, AlertRulesGiveLabelsAndOneNumberAndFireWhenTheyShould) {
 
 TEST(GrafanaMacros, ExpandLikeGrafana) {
   EXPECT_EQ(expand("WHERE $__timeFilter(\"timestamp\")", {}),
-            "WHERE \"timestamp\" BETWEEN '2024-01-01T00:00:00Z' AND '2024-01-31T23:59:59Z'");
+            "WHERE \"timestamp\" BETWEEN '" + kFrom + "' AND '" + kTo + "'");
+  EXPECT_EQ(kTo.substr(10), "T23:59:59Z");
   EXPECT_EQ(expand("SELECT $__timeGroupAlias(ts, $__interval)", {}),
             "SELECT floor(extract(epoch from ts)/3600)*3600 AS \"time\"");
   EXPECT_EQ(expand("SELECT $__timeGroupAlias(ts, '1d')", {}),
             "SELECT floor(extract(epoch from ts)/86400)*86400 AS \"time\"");
-  EXPECT_EQ(expand("WHERE $__unixEpochFilter(t)", {}), "WHERE t >= 1704067200 AND t <= 1706745599");
+  EXPECT_EQ(expand("WHERE $__unixEpochFilter(t)", {}),
+            "WHERE t >= " + std::to_string(kFromEpoch) + " AND t <= " + std::to_string(kToEpoch));
   EXPECT_EQ(expand("a = ${account:sqlstring} AND b = '$account'", {{"account", "o'k"}}),
             "a = 'o''k' AND b = 'o'k'");
   EXPECT_THROW(expand("$__nope(x)", {}), std::runtime_error);

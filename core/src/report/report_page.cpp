@@ -14,6 +14,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -373,10 +374,14 @@ class Page {
 }  // namespace
 
 std::optional<double> wallClockHours(const std::string& iso, const std::string& day) {
-  Poco::DateTime utc;
+  // Poco's parser accepts nearly anything: only an ISO 8601 date and time with an offset.
+  static const std::regex shape(
+      R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$)");
+  // The parsed DateTime is the time as written (the wearer's wall clock); tzd is its offset.
+  Poco::DateTime wall;
   int tzd = 0;
-  if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, iso, utc, tzd) &&
-      !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT, iso, utc, tzd)) {
+  if (!std::regex_match(iso, shape) ||
+      !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, iso, wall, tzd)) {
     return std::nullopt;
   }
   core::DayNumber d = 0;
@@ -386,7 +391,7 @@ std::optional<double> wallClockHours(const std::string& iso, const std::string& 
     return std::nullopt;
   }
   // Seconds since the epoch of the wall-clock time, minus those of the day's midnight.
-  const double local = static_cast<double>(utc.timestamp().epochTime()) + tzd;
+  const double local = static_cast<double>(wall.timestamp().epochTime());
   return (local - static_cast<double>(d) * 86400.0) / 3600.0;
 }
 
