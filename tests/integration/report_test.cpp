@@ -201,6 +201,7 @@ TEST(Report, FromTheDatabaseOnlyRenderedByHeadlessChromium) {
   bool seen = false;
   for (const std::string& request : leaked.proxied) seen = seen || request.find("canary.invalid") != std::string::npos;
   EXPECT_TRUE(seen) << "the proxy did not see the canary page's request";
+  if (!HasFailure()) std::filesystem::remove_all(dir);  // else left for inspection
 }
 
 TEST(Report, UsageAndUnavailableDatabase) {
@@ -225,6 +226,7 @@ TEST(Report, UsageAndUnavailableDatabase) {
       binary, {"--config", manifest, "report", "--output", dir + "/r.html"});
   EXPECT_EQ(unreachable.exit_code, 69) << unreachable.err;
   EXPECT_FALSE(std::filesystem::exists(dir + "/r.html"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

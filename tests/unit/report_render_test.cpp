@@ -125,6 +125,22 @@ TEST(RenderChart, StackedBarsAddUp) {
   EXPECT_NEAR(tops[1], tops[2] + heights[2], 0.11);
 }
 
+TEST(RenderChart, AClockAxisTicksAtWholeHours) {
+  ChartSpec chart;
+  chart.title = "bedtime";
+  chart.unit = "wall clock";
+  chart.format = AxisFormat::Clock;
+  chart.days = days(3);
+  chart.series = {{"bedtime", {-1.2, 0.5, 2.4}, SeriesStyle::Points, "#000"},
+                  {"wake time", {6.9, 9.75, 11.1}, SeriesStyle::Points, "#111"}};
+  const std::string svg = renderChart(chart);
+  // -1.2 .. 11.1 h: every 3 hours from 21:00 to 12:00 (every 2 would take 8 ticks).
+  for (const char* tick : {">21:00<", ">00:00<", ">03:00<", ">09:00<", ">12:00<"}) {
+    EXPECT_NE(svg.find(tick), std::string::npos) << tick;
+  }
+  EXPECT_EQ(svg.find(">01:00<"), std::string::npos);
+}
+
 TEST(RenderChart, SaysNoDataAndEscapesText) {
   ChartSpec chart;
   chart.title = "<script>alert(1)</script>";

@@ -32,6 +32,23 @@ int decimalsFor(double step) {
   return decimals;
 }
 
+// Whole hours a clock reads well at: steps of 1, 2, 3, 4, 6 or 12 hours, at most 7 ticks.
+std::vector<double> clockTicks(double low, double high) {
+  double step = 12;
+  for (double s : {1.0, 2.0, 3.0, 4.0, 6.0}) {
+    if ((std::ceil(high / s) - std::floor(low / s)) <= 6) {
+      step = s;
+      break;
+    }
+  }
+  std::vector<double> ticks;
+  for (double t = std::floor(low / step) * step; t <= std::ceil(high / step) * step + 1e-9; t += step) {
+    ticks.push_back(t);
+  }
+  if (ticks.size() < 2) ticks.push_back(ticks.back() + step);
+  return ticks;
+}
+
 }  // namespace
 
 std::vector<std::optional<double>> rollingAverage(const std::vector<std::optional<double>>& values,
@@ -118,7 +135,8 @@ std::string renderChart(const ChartSpec& chart) {
   if (bars) low = std::min(low, 0.0), high = std::max(high, 0.0);
   if (chart.y_min) low = std::min(low, *chart.y_min);
   if (chart.y_max) high = std::max(high, *chart.y_max);
-  std::vector<double> ticks = niceTicks(low, high, 5);
+  std::vector<double> ticks = chart.format == AxisFormat::Clock ? clockTicks(low, high)
+                                                                : niceTicks(low, high, 5);
   if (chart.y_min && *chart.y_min <= low) ticks.front() = std::max(ticks.front(), *chart.y_min);
   const double y0 = ticks.front(), y1 = ticks.back();
   const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : 1;
