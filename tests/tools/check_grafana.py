@@ -105,8 +105,11 @@ def main():
     for s in sources.get("datasources", []):
         if s.get("user") != "oura_reader":
             problem("datasources/oura.yaml", "connects as another role than the reader oura_reader")
-        if s.get("jsonData", {}).get("sslmode") in (None, "disable", "allow", "prefer"):
-            problem("datasources/oura.yaml", "does not require TLS")
+        tls = s.get("jsonData", {})
+        if tls.get("sslmode") not in ("verify-ca", "verify-full"):
+            problem("datasources/oura.yaml", "does not verify the server's certificate")
+        elif not tls.get("sslRootCertFile") or tls.get("tlsConfigurationMethod") != "file-path":
+            problem("datasources/oura.yaml", "verifies without a root certificate file")
         if "password" in s or "password" in s.get("jsonData", {}):
             problem("datasources/oura.yaml", "a password outside secureJsonData")
 
