@@ -174,6 +174,12 @@ TEST(Report, FromTheDatabaseOnlyRenderedByHeadlessChromium) {
   EXPECT_EQ(page.find("no data in this period"), std::string::npos) << "a chart without data";
   EXPECT_EQ(page.find("<script"), std::string::npos);
   EXPECT_NE(page.find("Content-Security-Policy"), std::string::npos);
+  // --output - : the same page on stdout, for a pipe (e.g. into a mail).
+  CommandResult piped = oura::test::runCommand(
+      binary, {"--config", manifest, "report", "--until", "2024-01-20", "--output", "-"});
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(piped.out.find("Oura report: report, 2023-12-22 to 2024-01-20"), std::string::npos);
 
   // Headless Chromium: a screenshot with something on it, no console message, no request of the
   // page through the proxy.
