@@ -163,6 +163,17 @@ TEST(RenderChart, RefusesASeriesOfTheWrongLength) {
   EXPECT_THROW(renderChart(chart), std::invalid_argument);
 }
 
+TEST(RenderHypnogram, ABarPerRunOfOneStageOnTheWallClock) {
+  // 23:00 + 8 slots: awake 10 min, light 10 min, deep 15 min, REM 5 min.
+  const std::string svg = renderHypnogram("night", "44221113", -1.0);
+  EXPECT_EQ(count(svg, "<rect "), 4u);
+  EXPECT_NE(svg.find("<title>awake 23:00-23:10</title>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("<title>deep 23:20-23:35</title>"), std::string::npos);
+  EXPECT_NE(svg.find("<title>REM 23:35-23:40</title>"), std::string::npos);
+  EXPECT_NE(svg.find(">23:00</text>"), std::string::npos);
+  EXPECT_NE(renderHypnogram("none", "", 0).find("no stages recorded"), std::string::npos);
+}
+
 TEST(WallClockHours, ReadsTheWearersOwnClock) {
   EXPECT_DOUBLE_EQ(*wallClockHours("2024-01-09T23:15:00+02:00", "2024-01-10"), -0.75);
   EXPECT_DOUBLE_EQ(*wallClockHours("2024-01-10T07:30:00-05:00", "2024-01-10"), 7.5);
@@ -192,6 +203,7 @@ TEST(RenderReport, ASelfContainedPageWithTheViewsAndTheHealth) {
     d.awake_time = 1800;
     d.bedtime_start = "2024-01-0" + std::to_string(i - 1) + "T23:00:00+01:00";
     d.bedtime_end = d.day + "T07:00:00+01:00";
+    d.sleep_phase_5_min = std::string(12, '4') + std::string(60, '2') + std::string(24, '1');
     in.days.push_back(d);
   }
   oura::sdk::CollectionStatus fresh, stale;
@@ -211,7 +223,7 @@ TEST(RenderReport, ASelfContainedPageWithTheViewsAndTheHealth) {
   EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
   for (const char* view : {"Sleep, readiness and activity scores", "Resting heart rate",
                            "Sleep stages per night", "Bedtime and wake time", "Collector health",
-                           "Nights (main sleep)"}) {
+                           "Nights (main sleep)", "The night to 2024-01-09"}) {
     EXPECT_NE(page.find(view), std::string::npos) << view;
   }
   EXPECT_GE(count(page, "<svg "), 10u);

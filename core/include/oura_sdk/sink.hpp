@@ -166,6 +166,9 @@ struct DaySummary {
   /// the wall-clock time can be read off).
   std::optional<std::string> bedtime_start;
   std::optional<std::string> bedtime_end;
+  /// sleep_phase_5_min: the stage of each 5 minutes from bedtime_start, one character each
+  /// ('1' deep, '2' light, '3' REM, '4' awake), as Oura sent it.
+  std::optional<std::string> sleep_phase_5_min;
 };
 
 /// Base class of sink plugins. The core calls one sink from one thread at a time.

@@ -268,7 +268,26 @@ class Page {
                              SeriesStyle::Points, Colors::activity, 1.0 / 60)};
     figure(out, "Sleep latency", "Time to fall asleep, minutes.", latency);
     out << "</div>\n";
+    lastNight(out);
     nights(out);
+  }
+
+  // The hypnogram of the latest night with stages (the Sleep dashboard's chosen night).
+  void lastNight(std::ostream& out) const {
+    for (auto it = rows_.rbegin(); it != rows_.rend(); ++it) {
+      const sdk::DaySummary* d = *it;
+      if (!d || !d->sleep_phase_5_min || d->sleep_phase_5_min->empty() || !d->bedtime_start) continue;
+      const auto start = wallClockHours(*d->bedtime_start, d->day);
+      if (!start) continue;
+      const std::string heading = "The night to " + d->day;
+      out << "<figure style=\"margin-top:16px\"><h3>" << esc(heading) << "</h3>"
+          << renderHypnogram(heading + ": sleep stages", *d->sleep_phase_5_min, *start)
+          << "<figcaption>" << esc("Sleep stages of the latest main sleep, 5-minute slots, on the "
+                                   "wearer's clock (" + clock(*start) + " to " +
+                                   clock(*start + static_cast<double>(d->sleep_phase_5_min->size()) / 12.0) + ").")
+          << "</figcaption></figure>\n";
+      return;
+    }
   }
 
   void nights(std::ostream& out) const {

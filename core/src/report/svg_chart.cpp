@@ -254,3 +254,63 @@ std::string renderChart(const ChartSpec& chart) {
 }
 
 }  // namespace oura::report
+
+namespace oura::report {
+
+std::string renderHypnogram(const std::string& title, const std::string& phases,
+                            double start_hours) {
+  constexpr double height = 160, top = 12, bottom = 28, row_h = (height - top - bottom) / 4;
+  const double slots = static_cast<double>(std::max<std::size_t>(phases.size(), 1));
+  const double hours = slots / 12.0;
+  auto x = [&](double slot) { return kLeft + slot / slots * kPlotW; };
+  struct Stage {
+    char code;
+    const char* name;
+    const char* color;
+    int row;  // 0 is the top row
+  };
+  const Stage stages[] = {{'4', "awake", "#f2a541", 0}, {'3', "REM", "#8e5cc2", 1},
+                          {'2', "light", "#6c9bd2", 2}, {'1', "deep", "#1f3b73", 3}};
+  std::ostringstream out;
+  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " << num(kWidth) << ' '
+      << num(height) << "\" role=\"img\" class=\"chart\"><title>" << esc(title) << "</title>";
+  for (const Stage& st : stages) {
+    const double y = top + row_h * st.row;
+    out << "<line x1=\"" << num(kLeft) << "\" x2=\"" << num(kLeft + kPlotW) << "\" y1=\""
+        << num(y + row_h) << "\" y2=\"" << num(y + row_h) << "\" class=\"grid\"/><text x=\""
+        << num(kLeft - 6) << "\" y=\"" << num(y + row_h / 2 + 4)
+        << "\" class=\"tick\" text-anchor=\"end\">" << st.name << "</text>";
+  }
+  // Runs of one stage as one bar each.
+  for (std::size_t i = 0; i < phases.size();) {
+    std::size_t j = i;
+    while (j < phases.size() && phases[j] == phases[i]) ++j;
+    for (const Stage& st : stages) {
+      if (st.code != phases[i]) continue;
+      out << "<rect x=\"" << num(x(static_cast<double>(i))) << "\" y=\""
+          << num(top + row_h * st.row + 2) << "\" width=\""
+          << num(std::max(x(static_cast<double>(j)) - x(static_cast<double>(i)), 0.5))
+          << "\" height=\"" << num(row_h - 4) << "\" fill=\"" << st.color << "\"><title>"
+          << st.name << " " << formatTick(start_hours + static_cast<double>(i) / 12.0, 1.0 / 60, AxisFormat::Clock)
+          << "-" << formatTick(start_hours + static_cast<double>(j) / 12.0, 1.0 / 60, AxisFormat::Clock)
+          << "</title></rect>";
+    }
+    i = j;
+  }
+  // Whole hours on the wall clock along the bottom.
+  const double step = hours > 10 ? 2 : 1;
+  for (double h = std::ceil(start_hours / step) * step; h <= start_hours + hours + 1e-9; h += step) {
+    const double slot = (h - start_hours) * 12.0;
+    out << "<text x=\"" << num(x(slot)) << "\" y=\"" << num(height - bottom + 16)
+        << "\" class=\"tick\" text-anchor=\"middle\">" << formatTick(h, 1, AxisFormat::Clock)
+        << "</text>";
+  }
+  if (phases.empty()) {
+    out << "<text x=\"" << num(kLeft + kPlotW / 2) << "\" y=\"" << num(height / 2)
+        << "\" class=\"nodata\" text-anchor=\"middle\">no stages recorded</text>";
+  }
+  out << "</svg>";
+  return out.str();
+}
+
+}  // namespace oura::report

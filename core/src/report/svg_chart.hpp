@@ -45,6 +45,14 @@ struct ChartSpec {
 // Throws std::invalid_argument when a series does not have one value per day.
 std::string renderChart(const ChartSpec& chart);
 
+// One night's sleep stages as a hypnogram: a row per stage (awake at the top, then REM, light,
+// deep), a bar for each run of 5-minute slots in one stage, the x axis on the wall clock from
+// `start_hours` (hours from midnight, as wallClockHours gives). `phases` is Oura's
+// sleep_phase_5_min ('1' deep, '2' light, '3' REM, '4' awake); other characters are gaps.
+// Same viewBox width as renderChart, 160 high.
+std::string renderHypnogram(const std::string& title, const std::string& phases,
+                            double start_hours);
+
 // The trailing rolling mean over `window` days (the day and the window-1 days before it) of the
 // values present in that window; absent where the window holds none.
 std::vector<std::optional<double>> rollingAverage(const std::vector<std::optional<double>>& values,

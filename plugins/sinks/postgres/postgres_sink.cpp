@@ -737,7 +737,7 @@ constexpr const char* kDaySummariesSql =
     " NULLIF(sp.spo2_percentage_average, 0), s.lowest_heart_rate, s.average_hrv,"
     " s.total_sleep_duration, s.deep_sleep_duration, s.rem_sleep_duration,"
     " s.light_sleep_duration, s.awake_time, s.efficiency, s.latency,"
-    " s.raw->>'bedtime_start', s.raw->>'bedtime_end'"
+    " s.raw->>'bedtime_start', s.raw->>'bedtime_end', s.sleep_phase_5_min"
     " FROM generate_series($2::date, $3::date, interval '1 day') AS d"
     " LEFT JOIN oura.daily_sleep ds"
     "  ON ds.account = $1::text AND ds.day = d::date AND ds.deleted_at IS NULL"
@@ -789,6 +789,7 @@ std::optional<std::vector<sdk::DaySummary>> PostgresSink::daySummaries(
         d.latency = number(19);
         d.bedtime_start = r.nullable(i, 20);
         d.bedtime_end = r.nullable(i, 21);
+        d.sleep_phase_5_min = r.nullable(i, 22);
         out.push_back(std::move(d));
       }
       return out;

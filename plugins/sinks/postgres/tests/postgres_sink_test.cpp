@@ -959,11 +959,11 @@ TEST_F(PostgresSinkTest, DaySummariesJoinTheDailyTablesAndTheNightsMainSleep) {
       "INSERT INTO oura.daily_spo2 (account, day, spo2_percentage_average) VALUES"
       " ('me', '2024-01-02', 0), ('me', '2024-01-03', 97.5);"
       "INSERT INTO oura.sleep (account, id, day, type, total_sleep_duration, lowest_heart_rate,"
-      " raw) VALUES"
+      " raw, sleep_phase_5_min) VALUES"
       " ('me', 'main', '2024-01-02', 'long_sleep', 25200, 52,"
-      "  '{\"bedtime_start\": \"2024-01-01T23:10:00+01:00\", \"bedtime_end\": \"2024-01-02T07:05:00+01:00\"}'),"
-      " ('me', 'nap', '2024-01-02', 'late_nap', 30000, 40, '{}'),"
-      " ('me', 'gone', '2024-01-03', 'long_sleep', 20000, 45, '{}');"
+      "  '{\"bedtime_start\": \"2024-01-01T23:10:00+01:00\", \"bedtime_end\": \"2024-01-02T07:05:00+01:00\"}', '4221134'),"
+      " ('me', 'nap', '2024-01-02', 'late_nap', 30000, 40, '{}', '22'),"
+      " ('me', 'gone', '2024-01-03', 'long_sleep', 20000, 45, '{}', '11');"
       "UPDATE oura.sleep SET deleted_at = now() WHERE id = 'gone'");
   const auto days = makeSink({}, "pgtest-reader").daySummaries("me", "2024-01-01", "2024-01-05");
   ASSERT_TRUE(days.has_value()) << "the postgres sink can read back";
@@ -982,6 +982,7 @@ TEST_F(PostgresSinkTest, DaySummariesJoinTheDailyTablesAndTheNightsMainSleep) {
   EXPECT_EQ(d2.resting_heart_rate, 52);
   EXPECT_EQ(d2.bedtime_start, "2024-01-01T23:10:00+01:00");
   EXPECT_EQ(d2.bedtime_end, "2024-01-02T07:05:00+01:00");
+  EXPECT_EQ(d2.sleep_phase_5_min, "4221134");
   const DaySummary& d3 = (*days)[1];
   EXPECT_EQ(d3.day, "2024-01-03");
   EXPECT_EQ(d3.spo2, 97.5);
