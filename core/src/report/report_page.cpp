@@ -53,6 +53,7 @@ p.meta { color: #5a6473; margin: 0 0 12px; font-size: 0.9em; }
 .tile .sub { font-size: 0.8em; color: #5a6473; }
 .grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 14px 18px; }
 figure { margin: 0; break-inside: avoid; page-break-inside: avoid; }
+figure.half { margin-top: 16px; max-width: calc(50% - 9px); }
 figcaption { font-size: 0.8em; color: #5a6473; }
 svg.chart { width: 100%; height: auto; display: block; }
 svg.chart text { font-family: inherit; font-size: 11px; fill: #3b4452; }
@@ -280,7 +281,7 @@ class Page {
       const auto start = wallClockHours(*d->bedtime_start, d->day);
       if (!start) continue;
       const std::string heading = "The night to " + d->day;
-      out << "<figure style=\"margin-top:16px\"><h3>" << esc(heading) << "</h3>"
+      out << "<figure class=\"half\"><h3>" << esc(heading) << "</h3>"
           << renderHypnogram(heading + ": sleep stages", *d->sleep_phase_5_min, *start)
           << "<figcaption>" << esc("Sleep stages of the latest main sleep, 5-minute slots, on the "
                                    "wearer's clock (" + clock(*start) + " to " +
