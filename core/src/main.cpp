@@ -1,5 +1,5 @@
 // oura-collector: collects a person's Oura Ring data (Oura API v2) into PostgreSQL or stdout.
-#include "app/application.hpp"
+#include "cli/application.hpp"
 
 #include <atomic>
 #include <csignal>

@@ -144,7 +144,7 @@ def count(collection, a=None, b=None):
 def pages(n, size):
     return max(1, math.ceil(n / size))
 
-# The product's window plan (core/src/app/scrape.cpp): date windows keep 363 days and ask
+# The product's window plan (core/src/sync/window_plan.cpp): date windows keep 363 days and ask
 # 365 (one day wider on each side; max_window_days 365); datetime windows keep 28 and ask 30;
 # snapshots: every page, no dates; full re-fetch (rest_mode_period): the whole history in one
 # request (2015-01-01 .. today, asked one day wider).

@@ -61,8 +61,8 @@
 #include <string>
 #include <vector>
 
-#include "app/loader.hpp"
-#include "app/migrations.hpp"
+#include "plugin_host/loader.hpp"
+#include "schema/migrations.hpp"
 #include "pg_connection.hpp"
 #include "row_json.hpp"
 #include "statements.hpp"

@@ -5,7 +5,7 @@
 // Input: manifest text. Expected outcomes: a Manifest, or sdk::ConfigError; anything else
 // (another exception type, a crash) is a finding. A crash inside toml++ itself is reported, not
 // patched (ISSUE 6).
-#include "app/manifest.hpp"
+#include "config/manifest.hpp"
 
 #include <oura_sdk/config.hpp>
 #include <oura_sdk/errors.hpp>

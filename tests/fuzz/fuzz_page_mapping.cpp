@@ -6,7 +6,7 @@
 // Checks beyond "no crash": every row the mapper emits has exactly its stream's column count,
 // and no primary-key column of a document row is NULL (the mapper must throw MappingError
 // instead). The endpoint plugins come from OURA_PLUGIN_DIR, else the build tree's plugins/.
-#include "app/loader.hpp"
+#include "plugin_host/loader.hpp"
 #include "http/page_parser.hpp"
 
 #include <oura_sdk/endpoint.hpp>

@@ -8,7 +8,7 @@
 //  - the request path exists, takes the parameters the sync strategy sends, and answers the
 //    declared document schema; the scope is one of the spec's OAuth2 scopes;
 //  - the 19 collections of Oura API v2 are each served by exactly one plugin.
-#include "app/loader.hpp"
+#include "plugin_host/loader.hpp"
 #include "mapping_support.hpp"
 
 #include <oura_sdk/endpoint.hpp>

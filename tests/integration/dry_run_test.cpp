@@ -1,6 +1,6 @@
 // End to end: the built oura-collector program against the fake Oura server, dry run to stdout.
 // The JSON Lines rows must carry exactly the fake's documents for the requested window.
-#include "app/days.hpp"
+#include "sync/days.hpp"
 #include "fake_oura.hpp"
 #include "test_support.hpp"
 

@@ -1,7 +1,7 @@
 // End to end into a real PostgreSQL: the built program, the fake Oura server and the postgres
 // sink. A fresh database per test in the cluster the test command starts (PGHOST, PGPORT,
 // PGUSER from .ci/test); without one these tests fail, they never skip.
-#include "app/days.hpp"
+#include "sync/days.hpp"
 #include "fake_oura.hpp"
 #include "test_support.hpp"
 

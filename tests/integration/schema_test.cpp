@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "app/loader.hpp"
+#include "plugin_host/loader.hpp"
 #include "schema_ddl.hpp"
 #include "test_support.hpp"
 

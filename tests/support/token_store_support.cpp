@@ -19,9 +19,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "app/loader.hpp"
-#include "app/manifest.hpp"
-#include "app/migrations.hpp"
+#include "plugin_host/loader.hpp"
+#include "config/manifest.hpp"
+#include "schema/migrations.hpp"
 
 namespace oura::test {
 

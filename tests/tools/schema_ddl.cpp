@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "app/loader.hpp"
+#include "plugin_host/loader.hpp"
 
 namespace oura::schema_sql {
 

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "app/loader.hpp"
+#include "plugin_host/loader.hpp"
 #include "schema_ddl.hpp"
 
 int main(int argc, char** argv) {

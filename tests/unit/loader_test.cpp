@@ -1,6 +1,6 @@
 // PluginLoader against real test plugins built from tests/unit/plugins/ into
 // $OURA_TEST_PLUGIN_DIR: a good sink, and libraries the loader must refuse.
-#include "app/loader.hpp"
+#include "plugin_host/loader.hpp"
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@
 #include <set>
 #include <string>
 
-#include "app/manifest.hpp"
+#include "config/manifest.hpp"
 
 namespace {
 

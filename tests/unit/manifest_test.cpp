@@ -1,7 +1,7 @@
 // The manifest: every problem is "file:line:column: key.path: problem"; plugin config tables are
 // validated against the plugin's schema, with secret references resolved and never echoed.
-#include "app/manifest.hpp"
-#include "app/token_provider.hpp"
+#include "config/manifest.hpp"
+#include "auth/token_provider.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>

@@ -1,7 +1,7 @@
 #include "cli/report_command.hpp"
 
-#include "app/days.hpp"
-#include "app/exit_codes.hpp"
+#include "sync/days.hpp"
+#include "cli/exit_codes.hpp"
 #include "report/report_page.hpp"
 
 #include <Poco/DateTimeFormatter.h>

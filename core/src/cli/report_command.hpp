@@ -3,7 +3,7 @@
 // Overview and Sleep dashboards and the collector's health) from the sinks' stored data. Needs no
 // token and sends nothing to Oura.
 
-#include "app/runtime.hpp"
+#include "plugin_host/runtime.hpp"
 
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 #include "report/report_page.hpp"
 
-#include "app/days.hpp"
+#include "sync/days.hpp"
 #include "report/svg_chart.hpp"
 
 #include <Poco/DateTime.h>

@@ -14,7 +14,7 @@
 #include <oura_sdk/sink.hpp>
 #include <stdexcept>
 
-#include "app/loader.hpp"
+#include "plugin_host/loader.hpp"
 #include "test_support.hpp"
 #include "token_store_conformance.hpp"
 

@@ -14,7 +14,7 @@
 
 #include "../postgres_sink.hpp"
 #include "../statements.hpp"
-#include "app/migrations.hpp"
+#include "schema/migrations.hpp"
 
 namespace pgtest {
 

@@ -12,7 +12,7 @@
 #include <oura_sdk/schema.hpp>
 #include <thread>
 
-#include "app/loader.hpp"
+#include "plugin_host/loader.hpp"
 #include "pg_test_support.hpp"
 
 using namespace oura::sdk;

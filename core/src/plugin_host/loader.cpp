@@ -1,5 +1,5 @@
 // Plugin loading with Boost.DLL. See loader.hpp.
-#include "app/loader.hpp"
+#include "plugin_host/loader.hpp"
 
 #include <dlfcn.h>
 

@@ -1,5 +1,5 @@
 // The TOML manifest: reading, validating and resolving. See manifest.hpp and docs/manifest.md.
-#include "app/manifest.hpp"
+#include "config/manifest.hpp"
 
 #include <algorithm>
 #include <cctype>

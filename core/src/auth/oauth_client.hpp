@@ -12,7 +12,7 @@
 //                                                        then 69
 // Secrets (client secret, codes, tokens) never appear in messages or logs.
 
-#include "app/exit_codes.hpp"
+#include "cli/exit_codes.hpp"
 
 #include <chrono>
 #include <cstdint>

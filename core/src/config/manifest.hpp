@@ -37,7 +37,7 @@
 //
 //   [[sinks]]  plugin = "stdout" ... [sinks.config] ...
 
-#include "app/oauth_client.hpp"
+#include "auth/oauth_client.hpp"
 #include "http/api_client.hpp"
 #include "http/rate_limiter.hpp"
 #include "http/retry_policy.hpp"

@@ -1,4 +1,4 @@
-#include "app/migrations.hpp"
+#include "schema/migrations.hpp"
 
 #include <oura_sdk/errors.hpp>
 

@@ -2,8 +2,8 @@
 // The plugin instances a manifest asks for, loaded, validated and created: the token store, the
 // endpoints (and the collections they serve) and the sinks.
 
-#include "app/loader.hpp"
-#include "app/manifest.hpp"
+#include "plugin_host/loader.hpp"
+#include "config/manifest.hpp"
 
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/sink.hpp>

@@ -3,8 +3,8 @@
 // `status` command that reads it back (SinkPlugin::status): per collection the last synced
 // day, the last run and the last error (docs/operations.md "Run log and status").
 
-#include "app/runtime.hpp"
-#include "app/scrape.hpp"
+#include "plugin_host/runtime.hpp"
+#include "sync/scrape.hpp"
 
 #include <oura_sdk/sink.hpp>
 

@@ -1,4 +1,4 @@
-#include "app/runtime.hpp"
+#include "plugin_host/runtime.hpp"
 
 #include <oura_sdk/errors.hpp>
 

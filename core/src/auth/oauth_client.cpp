@@ -1,5 +1,5 @@
 // The OAuth2 client: see oauth_client.hpp and docs/DESIGN.md "OAuth2 and token stores".
-#include "app/oauth_client.hpp"
+#include "auth/oauth_client.hpp"
 
 #include "http/retry_policy.hpp"
 #include "http/session.hpp"

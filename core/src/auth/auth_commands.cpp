@@ -1,5 +1,5 @@
 // The `auth` commands: see auth_commands.hpp.
-#include "app/auth_commands.hpp"
+#include "auth/auth_commands.hpp"
 
 #include <Poco/Environment.h>
 #include <Poco/Logger.h>
@@ -32,9 +32,9 @@
 #include <oura_sdk/errors.hpp>
 #include <thread>
 
-#include "app/exit_codes.hpp"
-#include "app/oauth_client.hpp"
-#include "app/token_provider.hpp"
+#include "cli/exit_codes.hpp"
+#include "auth/oauth_client.hpp"
+#include "auth/token_provider.hpp"
 
 namespace oura::core {
 

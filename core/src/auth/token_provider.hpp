@@ -26,7 +26,7 @@
 // comes second finds the new token. A refresh that failed is not tried again in this process
 // (its error is thrown again): no loop of invalid_grant.
 
-#include "app/oauth_client.hpp"
+#include "auth/oauth_client.hpp"
 #include "http/api_client.hpp"
 
 #include <oura_sdk/token_store.hpp>

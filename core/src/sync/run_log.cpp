@@ -1,7 +1,7 @@
-#include "app/run_log.hpp"
+#include "sync/run_log.hpp"
 
-#include "app/days.hpp"
-#include "app/exit_codes.hpp"
+#include "sync/days.hpp"
+#include "cli/exit_codes.hpp"
 
 #include <oura_sdk/errors.hpp>
 

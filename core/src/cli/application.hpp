@@ -2,7 +2,7 @@
 // The oura-collector program (a Poco::Util::Application): options, subcommands, logging and the
 // mapping of every error to DESIGN.md's exit codes.
 
-#include "app/scrape.hpp"
+#include "sync/scrape.hpp"
 
 #include <Poco/Util/Application.h>
 

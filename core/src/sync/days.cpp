@@ -1,4 +1,4 @@
-#include "app/days.hpp"
+#include "sync/days.hpp"
 
 #include <Poco/DateTime.h>
 #include <Poco/DateTimeFormatter.h>

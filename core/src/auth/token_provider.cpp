@@ -1,5 +1,5 @@
 // The token provider and the refresh protocol: see token_provider.hpp.
-#include "app/token_provider.hpp"
+#include "auth/token_provider.hpp"
 
 #include <oura_sdk/errors.hpp>
 

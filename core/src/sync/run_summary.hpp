@@ -1,30 +1,13 @@
 #pragma once
-// The scrape command's scheduler: plans each enabled collection's windows, fetches them through
-// the shared HTTP layer (one ApiClient per worker thread; one RateLimiter and RetryPolicy for the
-// process), maps documents to rows with the endpoint plugin, and hands batches to every sink.
-// One collection failing never stops the others; the run ends with a per-collection summary.
+// The outcome of a run: per collection, what was fetched and written and how it ended; the exit
+// code of docs/retries.md's table for the whole run; the table on stderr and --summary-json.
 
-#include "app/runtime.hpp"
-
-#include <oura_sdk/sink.hpp>
-
-#include <atomic>
 #include <cstdint>
-#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 namespace oura::core {
-
-struct ScrapeOptions {
-  bool dry_run = false;
-  std::optional<int> days;              // --days N: the last N days, today included
-  std::optional<std::string> since;     // --since YYYY-MM-DD
-  std::optional<std::string> until;     // --until YYYY-MM-DD (default: today)
-  std::vector<std::string> collections; // --collections a,b (overrides the manifest's list)
-  int overlap_days = 2;                 // incremental runs start this many days before state
-};
 
 enum class Outcome {
   Ok,               // every window fetched and written
@@ -83,33 +66,5 @@ struct RunSummary {
   void writeJson(std::ostream& out, const std::string& command, std::int64_t started_at_ms,
                  std::int64_t finished_at_ms, int exit_code, const std::string& error) const;
 };
-
-// Runs a scrape. `stop` becomes true on SIGINT/SIGTERM: nothing new starts.
-// Throws ExitError for usage errors (unknown --collections name: 64), configuration errors (78),
-// a missing token (77) and sinks that cannot open (69), all before any request.
-RunSummary runScrape(Runtime& runtime, const ScrapeOptions& options, const std::atomic<bool>& stop);
-
-// The message for a problem with the api.* settings, naming where the value came from
-// (the manifest's key, or $OURA_API_BASE_URL).
-std::string apiSettingsProblem(const Manifest& manifest, const std::string& problem);
-
-// Validates the api.* settings the way a scrape would (URL, plain http only to loopback, TLS
-// set-up with the CA file) without connecting. Throws ExitError(78).
-void checkApiSettings(const Manifest& manifest);
-
-// `reprocess`: re-maps the raw documents that sinks stored (after an upgrade added columns),
-// without fetching: for each selected collection and each sink that can read its documents
-// back, maps them with the endpoint plugin and writes the rows to that sink (child sample rows
-// replaced, nothing marked deleted, sync state untouched), in batches while they are read.
-// Throws ExitError as runScrape does for
-// usage, configuration and sinks that cannot open.
-RunSummary runReprocess(Runtime& runtime, const std::vector<std::string>& collections,
-                        const std::atomic<bool>& stop);
-
-// Before a scrape or reprocess into sinks that keep a schema: every such sink's schema must be
-// at the newest migration of the migrations folder (read only when a sink keeps a schema).
-// Throws ExitError(78, "... run init-db") when one is behind, (78) when it is ahead (an older
-// program) or the folder is unusable, (69) when a sink cannot be reached.
-void requireCurrentSchema(Runtime& runtime);
 
 }  // namespace oura::core

@@ -3,7 +3,7 @@
 // applied by a sink's migrate() (init-db); compared with a sink's schemaVersion() before a
 // scrape, so that a program newer than its database refuses to run ("run init-db").
 
-#include "app/manifest.hpp"
+#include "config/manifest.hpp"
 
 #include <oura_sdk/sink.hpp>
 

@@ -3,7 +3,7 @@
 // URL), status, refresh (forced), logout (revoke, then clear the store). See README "Commands"
 // and docs/DESIGN.md "OAuth2 and token stores".
 
-#include "app/runtime.hpp"
+#include "plugin_host/runtime.hpp"
 
 #include <atomic>
 #include <string>

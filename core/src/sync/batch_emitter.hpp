@@ -1,0 +1,117 @@
+#pragma once
+// Collects one collection's rows, per stream, between two sink batches, and the keys of one
+// window's documents (the basis for marking rows deleted).
+
+#include "sync/run_summary.hpp"
+
+#include <oura_sdk/endpoint.hpp>
+#include <oura_sdk/errors.hpp>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/Logger.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace oura::core {
+
+inline constexpr std::size_t kBatchRows = 5000;  // rows buffered before a batch goes to the sinks
+
+// Thrown inside a run when a stop was asked for (SIGINT/SIGTERM).
+struct Interrupted {};
+
+// Collects one collection's rows, per stream, between two sink batches.
+class BatchEmitter : public sdk::RowEmitter {
+ public:
+  BatchEmitter(const sdk::CollectionSpec& spec, CollectionSummary& summary, Poco::Logger& log)
+      : spec_(spec), summary_(summary), log_(log) {
+    for (const auto& key : spec_.streams.at(0).primary_key) {
+      key_columns_.push_back(spec_.streams[0].columnIndex(key));
+    }
+    reset();
+  }
+  void emit(std::size_t stream_index, sdk::Row row) override {
+    if (stream_index >= streams_.size()) {
+      throw sdk::MappingError("row for stream index " + std::to_string(stream_index) +
+                              " of a collection with " + std::to_string(streams_.size()) +
+                              " streams");
+    }
+    if (stream_index == 0) {
+      sdk::Row key;
+      for (std::size_t column : key_columns_) key.push_back(row.at(column));
+      window_keys_.push_back(std::move(key));
+    }
+    streams_[stream_index].rows.push_back(std::move(row));
+    ++pending_;
+  }
+  // Each distinct problem is logged once per collection, with the first document that showed
+  // it (a field missing from every heart-rate row would otherwise flood the log); the run
+  // summary counts every occurrence, and the end of the collection logs the count per problem.
+  void warn(const std::string& message) override {
+    ++summary_.warnings;
+    auto [it, first] = warning_counts_.try_emplace(message, 0);
+    ++it->second;
+    if (first && warning_counts_.size() <= 50) {
+      log_.warning(spec_.name + " document " + document_ + ": " + message +
+                   " (logged once; the run summary counts every document)");
+    }
+  }
+  void logWarningCounts() const {
+    for (const auto& [message, count] : warning_counts_) {
+      if (count > 1) {
+        log_.warning(spec_.name + ": " + std::to_string(count) + " documents: " + message);
+      }
+    }
+  }
+  void setDocument(std::string id) { document_ = std::move(id); }
+  // Drops the rows of the current document (it failed to map half-way).
+  void rollbackTo(const std::vector<std::size_t>& sizes, std::size_t window_keys) {
+    window_keys_.resize(window_keys);
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+      pending_ -= streams_[i].rows.size() - sizes[i];
+      streams_[i].rows.resize(sizes[i]);
+    }
+  }
+  std::vector<std::size_t> sizes() const {
+    std::vector<std::size_t> s;
+    for (const auto& stream : streams_) s.push_back(stream.rows.size());
+    return s;
+  }
+  std::size_t pending() const { return pending_; }
+  std::size_t windowKeyCount() const { return window_keys_.size(); }
+  // The keys of every document emitted since the last call: one window's documents.
+  std::vector<sdk::Row> takeWindowKeys() { return std::exchange(window_keys_, {}); }
+  std::vector<sdk::StreamRows> take() {
+    std::vector<sdk::StreamRows> out = std::move(streams_);
+    reset();
+    return out;
+  }
+
+ private:
+  void reset() {
+    streams_.clear();
+    for (const auto& schema : spec_.streams) streams_.push_back(sdk::StreamRows{&schema, {}});
+    pending_ = 0;
+  }
+  const sdk::CollectionSpec& spec_;
+  CollectionSummary& summary_;
+  Poco::Logger& log_;
+  std::vector<sdk::StreamRows> streams_;
+  std::size_t pending_ = 0;
+  std::string document_;
+  std::map<std::string, std::uint64_t> warning_counts_;
+  std::vector<std::size_t> key_columns_;  // primary-key column indexes of streams[0]
+  std::vector<sdk::Row> window_keys_;
+};
+
+// A value from the API, made safe for a log line: control characters (a newline could forge a
+// log line, an escape sequence could repaint the terminal) become \xNN, and it is cut at 100.
+std::string printable(const std::string& text);
+
+// A document's id for messages: its `id`, else "of <day>", else "(without id)".
+std::string documentId(const Poco::JSON::Object& doc, const std::string& day_field);
+
+}  // namespace oura::core
