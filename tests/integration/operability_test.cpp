@@ -150,7 +150,7 @@ class Database {
 Poco::JSON::Object::Ptr parseMetrics(const std::string& text) {
   const std::string file = oura::test::writeFile(oura::test::makeTempDir(), "m.prom", text);
   const CommandResult r = oura::test::runCommand(
-      "python3",
+      "/usr/bin/python3",
       {"-c",
        "import json, sys\n"
        "from prometheus_client.parser import text_string_to_metric_families\n"
@@ -562,6 +562,13 @@ TEST(Metrics, StatusJsonAndTheSyncedThroughDayFromTheDatabase) {
   // 2024-03-31T00:00:00Z
   EXPECT_EQ(m->getValue<double>("oura_collector_collection_synced_through_timestamp_seconds{account=e2e,collection=daily_sleep}"),
             1711843200.0) << text.str();
+  // The alert rules (docs/operations.md "Alerting") are well-formed and name only metrics that
+  // this run wrote (promtool needs Debian's 330 MB prometheus package: a schema check instead).
+  const CommandResult rules = oura::test::runCommand(
+      "/usr/bin/python3", {envOr("OURA_SOURCE_DIR", "") + "/tests/tools/check_alert_rules.py",
+                           envOr("OURA_SOURCE_DIR", "") + "/etc/prometheus/oura-collector.rules.yml",
+                           dir + "/oura.prom"});
+  EXPECT_EQ(rules.exit_code, 0) << rules.out << rules.err;
   // Just synced: fresh, exit 0, and the JSON says so.
   const CommandResult fresh = run(path, {"status", "--format", "json"}, env);
   EXPECT_EQ(fresh.exit_code, 0) << fresh.out << fresh.err;

@@ -434,7 +434,10 @@ void readOAuth(const toml::table& root, const std::string& file, const fs::path&
     }
   }
   if (auto v = optionalUrl(*t, "authorize_url", file, path, false)) o.authorize_url = *v;
-  if (auto v = optionalUrl(*t, "token_url", file, path, false)) o.token_url = *v;
+  if (auto v = optionalUrl(*t, "token_url", file, path, false)) {
+    o.token_url = *v;
+    o.token_url_explicit = true;  // no fallback to the new-portal URL
+  }
   if (auto v = optionalUrl(*t, "revoke_url", file, path, true)) o.revoke_url = *v;
   if (auto v = optionalStringList(*t, "scopes", file, path)) {
     if (v->empty()) fail(file, t->get("scopes")->source(), join(path, "scopes"), "must not be empty");
