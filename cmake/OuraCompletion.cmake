@@ -8,8 +8,8 @@ add_custom_command(
   COMMAND $<TARGET_FILE:oura-collector> completion bash > ${OURA_COMPLETION_DIR}/oura-collector
   COMMAND $<TARGET_FILE:oura-collector> completion zsh > ${OURA_COMPLETION_DIR}/_oura-collector
   DEPENDS oura-collector
-  COMMENT "Generating the bash and zsh completion of oura-collector"
-  VERBATIM)
+  COMMENT "Generating the bash and zsh completion of oura-collector")
+# (no VERBATIM: the ">" redirections are the shell's)
 add_custom_target(oura-completion ALL
   DEPENDS ${OURA_COMPLETION_DIR}/oura-collector ${OURA_COMPLETION_DIR}/_oura-collector)
 install(FILES ${OURA_COMPLETION_DIR}/oura-collector
