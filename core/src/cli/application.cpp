@@ -294,10 +294,7 @@ int CollectorApplication::main(const std::vector<std::string>& args) {
   // stopped before anything new started and keeps no state for what it could not write. Exit 0
   // quietly, as head(1) users expect (with SIGPIPE ignored, the 141 of a killed writer would make
   // `set -o pipefail` scripts fail for a reader's choice).
-  if (stdout_closed_ || (code != kExitOk && code != kExitUsage && stdoutClosed())) {
-    stdout_closed_ = true;
-    code = kExitOk;
-  }
+  if (stdout_closed_) code = kExitOk;
   if (summary_json_) writeSummaryJson(args[0], started_ms, code, error);
   if (summarised && (metrics_file_ || pushgateway_)) writeMetrics(args[0], started_ms, code);
   return code;
@@ -431,7 +428,12 @@ void CollectorApplication::writeSummaryJson(const std::string& command, std::int
   }
 }
 
-int CollectorApplication::commandHelp(const std::vector<std::string>& words) {
+int CollectorApplication::commandHelp(const std::vector<std::string>& given) {
+  // `scrape --help --dry-run`: what follows --help is not parsed as options.
+  std::vector<std::string> words;
+  for (const std::string& w : given) {
+    if (w.rfind("-", 0) != 0) words.push_back(w);
+  }
   if (words.empty()) {
     printProgramHelp(std::cout);
     return kExitOk;
@@ -520,10 +522,13 @@ int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
   {
     // A dry run's reader may go away (`| head`): stop, keep nothing, exit 0 (main()).
     std::optional<StdoutWatch> watch;
-    if (dry_run_) watch.emplace(stop_);
+    if (dry_run_) {
+      watch.emplace(stop_);
+      silenceWhenStdoutCloses(true);
+    }
     summary = runScrape(*runtime, options, stop_);
     std::cout.flush();
-    stdout_closed_ = (watch && watch->closed()) || stdoutClosed();
+    stdout_closed_ = dry_run_ && ((watch && watch->closed()) || stdoutClosed());
   }
   last_summary_ = summary;
   if (stdout_closed_) return kExitOk;

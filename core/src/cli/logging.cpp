@@ -1,5 +1,7 @@
 #include "cli/logging.hpp"
 
+#include "cli/output.hpp"
+
 #include <Poco/AutoPtr.h>
 #include <Poco/Channel.h>
 #include <Poco/DateTimeFormatter.h>
@@ -8,6 +10,7 @@
 #include <Poco/NumberParser.h>
 #include <Poco/String.h>
 
+#include <atomic>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -21,6 +24,7 @@ namespace oura::core {
 namespace {
 
 LogFormat g_format = LogFormat::Text;
+std::atomic<bool> g_silence_on_closed_stdout{false};
 
 const char* levelWord(Poco::Message::Priority priority) {
   switch (priority) {
@@ -59,6 +63,7 @@ class StderrChannel : public Poco::Channel {
   StderrChannel(LogFormat format, bool terminal, bool journal)
       : format_(format), terminal_(terminal), journal_(journal) {}
   void log(const Poco::Message& message) override {
+    if (g_silence_on_closed_stdout && stdoutClosed()) return;
     const std::string line = formatLogLine(message, format_, journal_);
     std::lock_guard lock(mutex_);
     // On a terminal, a progress line being redrawn (cli/progress.hpp) is cleared first.
@@ -152,6 +157,8 @@ void configureLogging(LogFormat format, Poco::Message::Priority level, bool term
 }
 
 LogFormat currentLogFormat() { return g_format; }
+
+void silenceWhenStdoutCloses(bool on) { g_silence_on_closed_stdout = on; }
 
 void logWith(Poco::Logger& logger, Poco::Message::Priority priority, const std::string& text,
              std::initializer_list<std::pair<const char*, std::string>> fields) {

@@ -42,6 +42,10 @@ LogFormat currentLogFormat();
 void logWith(Poco::Logger& logger, Poco::Message::Priority priority, const std::string& text,
              std::initializer_list<std::pair<const char*, std::string>> fields);
 
+// While set (a dry run writing rows to stdout), log lines are dropped once standard output is
+// closed: the reader went away (`| head`), and the run stops quietly (cli/output.hpp).
+void silenceWhenStdoutCloses(bool on);
+
 // The line a message becomes (without the newline): for tests and the channel.
 std::string formatLogLine(const Poco::Message& message, LogFormat format, bool journal);
 

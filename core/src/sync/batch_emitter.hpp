@@ -52,8 +52,7 @@ class BatchEmitter : public sdk::RowEmitter {
   // problem with its count and the first document that showed it (logWarningCounts()).
   void warn(const std::string& message) override {
     ++summary_.warnings;
-    auto [it, first] = warning_counts_.try_emplace(message, WarningKind{0, document_});
-    ++it->second.count;
+    ++warning_counts_.try_emplace(message, WarningKind{0, document_}).first->second.count;
   }
   void logWarningCounts() const {
     for (const auto& [message, kind] : warning_counts_) {
