@@ -267,11 +267,11 @@ TEST(DryRun, SummaryJsonCarriesThePerCollectionOutcomesAndTheExitCode) {
   EXPECT_EQ(failed->getArray("collections")->size(), 0u);
 }
 
-// Progress: off a terminal, one log line per finished window, numbered against the plan.
+// Progress: off a terminal, one debug log line per finished window, numbered against the plan.
 TEST(DryRun, ProgressLogsOneLinePerFinishedWindowAgainstThePlan) {
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-03-31"});
   // heartrate: 60 days in 28-day windows = 3 windows; daily_sleep: one window.
-  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-01", "--until", "2024-02-29",
+  ScrapeRun run = scrape({"--log-level", "debug", "--dry-run", "--since", "2024-01-01", "--until", "2024-02-29",
                           "--collections", "heartrate,daily_sleep"},
                          manifest(fake, "", {"daily", "heart"}), fake.token());
   ASSERT_EQ(run.result.exit_code, 0) << run.result.err;

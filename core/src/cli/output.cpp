@@ -2,6 +2,7 @@
 
 #include "cli/exit_codes.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <poll.h>
@@ -41,8 +42,14 @@ StdoutWatch::~StdoutWatch() {
 
 void reportRun(const RunSummary& summary, const SummaryOutput& how, std::ostream& err) {
   const int code = summary.exitCode();
+  // Something to say: a collection that did not end ok (not authorised, an app update needed
+  // and failures alike), a token that could not be saved, a non-zero exit.
+  const bool problems =
+      code != kExitOk || !summary.token_problem.empty() ||
+      std::any_of(summary.collections.begin(), summary.collections.end(),
+                  [](const CollectionSummary& c) { return c.outcome != Outcome::Ok; });
   if (how.quiet) {
-    if (code == kExitOk) return;
+    if (!problems) return;
     for (const CollectionSummary& c : summary.collections) {
       if (c.outcome != Outcome::Ok) {
         err << "oura-collector: " << c.collection << ": " << toString(c.outcome)
@@ -54,7 +61,7 @@ void reportRun(const RunSummary& summary, const SummaryOutput& how, std::ostream
     }
     return;
   }
-  if (how.terminal || how.summary || code != kExitOk) summary.print(err);
+  if (how.terminal || how.summary || problems) summary.print(err);
 }
 
 }  // namespace oura::core
