@@ -610,7 +610,7 @@ TEST(CheckConfig, ExitsWithTheCodeTheScrapeWouldHave) {
     const CommandResult r = run(path, {"check-config"}, {{"OURA_E2E_TOKEN", ""}});
     EXPECT_EQ(r.exit_code, 77) << r.out << r.err;
     EXPECT_NE(r.out.find("LOGIN NEEDED (scrape would exit 77)"), std::string::npos) << r.out;
-    const CommandResult scrape = run(path, {"scrape", "--dry-run"}, {{"OURA_E2E_TOKEN", ""}});
+    const CommandResult scrape = run(path, {"scrape"}, {{"OURA_E2E_TOKEN", ""}});
     EXPECT_EQ(scrape.exit_code, 77);
   }
   // 78: a token file in a folder that does not exist.
@@ -624,7 +624,7 @@ TEST(CheckConfig, ExitsWithTheCodeTheScrapeWouldHave) {
     text += "[[sinks]]\nplugin = \"stdout\"\n";
     const std::string path = writeManifest(text);
     const CommandResult r = run(path, {"check-config"}, env);
-    const CommandResult scrape = run(path, {"scrape", "--dry-run"}, env);
+    const CommandResult scrape = run(path, {"scrape"}, env);
     EXPECT_EQ(r.exit_code, scrape.exit_code) << r.out << r.err << "\n" << scrape.err;
     EXPECT_EQ(r.exit_code, 78) << r.out << r.err;
   }

@@ -53,7 +53,7 @@ const std::vector<OptionInfo> kCommandOptions = {
 };
 
 const std::vector<CommandInfo> kCommands = {
-    {"scrape", "", "fetch the enabled collections and hand the rows to the sinks",
+    {"scrape", "", "fetch the enabled collections into the sinks",
      "Fetches every enabled collection (or --collections) from the Oura API and writes the rows "
      "to the manifest's sinks; incremental from each collection's synced day minus "
      "collector.overlap_days unless --days or --since is given. On a terminal it draws a "
@@ -62,54 +62,54 @@ const std::vector<CommandInfo> kCommands = {
      {"dry-run", "days", "since", "until", "collections", "summary", "summary-json",
       "metrics-file", "pushgateway"}},
     {"check-config", "",
-     "validate the manifest, plugins, token store and database; exit as a scrape would",
+     "check the set-up; exit as a scrape would start",
      "Validates the manifest and every plugin's configuration, loads the plugins, reads the "
      "token store and checks the sinks' database schema. Never calls Oura. Exits with the code a "
      "scrape would exit with at its start: 77 login needed, 78 configuration error (a token "
      "folder that does not exist, a placeholder client id), 69 database unreachable.",
      {}},
     {"status", "",
-     "per collection: synced day, last run, last error; non-zero when stale or failed",
+     "sync state and last runs; exit 1 when stale/failed",
      "Reads the sinks' sync state and run log (no token, no Oura request): per collection the "
      "last synced day, days behind, the last run and the last error. Without --account: "
      "collector.account, else every account recorded. Exits 1 when an enabled collection is "
      "stale (synced longer ago than --max-age) or its last run failed, so it can serve as a "
      "Nagios check or Kubernetes probe.",
      {"account", "format", "max-age"}},
-    {"plugins", "", "list the plugins found in the plugin directories",
+    {"plugins", "", "list the plugins found",
      "Lists the plugins found in the plugin directories (collector.plugin_dirs, $OURA_PLUGIN_DIR).",
      {}},
-    {"plugins describe", "NAME", "a plugin's configuration keys, collections, streams, columns",
+    {"plugins describe", "NAME", "a plugin's keys, collections, streams, columns",
      "Prints a plugin's configuration keys and, for endpoint plugins, its collections, streams "
      "and columns.",
      {}},
     {"init-db", "", "create or upgrade the sinks' database schema",
      "Creates or upgrades the database schema of the sinks (the sql/ migrations).", {}},
-    {"purge", "", "delete one account's rows and sync state from the sinks",
+    {"purge", "", "delete one account's rows and sync state",
      "Deletes every row and the sync state of one account from the sinks. Needs --account and "
      "--yes.",
      {"account", "yes"}},
-    {"reprocess", "", "re-map the stored raw documents, without fetching",
+    {"reprocess", "", "re-map the stored raw documents, no fetching",
      "Re-maps the raw documents the sinks stored (after an upgrade added columns), without "
      "fetching; --collections narrows it.",
      {"collections", "summary", "summary-json", "metrics-file", "pushgateway"}},
-    {"auth", "SUBCOMMAND", "login, status, refresh, logout (OAuth2 tokens)",
+    {"auth", "SUBCOMMAND", "OAuth2 tokens: login, status, refresh, logout",
      "Manages the OAuth2 tokens: login, status, refresh, logout.", {}},
-    {"auth login", "", "authorize this program at Oura and store the tokens",
+    {"auth login", "", "authorize at Oura and store the tokens",
      "Authorizes this program at Oura (OAuth2 authorization code, manifest [oauth]) and stores "
      "the tokens. Without oauth.token_url it tries the legacy token URL and then the one of "
      "applications made in Oura's new developer portal, and remembers which worked.",
      {"no-listen"}},
-    {"auth status", "", "the token store, expiry, scopes, last refresh (never a token)",
+    {"auth status", "", "the stored tokens' state (never a token)",
      "Shows the token store, whether a token is present, its expiry, scopes, last refresh and "
      "any interrupted refresh (never a token).",
      {}},
     {"auth refresh", "", "refresh the access token now", "Refreshes the access token now.", {}},
-    {"auth logout", "", "revoke the grant and remove the stored tokens",
+    {"auth logout", "", "revoke the grant, remove the stored tokens",
      "Revokes the grant (oauth.revoke_url) and removes the stored tokens.", {}},
     {"help", "[COMMAND]", "the help of the program or of COMMAND",
      "Prints the help of the program, or of COMMAND (\"help auth login\").", {}},
-    {"completion", "SHELL", "print the bash or zsh completion script",
+    {"completion", "SHELL", "the bash or zsh completion script",
      "Prints the completion script for SHELL (bash or zsh), generated from the same table as "
      "this help.",
      {}},
@@ -180,16 +180,16 @@ void wrap(const std::string& text, std::ostream& out) {
 const char* kExitStatus =
     "Exit status:\n"
     "  0   ok\n"
-    "  1   partial: some collections failed, the rest landed (status: a collection is stale\n"
-    "      or its last run failed)\n"
+    "  1   partial: some collections failed, the rest landed; status: a\n"
+    "      collection is stale or its last run failed\n"
     "  64  usage error on the command line\n"
-    "  69  a required service (Oura, the database) is unreachable at start; nothing done\n"
+    "  69  a required service (Oura, the database) is unreachable; nothing done\n"
     "  70  internal error\n"
     "  75  interrupted, or another run holds the lock; safe to run again\n"
     "  77  login needed (oura-collector auth login)\n"
     "  78  configuration error\n"
-    "A closed standard output (scrape --dry-run | head) stops the run quietly with exit 0,\n"
-    "as head(1) users expect; no sync state is kept for the unwritten rows.\n";
+    "A closed standard output (scrape --dry-run | head) stops the run quietly\n"
+    "with exit 0, as head(1) users expect; a dry run keeps no state.\n";
 
 std::vector<std::string> argumentOptions() {
   std::vector<std::string> out;
@@ -272,18 +272,14 @@ bool optionAllowed(const CommandInfo& command, const std::string& name) {
   for (const OptionInfo& o : kGlobal) {
     if (name == o.name) return true;
   }
-  // A command's own options, and those of its sub-commands (`auth --no-listen login`).
-  const std::string prefix = std::string(command.name) + " ";
-  for (const CommandInfo& c : kCommands) {
-    if (&c != &command && std::string(c.name).rfind(prefix, 0) != 0) continue;
-    if (std::find(c.options.begin(), c.options.end(), name) != c.options.end()) return true;
-  }
-  return false;
+  // The command's own (options are taken out of the words wherever they stand, so
+  // `auth --no-listen login` is "auth login" with --no-listen).
+  return std::find(command.options.begin(), command.options.end(), name) != command.options.end();
 }
 
 void printProgramHelp(std::ostream& out) {
   out << "Usage: oura-collector [OPTIONS] COMMAND [ARGS]\n"
-         "       oura-collector help COMMAND\n\n";
+         "  or:  oura-collector help COMMAND\n\n";
   wrap("Collects your Oura Ring data (Oura API v2) into PostgreSQL, or prints it as JSON Lines "
        "for a dry run. Quiet when nothing is wrong: on a terminal a progress line and a summary "
        "table, elsewhere one line per finished collection.",
@@ -294,8 +290,8 @@ void printProgramHelp(std::ostream& out) {
   for (const CommandInfo& c : kCommands) {
     std::string head = std::string("  ") + c.name + (*c.arguments ? std::string(" ") + c.arguments : "");
     out << head;
-    if (head.size() >= 24) out << "\n" << std::string(24, ' ');
-    else out << std::string(24 - head.size(), ' ');
+    if (head.size() >= 25) out << "\n" << std::string(26, ' ');
+    else out << std::string(26 - head.size(), ' ');
     out << c.summary << "\n";
   }
   out << "\nEvery command takes the options above; `oura-collector help COMMAND` or\n"
@@ -316,7 +312,7 @@ void printCommandHelp(const CommandInfo& command, std::ostream& out) {
       if (name.rfind(std::string(command.name) + " ", 0) != 0) continue;
       std::string head = "  " + name.substr(std::string(command.name).size() + 1) +
                          (*c.arguments ? std::string(" ") + c.arguments : "");
-      out << head << std::string(head.size() < 24 ? 24 - head.size() : 1, ' ') << c.summary << "\n";
+      out << head << std::string(head.size() < 25 ? 26 - head.size() : 2, ' ') << c.summary << "\n";
     }
   }
   if (!command.options.empty()) {
