@@ -589,6 +589,8 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
     token_code = kExitConfig;
     token_state = std::string("CANNOT BE READ (scrape would exit 78): ") + e.what();
   }
+  std::cout << "  token store: " << runtime->token_store_name << " ("
+            << runtime->token_store->describe() << "): " << token_state << "\n";
   for (const auto& endpoint : runtime->endpoints) {
     std::cout << "  endpoint " << endpoint.name << " (" << endpoint.loaded.file << "):";
     for (const auto& spec : endpoint.plugin->collections()) std::cout << ' ' << spec.name;

@@ -176,7 +176,7 @@ StatusVerdict reportStatus(Runtime& rt, const std::string& account, bool json,
     Poco::JSON::Array problems;
     for (const std::string& p : verdict.problems) problems.add(p);
     root.set("problems", problems);
-    root.set("exit_code", verdict.problems.empty() ? kExitOk : kExitPartial);
+    root.set("exit_code", static_cast<int>(verdict.problems.empty() ? kExitOk : kExitPartial));
     root.stringify(out, 2);
     out << "\n";
   } else {
