@@ -298,7 +298,8 @@ TEST(DryRun, ProgressOnATerminalRedrawsOneStatusLine) {
       "python3",
       {"-c", "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)", "sh", "-c", command,
        oura::test::envOr("OURA_BINARY", "oura-collector"), path},
-      {{"OURA_E2E_TOKEN", fake.token()}, {"TERM", "xterm"}});
+      // pty.spawn's terminal reports no size: the line is cut to $COLUMNS (80 without it).
+      {{"OURA_E2E_TOKEN", fake.token()}, {"TERM", "xterm"}, {"COLUMNS", "200"}});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_NE(result.out.find("\r\033[K[1/4 windows] done: heartrate 2024-01-01..2024-01-28"),
             std::string::npos) << result.out;
