@@ -1,4 +1,5 @@
 #include "cli/application.hpp"
+#include "cli/report_command.hpp"
 
 #include "auth/auth_commands.hpp"
 #include "sync/days.hpp"
@@ -19,6 +20,7 @@
 #include "sync/reprocess.hpp"
 #include "sync/scrape.hpp"
 #include "auth/token_provider.hpp"
+#include "cli/run_command.hpp"
 
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/errors.hpp>
@@ -162,12 +164,22 @@ void CollectorApplication::handleOption(const std::string& name, const std::stri
     until_ = value;
   } else if (name == "account") {
     account_ = value;
+  } else if (name == "output") {
+    output_ = value;
   } else if (name == "yes") {
     yes_ = true;
   } else if (name == "no-listen") {
     no_listen_ = true;
   } else if (name == "collections") {
     collections_.push_back(value);
+  } else if (name == "every" || name == "jitter") {
+    const std::optional<std::chrono::seconds> duration =
+        value == "0" || value == "0s" ? std::chrono::seconds(0) : parseDuration(value);
+    if (!duration || (name == "every" && duration->count() == 0)) {
+      throw Poco::Util::InvalidArgumentException(
+          "--" + name + " takes a duration such as 90s, 30m, 1h or 1d, not '" + value + "'");
+    }
+    (name == "every" ? every_ : jitter_) = duration;
   } else if (name == "summary-json") {
     summary_json_ = value;
   } else if (name == "log-level") {
@@ -251,11 +263,12 @@ Manifest CollectorApplication::loadManifestFor(const std::string& path) {
 
 int CollectorApplication::main(const std::vector<std::string>& args) {
   const std::int64_t started_ms = Poco::Timestamp().epochMicroseconds() / 1000;
-  const bool summarised = !args.empty() && (args[0] == "scrape" || args[0] == "reprocess");
+  const bool summarised =
+      !args.empty() && (args[0] == "scrape" || args[0] == "reprocess" || args[0] == "run");
   if (summary_json_) {
     // Checked before the run, so that an hour's backfill does not end without its summary.
     if (!summarised) {
-      std::cerr << "oura-collector: --summary-json is an option of scrape and reprocess\n";
+      std::cerr << "oura-collector: --summary-json is an option of scrape, run and reprocess\n";
       return kExitUsage;
     }
     const std::filesystem::path target(*summary_json_);
@@ -272,7 +285,7 @@ int CollectorApplication::main(const std::vector<std::string>& args) {
   for (const auto& [option, value] : {std::pair{"--metrics-file", metrics_file_},
                                       std::pair{"--pushgateway", pushgateway_}}) {
     if (value && !summarised) {
-      std::cerr << "oura-collector: " << option << " is an option of scrape and reprocess\n";
+      std::cerr << "oura-collector: " << option << " is an option of scrape, run and reprocess\n";
       return kExitUsage;
     }
   }
@@ -295,8 +308,11 @@ int CollectorApplication::main(const std::vector<std::string>& args) {
   // quietly, as head(1) users expect (with SIGPIPE ignored, the 141 of a killed writer would make
   // `set -o pipefail` scripts fail for a reader's choice).
   if (stdout_closed_) code = kExitOk;
-  if (summary_json_) writeSummaryJson(args[0], started_ms, code, error);
-  if (summarised && (metrics_file_ || pushgateway_)) writeMetrics(args[0], started_ms, code);
+  // run writes them after every scrape (commandRun).
+  if (summary_json_ && args[0] != "run") writeSummaryJson(args[0], started_ms, code, error);
+  if (summarised && args[0] != "run" && (metrics_file_ || pushgateway_)) {
+    writeMetrics(args[0], started_ms, code);
+  }
   return code;
 }
 
@@ -492,12 +508,14 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (command == "scrape") return commandScrape(rest);
+  if (command == "run") return commandRun(rest);
   if (command == "check-config") return commandCheckConfig(rest);
   if (command == "plugins") return commandPlugins(rest);
   if (command == "init-db") return commandInitDb(rest);
   if (command == "purge") return commandPurge(rest);
   if (command == "reprocess") return commandReprocess(rest);
   if (command == "status") return commandStatus(rest);
+  if (command == "report") return commandReport(rest);
   if (command == "auth") {
     auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
     return runAuthCommand(*runtime, rest, no_listen_, stop_);
@@ -535,6 +553,31 @@ int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
   if (metrics_file_ || pushgateway_) gatherMetrics(*runtime);
   reportRun(summary, {Progress::stderrIsTerminal(), summary_, quiet_}, std::cerr);
   return summary.exitCode();
+}
+
+// The long-running mode (cli/run_command.hpp): every run is a whole `scrape` through
+// runCommand, so each run's errors map to their exit codes and its summary is printed as usual.
+int CollectorApplication::commandRun(const std::vector<std::string>& args) {
+  if (!args.empty()) throw ExitError(kExitUsage, "run takes no arguments, got '" + args[0] + "'");
+  if (days_ || since_ || until_) {
+    throw ExitError(kExitUsage, "run is incremental: --days, --since and --until are for a "
+                                "one-shot scrape (a backfill)");
+  }
+  RunEverySchedule schedule;
+  if (every_) schedule.every = *every_;
+  schedule.jitter = jitter_;
+  return runEvery(
+      schedule,
+      [this] {
+        last_summary_.reset();
+        const std::int64_t started_ms = Poco::Timestamp().epochMicroseconds() / 1000;
+        std::string error;
+        const int code = runCommand({"scrape"}, error);
+        if (summary_json_) writeSummaryJson("scrape", started_ms, code, error);
+        if (metrics_file_ || pushgateway_) writeMetrics("scrape", started_ms, code);
+        return code;
+      },
+      stop_, Poco::Logger::get("oura.run"));
 }
 
 int CollectorApplication::commandCheckConfig(const std::vector<std::string>& args) {
@@ -742,6 +785,21 @@ int CollectorApplication::commandStatus(const std::vector<std::string>& args) {
   const StatusVerdict verdict = reportStatus(*runtime, account, format_.value_or("table") == "json",
                                              max_age, std::cout, today(), nowMs());
   return verdict.problems.empty() ? kExitOk : kExitPartial;
+}
+
+int CollectorApplication::commandReport(const std::vector<std::string>& args) {
+  if (!args.empty()) throw ExitError(kExitUsage, "report takes no arguments, got '" + args[0] + "'");
+  if (since_) throw ExitError(kExitUsage, "report takes --days and --until, not --since");
+  if (account_ && account_->empty()) throw ExitError(kExitUsage, "--account needs an account label");
+  ReportOptions options;
+  options.days = days_.value_or(30);
+  options.until = until_;
+  options.account = account_;
+  options.output = output_.value_or("");
+  checkReportOptions(options);
+  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  requireCurrentSchema(*runtime);
+  return runReportCommand(*runtime, options);
 }
 
 int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {

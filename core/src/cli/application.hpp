@@ -9,6 +9,7 @@
 #include <Poco/Util/Application.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,12 +38,14 @@ class CollectorApplication : public Poco::Util::Application {
   void writeSummaryJson(const std::string& command, std::int64_t started_ms, int code,
                         const std::string& error);
   int commandScrape(const std::vector<std::string>& args);
+  int commandRun(const std::vector<std::string>& args);
   int commandCheckConfig(const std::vector<std::string>& args);
   int commandPlugins(const std::vector<std::string>& args);
   int commandInitDb(const std::vector<std::string>& args);
   int commandPurge(const std::vector<std::string>& args);
   int commandReprocess(const std::vector<std::string>& args);
   int commandStatus(const std::vector<std::string>& args);
+  int commandReport(const std::vector<std::string>& args);
   std::string manifestPath() const;
   void setUpLogging();
   // Applies the manifest's collector.log_format unless --log-format was given.
@@ -66,6 +69,7 @@ class CollectorApplication : public Poco::Util::Application {
   std::optional<std::string> since_;
   std::optional<std::string> until_;
   std::vector<std::string> collections_;
+  std::optional<std::string> output_;   // report --output
   std::optional<std::string> account_;  // purge --account, status --account
   bool yes_ = false;                    // purge --yes
   bool no_listen_ = false;              // auth login --no-listen
@@ -84,6 +88,8 @@ class CollectorApplication : public Poco::Util::Application {
   // After the run: the sinks' sync state and the token store, into metrics_.
   void gatherMetrics(Runtime& runtime);
   bool stdout_closed_ = false;
+  std::optional<std::chrono::seconds> every_;   // run --every
+  std::optional<std::chrono::seconds> jitter_;  // run --jitter
 };
 
 }  // namespace oura::core

@@ -50,6 +50,10 @@ const std::vector<OptionInfo> kCommandOptions = {
      "a collection synced longer ago than AGE is stale: N days, or Nd, Nh, Nm (default: "
      "collector.overlap_days + 1 days)"},
     {"no-listen", "", "", "paste the redirected URL on stdin instead of listening for it"},
+    {"every", "", "DURATION", "the interval between scrapes (90s, 30m, 1h, 1d; default 1h)"},
+    {"jitter", "", "DURATION",
+     "at most this random delay added to each interval (default a tenth of --every; 0s: none)"},
+    {"output", "o", "FILE", "the HTML file to write (- for stdout)"},
 };
 
 const std::vector<CommandInfo> kCommands = {
@@ -61,6 +65,15 @@ const std::vector<CommandInfo> kCommands = {
      "collection (the table with --summary, or when something failed).",
      {"dry-run", "days", "since", "until", "collections", "summary", "summary-json",
       "metrics-file", "pushgateway"}},
+    {"run", "",
+     "a scrape now, then every --every (long-running)",
+     "Long-running mode (containers, compose): a scrape now, then every --every (default 1h) "
+     "plus a random delay up to --jitter (default a tenth of it). Failed runs (77 and 78 "
+     "included) are tried again at the next interval; SIGTERM ends the run in flight cleanly "
+     "and exits 0. --summary-json, --metrics-file and --pushgateway are written after every "
+     "scrape.",
+     {"every", "jitter", "dry-run", "collections", "summary", "summary-json", "metrics-file",
+      "pushgateway"}},
     {"check-config", "",
      "check the set-up; exit as a scrape would start",
      "Validates the manifest and every plugin's configuration, loads the plugins, reads the "
@@ -76,6 +89,12 @@ const std::vector<CommandInfo> kCommands = {
      "stale (synced longer ago than --max-age) or its last run failed, so it can serve as a "
      "Nagios check or Kubernetes probe.",
      {"account", "format", "max-age"}},
+    {"report", "",
+     "an HTML report of the last days, from the database",
+     "Writes a self-contained HTML report of the last --days days (default 30): scores, sleep "
+     "and the collector's health, from the database (no token, no Oura request); --output - "
+     "writes it to stdout.",
+     {"output", "days", "until", "account"}},
     {"plugins", "", "list the plugins found",
      "Lists the plugins found in the plugin directories (collector.plugin_dirs, $OURA_PLUGIN_DIR).",
      {}},
