@@ -13,6 +13,6 @@ add_custom_command(
 add_custom_target(oura-completion ALL
   DEPENDS ${OURA_COMPLETION_DIR}/oura-collector ${OURA_COMPLETION_DIR}/_oura-collector)
 install(FILES ${OURA_COMPLETION_DIR}/oura-collector
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions COMPONENT runtime)
 install(FILES ${OURA_COMPLETION_DIR}/_oura-collector
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions COMPONENT runtime)

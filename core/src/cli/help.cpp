@@ -81,7 +81,7 @@ const std::vector<CommandInfo> kCommands = {
      "scrape would exit with at its start: 77 login needed, 78 configuration error (a token "
      "folder that does not exist, a placeholder client id), 69 database unreachable.",
      {}},
-    {"status", "",
+    {"status", "[--account ID]",
      "sync state and last runs; exit 1 when stale/failed",
      "Reads the sinks' sync state and run log (no token, no Oura request): per collection the "
      "last synced day, days behind, the last run and the last error. Without --account: "
@@ -315,8 +315,8 @@ void printProgramHelp(std::ostream& out) {
   }
   out << "\nEvery command takes the options above; `oura-collector help COMMAND` or\n"
          "`oura-collector COMMAND --help` lists its own.\n\n"
-      << kExitStatus << "\nFiles:\n  " << kDefaultManifest
-      << "  the manifest (docs/manifest.md)\n\nReport bugs to the project's issue tracker.\n";
+      << kExitStatus << "\nThe manifest: --config, else $OURA_CONFIG, else " << kDefaultManifest
+      << ".\n";
 }
 
 void printCommandHelp(const CommandInfo& command, std::ostream& out) {
