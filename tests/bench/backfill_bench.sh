@@ -112,7 +112,7 @@ TOML
   "$collector" --config "$work/manifest.toml" init-db >"$work/init.out" 2>&1 ||
     { cat "$work/init.out" >&2; exit 1; }
   status=0
-  /usr/bin/time -v -o "$work/time.txt" "$collector" --config "$work/manifest.toml" scrape \
+  /usr/bin/time -v -o "$work/time.txt" "$collector" --config "$work/manifest.toml" scrape --summary \
     --since "$first" --until "$last" >"$work/scrape.out" 2>"$work/scrape.err" || status=$?
   # The fake's own CPU (it serves every page on one core): utime + stime of its process.
   fake_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$fake_pid/stat")

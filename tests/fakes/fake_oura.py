@@ -37,6 +37,9 @@ from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit, urlunsplit
 API_PREFIX = "/v2/usercollection/"
 CONTROL_PREFIX = "/_fake/"
 OAUTH_PREFIX = "/oauth/"
+# The token URL of applications made in Oura's new developer portal
+# (https://moi.ouraring.com/oauth/v2/ext/oauth-token), served on the same host.
+NEW_PORTAL_TOKEN_PATH = "/oauth/v2/ext/oauth-token"
 
 # --------------------------------------------------------------------------------------
 # Time helpers
@@ -1714,6 +1717,10 @@ class OAuthState:
         self.token_delay_ms = args.token_delay_ms
         self.token_delay_count = args.token_delay_count  # None: every token request
         self.omit_refresh_token = False
+        # An application of Oura's new developer portal: the legacy token URL answers 400
+        # invalid_request, NEW_PORTAL_TOKEN_PATH serves it. Otherwise (a legacy application) the
+        # new-portal URL answers 401 invalid_client.
+        self.new_portal = args.new_portal
         self.token_faults = []  # [[fault, remaining]]
         self.authorize_error = None
         self.codes = {}    # code -> {client_id, redirect_uri, scope, challenge}
@@ -1726,6 +1733,8 @@ class OAuthState:
         self.refresh_calls = 0
         self.authorize_calls = 0
         self.revoke_calls = 0
+        self.legacy_token_calls = 0
+        self.new_portal_token_calls = 0
         self.log = []  # [{"endpoint", "grant_type", "status", "error"}]
 
     def issue(self, scope, family=None):
@@ -1756,6 +1765,9 @@ class OAuthState:
                 "refresh_calls": self.refresh_calls,
                 "authorize_calls": self.authorize_calls,
                 "revoke_calls": self.revoke_calls,
+                "legacy_token_calls": self.legacy_token_calls,
+                "new_portal_token_calls": self.new_portal_token_calls,
+                "new_portal": self.new_portal,
                 "refresh_tokens": self.valid_refresh_tokens(),
                 "access_tokens": self.valid_access_tokens(),
                 "lifetime": self.lifetime,
@@ -1789,6 +1801,8 @@ class OAuthState:
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                     raise ValueError("token_delay_count must be a non-negative integer or null")
                 self.token_delay_count = value
+            if "new_portal" in obj:
+                self.new_portal = bool(obj["new_portal"])
             if "omit_refresh_token" in obj:
                 self.omit_refresh_token = bool(obj["omit_refresh_token"])
             if "authorize_error" in obj:
@@ -2049,6 +2063,19 @@ class Handler(BaseHTTPRequestHandler):
         if name == "authorize" and method == "GET":
             return self.oauth_authorize(oauth, query)
         if name == "token" and method == "POST":
+            with oauth.lock:
+                oauth.legacy_token_calls += 1
+                new_portal = oauth.new_portal
+            if new_portal:
+                # What Oura's legacy token URL tells applications of the new developer portal.
+                return self.oauth_error(400, "invalid_request", "Invalid client or client credentials.")
+            return self.oauth_token(oauth, body)
+        if path == NEW_PORTAL_TOKEN_PATH and method == "POST":
+            with oauth.lock:
+                oauth.new_portal_token_calls += 1
+                new_portal = oauth.new_portal
+            if not new_portal:
+                return self.oauth_error(401, "invalid_client", "Client authentication failed.")
             return self.oauth_token(oauth, body)
         if name == "revoke" and method in ("POST", "GET"):
             return self.oauth_revoke(oauth, query, body)
@@ -2439,6 +2466,10 @@ def main(argv=None):
     parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
     parser.add_argument("--client-id", default="test-client", help="the OAuth2 client id accepted")
     parser.add_argument("--client-secret", default="test-secret", help="the OAuth2 client secret accepted")
+    parser.add_argument("--new-portal", action="store_true",
+                        help="the client is an application of Oura's new developer portal: "
+                             "/oauth/token answers 400 invalid_request, " + NEW_PORTAL_TOKEN_PATH +
+                             " issues its tokens (without it that URL answers 401 invalid_client)")
     parser.add_argument("--token-lifetime", type=int, default=86400,
                         help="seconds an issued access token is valid (expires_in)")
     parser.add_argument("--granted-scopes", default=None,

@@ -267,11 +267,11 @@ TEST(DryRun, SummaryJsonCarriesThePerCollectionOutcomesAndTheExitCode) {
   EXPECT_EQ(failed->getArray("collections")->size(), 0u);
 }
 
-// Progress: off a terminal, one log line per finished window, numbered against the plan.
+// Progress: off a terminal, one debug log line per finished window, numbered against the plan.
 TEST(DryRun, ProgressLogsOneLinePerFinishedWindowAgainstThePlan) {
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-03-31"});
   // heartrate: 60 days in 28-day windows = 3 windows; daily_sleep: one window.
-  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-01", "--until", "2024-02-29",
+  ScrapeRun run = scrape({"--log-level", "debug", "--dry-run", "--since", "2024-01-01", "--until", "2024-02-29",
                           "--collections", "heartrate,daily_sleep"},
                          manifest(fake, "", {"daily", "heart"}), fake.token());
   ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
@@ -298,7 +298,8 @@ TEST(DryRun, ProgressOnATerminalRedrawsOneStatusLine) {
       "python3",
       {"-c", "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)", "sh", "-c", command,
        oura::test::envOr("OURA_BINARY", "oura-collector"), path},
-      {{"OURA_E2E_TOKEN", fake.token()}, {"TERM", "xterm"}});
+      // pty.spawn's terminal reports no size: the line is cut to $COLUMNS (80 without it).
+      {{"OURA_E2E_TOKEN", fake.token()}, {"TERM", "xterm"}, {"COLUMNS", "200"}});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   EXPECT_NE(result.out.find("\r\033[K[1/4 windows] done: heartrate 2024-01-01..2024-01-28"),
             std::string::npos) << result.out;

@@ -206,6 +206,7 @@ sdk::TokenSet exchangeAndSave(Runtime& rt, const OAuthSettings& oauth, OAuthClie
     tokens.scopes = response.scopes.value_or(oauth.scopes);
     tokens.generation = expected + 1;
     tokens.refreshed_at = nowSeconds();
+    tokens.token_url = response.token_url;  // the new-portal URL when the fallback found it
     const SaveOutcome outcome =
         saveTokens(store, tokens, expected, oauth.save_retry, "the login's tokens");
     if (outcome.saved) return tokens;
@@ -541,6 +542,10 @@ int status(Runtime& rt) {
                                   : std::string("no [oauth] table (no login, no refresh)"))
             << "\n";
   std::optional<sdk::TokenSet> tokens = store.load();
+  if (tokens && !tokens->token_url.empty()) {
+    std::cout << "token URL in use: " << tokens->token_url
+              << " (found by the login's fallback; refreshes go there)\n";
+  }
   // The check every other command makes before using the tokens.
   const bool can_refresh = rt.manifest.oauth && store.writable();
   const std::optional<std::string> problem = loginNeededReason(tokens, store, can_refresh);

@@ -124,7 +124,8 @@ void applyOAuthBaseUrl(OAuthSettings& settings, const std::string& base_url) {
     throw sdk::ConfigError("environment variable OURA_OAUTH_BASE_URL: expected "
                            "scheme://host[:port], got '" + base_url + "'");
   }
-  for (std::string* url : {&settings.authorize_url, &settings.token_url, &settings.revoke_url}) {
+  for (std::string* url : {&settings.authorize_url, &settings.token_url, &settings.revoke_url,
+                           &settings.new_portal_token_url}) {
     if (url->empty()) continue;
     try {
       Poco::URI uri(*url);
@@ -196,6 +197,7 @@ struct OAuthClient::Impl {
   OAuthSettings settings;
   Poco::URI authorize;
   Poco::URI token;
+  std::optional<Poco::URI> new_portal_token;  // unset when token_url is explicit
   std::optional<Poco::URI> revoke_uri;
   Poco::Net::Context::Ptr context;  // null when every URL is http:// (loopback tests)
   RetryPolicy backoff{kBackoff};
@@ -203,10 +205,16 @@ struct OAuthClient::Impl {
   explicit Impl(OAuthSettings s) : settings(std::move(s)) {
     authorize = checkedUrl(settings, "authorize_url", settings.authorize_url);
     token = checkedUrl(settings, "token_url", settings.token_url);
+    if (!settings.token_url_explicit && !settings.new_portal_token_url.empty() &&
+        settings.new_portal_token_url != settings.token_url) {
+      new_portal_token = checkedUrl(settings, "token_url", settings.new_portal_token_url);
+    }
     if (!settings.revoke_url.empty()) {
       revoke_uri = checkedUrl(settings, "revoke_url", settings.revoke_url);
     }
     const bool any_https = Poco::icompare(token.getScheme(), "https") == 0 ||
+                           (new_portal_token &&
+                            Poco::icompare(new_portal_token->getScheme(), "https") == 0) ||
                            (revoke_uri && Poco::icompare(revoke_uri->getScheme(), "https") == 0);
     if (any_https) {
       try {
@@ -396,6 +404,38 @@ struct OAuthClient::Impl {
     }
   }
 
+  // POSTs to the token endpoint: straight to the new-portal URL when `remembered` names it;
+  // else to token_url and, when that answers 400 invalid_request or 401 invalid_client (what the
+  // legacy URL says to applications of the new developer portal) and token_url was not set
+  // explicitly, to the new-portal URL. Neither error spends a code or a refresh token.
+  TokenResponse postWithFallback(Poco::Net::HTMLForm& form, const std::string& what,
+                                 const std::string& remembered) {
+    if (new_portal_token && remembered == settings.new_portal_token_url) {
+      TokenResponse response = parseTokenResponse(post(*new_portal_token, form, what, "token_url"));
+      response.token_url = settings.new_portal_token_url;
+      return response;
+    }
+    try {
+      return parseTokenResponse(post(token, form, what, "token_url"));
+    } catch (const OAuthError& e) {
+      if (!new_portal_token || (e.error != "invalid_request" && e.error != "invalid_client")) throw;
+      oauthLog().information(what + ": the token URL " + settings.token_url + " answered " +
+                             e.error + "; trying the URL of applications made in Oura's new "
+                             "developer portal, " + settings.new_portal_token_url);
+      try {
+        TokenResponse response =
+            parseTokenResponse(post(*new_portal_token, form, what, "token_url"));
+        response.token_url = settings.new_portal_token_url;
+        return response;
+      } catch (const OAuthError& second) {
+        if (second.kind() != OAuthError::Kind::Config) throw;
+        OAuthError both(second.kind(), std::string(e.what()) + "; and then " + second.what());
+        both.error = second.error;
+        throw both;
+      }
+    }
+  }
+
   void addClient(Poco::Net::HTMLForm& form) const {
     if (!settings.client_secret_problem.empty()) {
       throw sdk::ConfigError(settings.client_secret_problem);
@@ -444,17 +484,16 @@ TokenResponse OAuthClient::exchangeCode(const std::string& code, const std::stri
   form.set("redirect_uri", impl_->settings.redirect_uri);
   if (!code_verifier.empty()) form.set("code_verifier", code_verifier);
   impl_->addClient(form);
-  return parseTokenResponse(
-      impl_->post(impl_->token, form, "the authorization-code exchange", "token_url"));
+  return impl_->postWithFallback(form, "the authorization-code exchange", "");
 }
 
-TokenResponse OAuthClient::refresh(const std::string& refresh_token) {
+TokenResponse OAuthClient::refresh(const std::string& refresh_token, const std::string& token_url) {
   Poco::Net::HTMLForm form;
   form.setEncoding(Poco::Net::HTMLForm::ENCODING_URL);
   form.set("grant_type", "refresh_token");
   form.set("refresh_token", refresh_token);
   impl_->addClient(form);
-  return parseTokenResponse(impl_->post(impl_->token, form, "the refresh grant", "token_url"));
+  return impl_->postWithFallback(form, "the refresh grant", token_url);
 }
 
 void OAuthClient::revoke(const std::string& token, const std::string& hint) {

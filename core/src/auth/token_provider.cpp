@@ -345,7 +345,7 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
   // 5. The refresh grant.
   TokenResponse response;
   try {
-    response = client_->refresh(before.refresh_token);
+    response = client_->refresh(before.refresh_token, before.token_url);
   } catch (const OAuthError& e) {
     // The stored tokens stay as they were. The mark is taken back unless the request may have
     // been acted on (no answer twice): then the next run learns the outcome from its refresh.
@@ -414,6 +414,7 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
   fresh.generation = marked.generation + 1;
   fresh.refreshed_at = nowSeconds();
   fresh.refresh_started_at.reset();
+  fresh.token_url = response.token_url;
   const SaveOutcome outcome =
       saveTokens(store_, fresh, marked.generation, oauth_->save_retry, "the refreshed tokens");
   if (!outcome.saved) {

@@ -271,8 +271,16 @@ void readCollector(const toml::table& root, const std::string& file, const fs::p
     return;
   }
   const std::string path = "collector";
-  rejectUnknownKeys(*t, {"account", "plugin_dirs", "collections", "days", "overlap_days", "sql_dir"},
+  rejectUnknownKeys(*t, {"account", "plugin_dirs", "collections", "days", "overlap_days", "sql_dir",
+                         "log_format"},
                     file, path);
+  if (auto format = optionalString(*t, "log_format", file, path)) {
+    if (*format != "text" && *format != "json") {
+      fail(file, t->get("log_format")->source(), join(path, "log_format"),
+           "must be \"text\" or \"json\", got '" + *format + "'");
+    }
+    m.log_format = *format;
+  }
   if (auto account = optionalString(*t, "account", file, path)) {
     m.account = *account;
     m.account_explicit = true;
@@ -397,6 +405,19 @@ void readOAuth(const toml::table& root, const std::string& file, const fs::path&
     fail(file, t->source(), join(path, "client_id"),
          "missing required key (the client id of your Oura application)");
   }
+  {
+    // The sample manifest's placeholder (etc/oura-collector.toml) left in place: a login would
+    // fail at Oura with an unhelpful page, and a refresh with invalid_client.
+    std::string lower = *client_id;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower.rfind("your-", 0) == 0 || lower.rfind("your_", 0) == 0 ||
+        lower.find('<') != std::string::npos || lower == "changeme" || lower == "client-id") {
+      fail(file, t->get("client_id")->source(), join(path, "client_id"),
+           "'" + *client_id + "' is the sample's placeholder: set the client id of your Oura "
+           "application (https://cloud.ouraring.com/oauth/applications)");
+    }
+  }
   o.client_id = *client_id;
   if (const toml::node* secret = t->get("client_secret")) {
     const std::string key = join(path, "client_secret");
@@ -413,7 +434,10 @@ void readOAuth(const toml::table& root, const std::string& file, const fs::path&
     }
   }
   if (auto v = optionalUrl(*t, "authorize_url", file, path, false)) o.authorize_url = *v;
-  if (auto v = optionalUrl(*t, "token_url", file, path, false)) o.token_url = *v;
+  if (auto v = optionalUrl(*t, "token_url", file, path, false)) {
+    o.token_url = *v;
+    o.token_url_explicit = true;  // no fallback to the new-portal URL
+  }
   if (auto v = optionalUrl(*t, "revoke_url", file, path, true)) o.revoke_url = *v;
   if (auto v = optionalStringList(*t, "scopes", file, path)) {
     if (v->empty()) fail(file, t->get("scopes")->source(), join(path, "scopes"), "must not be empty");

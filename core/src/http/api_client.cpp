@@ -315,6 +315,7 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
     ++attempts;
     Exchange ex = d.exchange(url, token, stats);
     if (!ex.server_limit.empty()) d.adaptToServer(ex.server_limit, url);
+    if (ex.status == 429) ++stats.rate_limited;
     std::optional<std::string> unusable;  // a 2xx body that `check` refused
     if (ex.status >= 200 && ex.status < 300) {
       if (check) unusable = check(ex.body);

@@ -48,6 +48,7 @@ struct RequestStats {
   std::uint64_t requests = 0;  // HTTP requests sent (every attempt counts)
   std::uint64_t retries = 0;   // attempts after the first
   std::uint64_t pages = 0;     // pages walked by the paginator
+  std::uint64_t rate_limited = 0;  // 429 Too Many Requests answers
 };
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;

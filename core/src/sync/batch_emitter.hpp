@@ -47,23 +47,18 @@ class BatchEmitter : public sdk::RowEmitter {
     streams_[stream_index].rows.push_back(std::move(row));
     ++pending_;
   }
-  // Each distinct problem is logged once per collection, with the first document that showed
-  // it (a field missing from every heart-rate row would otherwise flood the log); the run
-  // summary counts every occurrence, and the end of the collection logs the count per problem.
+  // Warnings are aggregated by kind: nothing is logged per document (a field missing from every
+  // heart-rate row would flood the log); the end of the collection logs one line per distinct
+  // problem with its count and the first document that showed it (logWarningCounts()).
   void warn(const std::string& message) override {
     ++summary_.warnings;
-    auto [it, first] = warning_counts_.try_emplace(message, 0);
-    ++it->second;
-    if (first && warning_counts_.size() <= 50) {
-      log_.warning(spec_.name + " document " + document_ + ": " + message +
-                   " (logged once; the run summary counts every document)");
-    }
+    ++warning_counts_.try_emplace(message, WarningKind{0, document_}).first->second.count;
   }
   void logWarningCounts() const {
-    for (const auto& [message, count] : warning_counts_) {
-      if (count > 1) {
-        log_.warning(spec_.name + ": " + std::to_string(count) + " documents: " + message);
-      }
+    for (const auto& [message, kind] : warning_counts_) {
+      log_.warning(spec_.name + ": " + message + " in " + std::to_string(kind.count) +
+                   (kind.count == 1 ? " document (" : " documents (first: ") + kind.first_document +
+                   ")");
     }
   }
   void setDocument(std::string id) { document_ = std::move(id); }
@@ -102,7 +97,11 @@ class BatchEmitter : public sdk::RowEmitter {
   std::vector<sdk::StreamRows> streams_;
   std::size_t pending_ = 0;
   std::string document_;
-  std::map<std::string, std::uint64_t> warning_counts_;
+  struct WarningKind {
+    std::uint64_t count;
+    std::string first_document;
+  };
+  std::map<std::string, WarningKind> warning_counts_;
   std::vector<std::size_t> key_columns_;  // primary-key column indexes of streams[0]
   std::vector<sdk::Row> window_keys_;
 };

@@ -90,6 +90,7 @@ class CollectionRun {
     summary_.requests = stats.requests;
     summary_.retries = stats.retries;
     summary_.pages = stats.pages;
+    summary_.rate_limited = stats.rate_limited;
     emitter_.logWarningCounts();
   }
 

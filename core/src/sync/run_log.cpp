@@ -42,25 +42,6 @@ std::string oneLine(std::string text) {
   return text;
 }
 
-// The enabled collections of the manifest (its list, else every served collection), by name.
-std::vector<std::string> enabledCollections(const Runtime& rt) {
-  std::vector<std::string> out;
-  if (rt.manifest.collections.empty()) {
-    for (const auto& c : rt.collections) out.push_back(c.spec->name);
-    return out;
-  }
-  std::set<std::string> seen;
-  for (const std::string& item : rt.manifest.collections) {
-    std::stringstream in(item);
-    for (std::string name; std::getline(in, name, ',');) {
-      name.erase(0, name.find_first_not_of(" \t"));
-      name.erase(name.find_last_not_of(" \t") + 1);
-      if (!name.empty() && seen.insert(name).second) out.push_back(name);
-    }
-  }
-  return out;
-}
-
 void printAccount(const std::string& account, const std::vector<std::string>& enabled,
                   const std::vector<const sdk::CollectionStatus*>& known, std::ostream& out,
                   long today, std::int64_t now_ms) {
@@ -124,6 +105,24 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
 }
 
 }  // namespace
+
+std::vector<std::string> enabledCollections(const Runtime& rt) {
+  std::vector<std::string> out;
+  if (rt.manifest.collections.empty()) {
+    for (const auto& c : rt.collections) out.push_back(c.spec->name);
+    return out;
+  }
+  std::set<std::string> seen;
+  for (const std::string& item : rt.manifest.collections) {
+    std::stringstream in(item);
+    for (std::string name; std::getline(in, name, ',');) {
+      name.erase(0, name.find_first_not_of(" \t"));
+      name.erase(name.find_last_not_of(" \t") + 1);
+      if (!name.empty() && seen.insert(name).second) out.push_back(name);
+    }
+  }
+  return out;
+}
 
 std::int64_t nowMs() { return Poco::Timestamp().epochMicroseconds() / 1000; }
 

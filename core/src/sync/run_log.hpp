@@ -12,8 +12,12 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace oura::core {
+
+// The enabled collections of the manifest (its list, else every served collection), by name.
+std::vector<std::string> enabledCollections(const Runtime& runtime);
 
 // Milliseconds since the Unix epoch, now.
 std::int64_t nowMs();

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <string>
+#include <vector>
 
 namespace oura::core {
 
@@ -49,18 +51,35 @@ int RunSummary::exitCode() const {
 }
 
 void RunSummary::print(std::ostream& out) const {
+  // Every column as wide as its widest cell (header or value), two spaces apart.
+  const std::vector<std::string> headers = {"requests", "retries", "docs",    "rows",
+                                            "inserted", "updated", "skipped", "warnings"};
+  const auto cells = [](const CollectionSummary& c) {
+    return std::vector<std::uint64_t>{c.requests, c.retries,  c.documents, c.rows,
+                                      c.inserted, c.updated, c.skipped,   c.warnings};
+  };
   std::size_t width = 10;
-  for (const auto& c : collections) width = std::max(width, c.collection.size());
-  out << std::left << std::setw(static_cast<int>(width)) << "collection" << std::right
-      << std::setw(9) << "requests" << std::setw(8) << "retries" << std::setw(7) << "docs"
-      << std::setw(9) << "rows" << std::setw(9) << "inserted" << std::setw(8) << "updated"
-      << std::setw(8) << "skipped" << std::setw(9) << "warnings" << "  outcome\n";
+  std::vector<std::size_t> widths;
+  for (const auto& h : headers) widths.push_back(h.size());
   for (const auto& c : collections) {
-    out << std::left << std::setw(static_cast<int>(width)) << c.collection << std::right
-        << std::setw(9) << c.requests << std::setw(8) << c.retries << std::setw(7) << c.documents
-        << std::setw(9) << c.rows << std::setw(9) << c.inserted << std::setw(8) << c.updated
-        << std::setw(8) << c.skipped << std::setw(9) << c.warnings << "  "
-        << toString(c.outcome) << "\n";
+    width = std::max(width, c.collection.size());
+    const auto values = cells(c);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      widths[i] = std::max(widths[i], std::to_string(values[i]).size());
+    }
+  }
+  out << std::left << std::setw(static_cast<int>(width)) << "collection" << std::right;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    out << "  " << std::setw(static_cast<int>(widths[i])) << headers[i];
+  }
+  out << "  outcome\n";
+  for (const auto& c : collections) {
+    out << std::left << std::setw(static_cast<int>(width)) << c.collection << std::right;
+    const auto values = cells(c);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      out << "  " << std::setw(static_cast<int>(widths[i])) << values[i];
+    }
+    out << "  " << toString(c.outcome) << "\n";
   }
   for (const auto& c : collections) {
     if (c.outcome != Outcome::Ok && !c.message.empty()) {

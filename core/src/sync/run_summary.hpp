@@ -40,6 +40,8 @@ struct CollectionSummary {
   std::uint64_t warnings = 0;    // lenient-parsing warnings (absent required key, wrong type)
   std::uint64_t inserted = 0;    // as reported by the sinks
   std::uint64_t updated = 0;
+  std::uint64_t rate_limited = 0;  // 429 answers among the requests
+  double duration_seconds = 0;     // from its start to its end (metrics)
   Outcome outcome = Outcome::Ok;
   bool unreachable = false;      // failed without ever reaching the API (connection refused...)
   std::string message;           // what failed and what to do

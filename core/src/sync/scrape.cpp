@@ -2,6 +2,7 @@
 
 #include "auth/token_provider.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/logging.hpp"
 #include "cli/progress.hpp"
 #include "config/api_settings.hpp"
 #include "http/api_client.hpp"
@@ -18,7 +19,9 @@
 #include <Poco/Logger.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -237,10 +240,10 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
   const bool redraw = Progress::stderrIsTerminal() && !(options.dry_run && ::isatty(STDOUT_FILENO));
   Progress progress(std::cerr, redraw, Poco::Logger::get("oura.progress"));
   {
-    std::uint64_t planned = 0;
+    std::map<std::string, std::uint64_t> planned;
     for (std::size_t i = 0; i < selected.size(); ++i) {
       if (tokens.allows(selected[i]->spec->scope)) {
-        planned += planWindows(*selected[i]->spec, windows[i]).size();
+        planned[selected[i]->spec->name] = planWindows(*selected[i]->spec, windows[i]).size();
       }
     }
     progress.plan(planned);
@@ -267,12 +270,30 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
         s.message = "not started: stopped by a signal; run again to finish";
         continue;
       }
+      const auto collection_started = std::chrono::steady_clock::now();
       runCollection(rt, *selected[i], *clients[worker_index], tokens, stop, s, progress,
                     windows[i]);
-      Poco::Logger::get("oura.scrape")
-          .information(s.collection + ": " + toString(s.outcome) + ", " +
-                       std::to_string(s.documents) + " documents, " + std::to_string(s.rows) +
-                       " rows, " + std::to_string(s.requests) + " requests");
+      s.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                         collection_started).count();
+      // One line per finished collection: a problem is a warning (shown by --quiet).
+      logWith(Poco::Logger::get("oura.scrape"),
+              s.outcome == Outcome::Ok ? Poco::Message::PRIO_INFORMATION
+                                       : Poco::Message::PRIO_WARNING,
+              s.collection + ": " + toString(s.outcome) + ", " + std::to_string(s.documents) +
+                  " documents, " + std::to_string(s.rows) + " rows, " +
+                  std::to_string(s.requests) + " requests" +
+                  (s.warnings ? ", " + std::to_string(s.warnings) + " warnings" : std::string()),
+              {{"collection", s.collection},
+               {"window", s.first_day.empty() ? "" : s.first_day + ".." + s.last_day},
+               {"account", rt.manifest.account},
+               {"requests", std::to_string(s.requests)},
+               {"retries", std::to_string(s.retries)},
+               {"documents", std::to_string(s.documents)},
+               {"rows", std::to_string(s.rows)},
+               {"inserted", std::to_string(s.inserted)},
+               {"updated", std::to_string(s.updated)},
+               {"warnings", std::to_string(s.warnings)},
+               {"outcome", outcomeName(s.outcome)}});
     }
   };
   {
