@@ -1,5 +1,6 @@
 // oura-collector: collects a person's Oura Ring data (Oura API v2) into PostgreSQL or stdout.
 #include "cli/application.hpp"
+#include "http/network_watch.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  oura::core::setNetworkStopFlag(&g_stop);  // SIGTERM also ends a blocked connect/send/recv
   oura::core::CollectorApplication app(g_stop);
   return app.runCommandLine(argc, argv);
 }
