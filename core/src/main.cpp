@@ -11,6 +11,12 @@ std::atomic<bool> g_stop{false};
 extern "C" void onStopSignal(int) { g_stop.store(true); }
 }  // namespace
 
+// Exported to plugins (dlsym): a plugin waiting on its own I/O (the postgres sink's statements)
+// cancels it when the program is asked to stop.
+extern "C" __attribute__((visibility("default"))) int oura_stop_requested() {
+  return g_stop.load() ? 1 : 0;
+}
+
 int main(int argc, char** argv) {
   struct sigaction action {};
   action.sa_handler = onStopSignal;

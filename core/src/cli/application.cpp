@@ -523,6 +523,12 @@ int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
     } catch (const sdk::UnavailableError& e) {
       throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::Error& e) {
+      if (stop_.load()) {
+        // A wait on the database (a table lock) cancelled by SIGINT/SIGTERM: each migration is
+        // one transaction, so the one in progress left nothing behind.
+        throw ExitError(kExitInterrupted, "sink " + sink.name + ": init-db interrupted: " +
+                                              e.what() + "; run init-db again");
+      }
       throw ExitError(kExitConfig, "sink " + sink.name + ": migration failed: " + e.what());
     }
     any = true;

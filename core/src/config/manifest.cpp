@@ -252,6 +252,7 @@ std::optional<std::vector<std::string>> optionalStringList(const toml::table& pa
     const std::string element_path = indexed(join(path, key), i);
     if (!value) wrongType(file, element, element_path, "a string");
     if (value->get().empty()) fail(file, element.source(), element_path, "must not be empty");
+    rejectControlCharacters(value->get(), file, element, element_path);
     if (!seen.insert(value->get()).second) {
       fail(file, element.source(), element_path, "duplicate entry '" + value->get() + "'");
     }
@@ -329,6 +330,12 @@ void readCollector(const toml::table& root, const std::string& file, const fs::p
     m.plugin_dirs = defaultPluginDirs();
   }
   if (auto collections = optionalStringList(*t, "collections", file, path)) {
+    // The same rule as `--collections ""`: an empty selection is a mistake, not "everything".
+    if (collections->empty()) {
+      fail(file, t->get("collections")->source(), join(path, "collections"),
+           "must name at least one collection; leave the key out to fetch every collection the "
+           "endpoints serve");
+    }
     m.collections = *collections;
   }
   if (auto days = optionalCount(*t, "days", file, path, 1)) m.days = *days;

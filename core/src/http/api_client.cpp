@@ -40,6 +40,7 @@ namespace oura::core {
 namespace {
 
 constexpr std::size_t kExcerptChars = 200;
+constexpr std::size_t kShownUrlChars = 300;
 
 Poco::Logger& httpLog() { return Poco::Logger::get("oura.http"); }
 
@@ -387,6 +388,11 @@ struct ApiClient::Impl {
   }
 };
 
+std::string shownUrl(const std::string& url) {
+  if (url.size() <= kShownUrlChars) return url;
+  return url.substr(0, kShownUrlChars) + "...(" + std::to_string(url.size()) + " characters in all)";
+}
+
 ApiClient::ApiClient(HttpSettings settings, RateLimiter& limiter, RetryPolicy& policy,
                      TokenProvider& tokens)
     : impl_(std::make_unique<Impl>(std::move(settings), limiter, policy, tokens)) {}
@@ -411,7 +417,9 @@ std::string ApiClient::buildUri(const std::string& path, const QueryParams& quer
 HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
                             RequestStats& stats, const BodyCheck& check) {
   Impl& d = *impl_;
-  const std::string url = d.base_path + buildUri(path, query);
+  const std::string request_uri = d.base_path + buildUri(path, query);
+  // What messages and logs show: a server's 10 MB next_token must not become a 10 MB log line.
+  const std::string url = shownUrl(request_uri);
   const RetrySettings& rs = d.policy.settings();
   int attempts = 0;
   int max_attempts = rs.max_attempts;
@@ -422,7 +430,7 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
     const std::string token = d.tokens.accessToken();  // sdk::LoginNeededError when none
     if (attempts > 0) ++stats.retries;
     ++attempts;
-    Exchange ex = d.exchange(url, token, stats);
+    Exchange ex = d.exchange(request_uri, token, stats);
     if (ex.refused) {
       throw sdk::HttpError(ex.status, url, "GET " + url + ": HTTP " + std::to_string(ex.status) +
                                                " but " + *ex.refused);
@@ -508,7 +516,7 @@ void forEachDocument(ApiClient& client, const std::string& path, const QueryPara
     QueryParams page_query = query;
     if (!cursor.empty()) page_query.emplace_back("next_token", cursor);
     if (page >= max_pages) {
-      const std::string url = ApiClient::buildUri(path, page_query);
+      const std::string url = shownUrl(ApiClient::buildUri(path, page_query));
       throw sdk::HttpError(200, url,
                            "GET " + url + ": more than " + std::to_string(max_pages) +
                                " pages; stopping (is the server repeating itself?)");

@@ -94,6 +94,10 @@ class ApiClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// `url` as messages and logs show it: at most about 300 characters (a hostile next_token can be
+// megabytes), with its full length named when cut.
+std::string shownUrl(const std::string& url);
+
 // Walks a `{data, next_token}` collection: GET with the query, then with `next_token` added,
 // until next_token is null or absent (never stops on a short page). Calls `on_document` for each
 // element of `data` in order. A page that is not JSON is retried as a transport error (see
