@@ -1411,13 +1411,15 @@ STATUS_TEXT = {
     503: "Service Unavailable", 504: "Gateway Timeout",
 }
 FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated", "reset", "delay",
-               "drip", "endless", "gzip_bomb", "huge_string")
+               "drip", "endless", "gzip_bomb", "huge_string", "huge_token")
 # Hostile bodies (docs/retries.md "Caps and deadlines"): "drip" announces a body and sends one
 # byte every 0.2 s until the client hangs up; "endless" is a chunked body that never ends;
 # "gzip_bomb" is a small gzip body inflating to `size` bytes (default 256 MiB) of JSON
 # whitespace; "huge_string" is a page whose one document has an `id` of `size` bytes (default
-# 200 MB), streamed.
-HOSTILE_DEFAULT_SIZE = {"gzip_bomb": 256 << 20, "huge_string": 200 * 1000 * 1000}
+# 200 MB), streamed; "huge_token" is the normal page with a next_token of `size` characters
+# (default 10 MB).
+HOSTILE_DEFAULT_SIZE = {"gzip_bomb": 256 << 20, "huge_string": 200 * 1000 * 1000,
+                        "huge_token": 10 * 1000 * 1000}
 DEFAULT_DELAY_MS = 2000  # a "delay" fault without delay_ms: longer than a 1 s client timeout
 
 
@@ -2358,6 +2360,8 @@ class Handler(BaseHTTPRequestHandler):
                 return 200
             if kind == "repeat_token":
                 next_token = cursor  # the token the client just used, i.e. the previous page's
+            if kind == "huge_token":
+                next_token = "t" * fault["size"]
         self.send_json(200, {"data": page, "next_token": next_token})
         return 200
 

@@ -826,3 +826,23 @@ TEST(FaultInjection, SigtermWhileInitDbWaitsOnATableLockExits75AndAppliesNothing
                  "AND table_name = 'daily_sleep' AND column_name = 'lock_probe'"),
             "0\n");
 }
+
+TEST(FaultInjection, AHugeNextTokenIsShortenedInMessagesAndTheRunLog) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA, kB, kC}};
+  initDb(s);
+  // A's first page hands out a 10 MB next_token: the request that carries it fails (the server
+  // refuses such a request line), and every message naming its URL must stay short.
+  fake.post("/_fake/faults", R"({"collection": ")" + kA + R"(", "kind": "huge_token"})");
+  const RunResult faulty = scrape(s);
+  EXPECT_EQ(faulty.exitCode(), 1) << faulty.result.err.substr(0, 2000);
+  EXPECT_LT(faulty.result.err.size(), 200000u) << "stderr carries the token";
+  ASSERT_FALSE(faulty.summary.isNull());
+  const std::string message = messageOf(summaryOf(faulty, kA));
+  EXPECT_NE(message.find("characters in all)"), std::string::npos) << message.substr(0, 2000);
+  EXPECT_LT(message.size(), 5000u);
+  EXPECT_LE(std::stol(psql(s.pg, s.db, "SELECT coalesce(max(length(error)), 0) FROM oura.runs")),
+            5000);
+  expectRepairedByCleanRun(s);
+}
