@@ -846,3 +846,72 @@ TEST(FaultInjection, AHugeNextTokenIsShortenedInMessagesAndTheRunLog) {
             5000);
   expectRepairedByCleanRun(s);
 }
+
+// --- a damaged schema (issue 10 item 9) -------------------------------------------------------
+
+namespace {
+
+CommandResult runInitDb(const Case& s, const std::string& command = "init-db") {
+  const std::string config =
+      oura::test::writeFile(oura::test::makeTempDir(), "manifest.toml", manifest(s));
+  return oura::test::runCommand(envOr("OURA_BINARY", "oura-collector"),
+                                {"--config", config, command},
+                                {{"OURA_FAULTS_TOKEN", s.fake.token()}});
+}
+
+}  // namespace
+
+TEST(FaultInjection, InitDbReCreatesADroppedTableWithoutTouchingData) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA, kB}};
+  initDb(s);
+  ASSERT_EQ(scrape(s).exitCode(), 0);
+  const long sleep_rows = count(s, kB, "true");
+  ASSERT_GT(sleep_rows, 0);
+  psql(s.pg, s.db, "DROP TABLE oura." + kA);
+  CommandResult r = runInitDb(s);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("missing: table oura." + kA), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("re-created"), std::string::npos) << r.err;
+  EXPECT_EQ(count(s, kB, "true"), sleep_rows) << "init-db touched stored rows";
+  EXPECT_EQ(count(s, kA, "true"), 0);  // back, empty: the next scrape fills it
+  // A second init-db finds nothing to repair.
+  r = runInitDb(s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("missing"), std::string::npos) << r.err;
+  s.fake.reset();
+  psql(s.pg, s.db, "DELETE FROM oura.sync_state");
+  const RunResult again = scrape(s);
+  EXPECT_EQ(again.exitCode(), 0) << again.result.err;
+  expectLanded(s, kA);
+}
+
+TEST(FaultInjection, InitDbNamesAColumnThatDiffersFromTheMigrations) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA}};
+  initDb(s);
+  psql(s.pg, s.db, "ALTER TABLE oura." + kA + " ALTER COLUMN day TYPE text");
+  CommandResult r = runInitDb(s);
+  EXPECT_EQ(r.exit_code, 78) << r.out << r.err;
+  EXPECT_NE(r.err.find("different: column oura." + kA + ".day (is text NOT NULL, the migrations "
+                       "make date NOT NULL)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(FaultInjection, ASchemaNewerThanTheProgramIsReportedAlikeByInitDbAndCheckConfig) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA}};
+  initDb(s);
+  psql(s.pg, s.db, "INSERT INTO oura.schema_migrations (version, name) VALUES (99, '099_future.sql')");
+  const CommandResult init = runInitDb(s);
+  const CommandResult check = runInitDb(s, "check-config");
+  EXPECT_EQ(init.exit_code, 78) << init.out << init.err;
+  EXPECT_EQ(check.exit_code, 78) << check.out << check.err;
+  const std::string words = "SCHEMA AHEAD (migration 99, this program knows ";
+  EXPECT_NE((init.out + init.err).find(words), std::string::npos) << init.out << init.err;
+  EXPECT_NE((check.out + check.err).find(words), std::string::npos) << check.out << check.err;
+}

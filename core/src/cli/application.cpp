@@ -1,5 +1,7 @@
 #include "cli/application.hpp"
 
+#include "http/rate_limiter.hpp"
+
 #include "auth/auth_commands.hpp"
 #include "sync/days.hpp"
 #include "cli/exit_codes.hpp"
@@ -307,6 +309,9 @@ int CollectorApplication::runCommand(const std::vector<std::string>& args, std::
     return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
   } catch (const sdk::RunLockedError& e) {
     return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
+  } catch (const StopRequested& e) {
+    // SIGINT/SIGTERM during a network wait outside a collection (a token request).
+    return fail(kExitInterrupted, "", std::string(e.what()) + "; run again");
   } catch (const sdk::Error& e) {
     // A plugin's error that is not a bug: a store or database that failed (disk full, I/O).
     return fail(kExitUnavailable, "", e.what());
@@ -515,9 +520,17 @@ int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
   for (SinkInstance& sink : runtime->sinks) {
     std::vector<int> applied;
     try {
-      if (!sink.plugin->schemaVersion()) {
+      const std::optional<int> version = sink.plugin->schemaVersion();
+      if (!version) {
         std::cout << "sink " << sink.name << ": keeps no schema\n";
         continue;
+      }
+      if (*version > migrations.back().version) {
+        // Worded as check-config says it: a newer program's schema is not this one's to touch.
+        throw ExitError(kExitConfig, "sink " + sink.name + ": SCHEMA AHEAD (migration " +
+                                         std::to_string(*version) + ", this program knows " +
+                                         std::to_string(migrations.back().version) +
+                                         "): upgrade oura-collector");
       }
       applied = sink.plugin->migrate(migrations);
     } catch (const sdk::UnavailableError& e) {
