@@ -7,6 +7,7 @@
 #include <Poco/Util/Application.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,12 +35,14 @@ class CollectorApplication : public Poco::Util::Application {
   void writeSummaryJson(const std::string& command, std::int64_t started_ms, int code,
                         const std::string& error);
   int commandScrape(const std::vector<std::string>& args);
+  int commandRun(const std::vector<std::string>& args);
   int commandCheckConfig(const std::vector<std::string>& args);
   int commandPlugins(const std::vector<std::string>& args);
   int commandInitDb(const std::vector<std::string>& args);
   int commandPurge(const std::vector<std::string>& args);
   int commandReprocess(const std::vector<std::string>& args);
   int commandStatus(const std::vector<std::string>& args);
+  int commandReport(const std::vector<std::string>& args);
   std::string manifestPath() const;
   void setUpLogging();
   void printHelp() const;
@@ -55,10 +58,13 @@ class CollectorApplication : public Poco::Util::Application {
   std::optional<std::string> since_;
   std::optional<std::string> until_;
   std::vector<std::string> collections_;
+  std::optional<std::string> output_;   // report --output
   std::optional<std::string> account_;  // purge --account, status --account
   bool yes_ = false;                    // purge --yes
   bool no_listen_ = false;              // auth login --no-listen
   std::string log_level_ = "information";
+  std::optional<std::chrono::seconds> every_;   // run --every
+  std::optional<std::chrono::seconds> jitter_;  // run --jitter
 };
 
 }  // namespace oura::core
