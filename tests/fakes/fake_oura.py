@@ -10,6 +10,7 @@ Adding a collection = one generator function + one entry in COLLECTIONS.
 """
 
 import argparse
+import zlib
 import base64
 import binascii
 import collections
@@ -1412,7 +1413,16 @@ STATUS_TEXT = {
     429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
     503: "Service Unavailable", 504: "Gateway Timeout",
 }
-FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated", "reset", "delay")
+FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated", "reset", "delay",
+               "drip", "endless", "gzip_bomb", "huge_string", "huge_token")
+# Hostile bodies (docs/retries.md "Caps and deadlines"): "drip" announces a body and sends one
+# byte every 0.2 s until the client hangs up; "endless" is a chunked body that never ends;
+# "gzip_bomb" is a small gzip body inflating to `size` bytes (default 256 MiB) of JSON
+# whitespace; "huge_string" is a page whose one document has an `id` of `size` bytes (default
+# 200 MB), streamed; "huge_token" is the normal page with a next_token of `size` characters
+# (default 10 MB).
+HOSTILE_DEFAULT_SIZE = {"gzip_bomb": 256 << 20, "huge_string": 200 * 1000 * 1000,
+                        "huge_token": 10 * 1000 * 1000}
 DEFAULT_DELAY_MS = 2000  # a "delay" fault without delay_ms: longer than a 1 s client timeout
 
 
@@ -1438,7 +1448,7 @@ def parse_fault(obj, default_seed="1"):
     if not isinstance(obj, dict):
         raise ValueError("fault must be a JSON object")
     unknown = set(obj) - {"collection", "kind", "count", "probability", "every", "seed",
-                          "retry_after", "body", "delay_ms", "after", "gzip"}
+                          "retry_after", "body", "delay_ms", "after", "gzip", "size"}
     if unknown:
         raise ValueError("unknown fault field(s): %s" % ", ".join(sorted(unknown)))
     collection = obj.get("collection")
@@ -1502,6 +1512,10 @@ def parse_fault(obj, default_seed="1"):
         fault["delay_ms"] = float(delay)
     elif kind == "delay":
         fault["delay_ms"] = float(DEFAULT_DELAY_MS)
+    if obj.get("size") is not None:
+        fault["size"] = _positive_int(obj, "size")
+    elif kind in HOSTILE_DEFAULT_SIZE:
+        fault["size"] = HOSTILE_DEFAULT_SIZE[kind]
     return fault
 
 
@@ -1926,6 +1940,65 @@ class Handler(BaseHTTPRequestHandler):
         return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, limit - len(recent))),
                 "X-RateLimit-Reset": str(reset)}
 
+    _bombs = {}
+
+    def send_hostile(self, fault):
+        """A body meant to exhaust the client (see HOSTILE_DEFAULT_SIZE). Stops when the client
+        hangs up; the request is recorded as a 200."""
+        kind = fault["kind"]
+        self.close_connection = True
+        try:
+            self.send_response(200, "OK")
+            self.send_header("Content-Type", "application/json")
+            if kind == "drip":
+                body = b'{"data":[],"next_token":null}' + b" " * 1000000
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for byte in body:
+                    self.wfile.write(bytes((byte,)))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            elif kind == "endless":
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b'3\r\n{"d\r\n')
+                chunk = b" " * 65536
+                frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+                while True:
+                    self.wfile.write(frame)
+            elif kind == "gzip_bomb":
+                size = fault["size"]
+                body = self._bombs.get(size)
+                if body is None:
+                    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+                    parts = [packer.compress(b'{"data":[')]
+                    block = b" " * (1 << 20)
+                    for _ in range(size >> 20):
+                        parts.append(packer.compress(block))
+                    parts.append(packer.compress(b'],"next_token":null}'))
+                    parts.append(packer.flush())
+                    body = b"".join(parts)
+                    self._bombs[size] = body
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:  # huge_string
+                size = fault["size"]
+                head, tail = b'{"data":[{"id":"', b'","day":"2024-01-01"}],"next_token":null}'
+                self.send_header("Content-Length", str(len(head) + size + len(tail)))
+                self.end_headers()
+                self.wfile.write(head)
+                block = b"a" * (1 << 20)
+                left = size
+                while left > 0:
+                    self.wfile.write(block[:min(left, len(block))])
+                    left -= min(left, len(block))
+                self.wfile.write(tail)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError):
+            pass
+        return 200
+
     def send_json(self, status, obj, headers=None):
         self.send_body(status, json.dumps(obj, separators=(",", ":")), headers=headers)
 
@@ -2286,6 +2359,8 @@ class Handler(BaseHTTPRequestHandler):
             # connection when the client gave up; the request is recorded with its status).
             time.sleep(fault["delay_ms"] / 1000.0)
             fault = None
+        if fault is not None and fault["kind"] in ("drip", "endless", "gzip_bomb", "huge_string"):
+            return self.send_hostile(fault)
         if fault is not None and fault["kind"] not in FAULT_WORDS:
             return self.send_fault(fault)
         if COLLECTIONS[collection].kind == "object":
@@ -2312,6 +2387,8 @@ class Handler(BaseHTTPRequestHandler):
                 return 200
             if kind == "repeat_token":
                 next_token = cursor  # the token the client just used, i.e. the previous page's
+            if kind == "huge_token":
+                next_token = "t" * fault["size"]
         self.send_json(200, {"data": page, "next_token": next_token})
         return 200
 

@@ -3,6 +3,7 @@
 
 #include "http/retry_policy.hpp"
 #include "http/session.hpp"
+#include "http/network_watch.hpp"
 
 #include <oura_sdk/errors.hpp>
 
@@ -247,6 +248,20 @@ struct OAuthClient::Impl {
       out.problem = e.displayText();
       return out;
     }
+    // SIGINT/SIGTERM shuts the socket down at once; the exchange then fails and stops here.
+    NetworkWatch watch(*session, std::nullopt);
+    out = exchangeOn(*session, uri, form);
+    watch.throwIfStopped();
+    return out;
+  }
+
+  // Token responses are small: a larger body is refused rather than read into memory.
+  static constexpr std::size_t kMaxTokenResponse = 1 << 20;
+
+  Result exchangeOn(Poco::Net::HTTPClientSession& s, const Poco::URI& uri,
+                    Poco::Net::HTMLForm& form) {
+    Result out;
+    auto* session = &s;
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, uri.getPathEtc(),
                                    Poco::Net::HTTPMessage::HTTP_1_1);
     request.set("Accept", "application/json");
@@ -275,7 +290,13 @@ struct OAuthClient::Impl {
     try {
       Poco::Net::HTTPResponse response;
       std::istream& in = session->receiveResponse(response);
-      Poco::StreamCopier::copyToString(in, out.body);
+      char buffer[16 * 1024];
+      while (in.peek() != std::char_traits<char>::eof()) {
+        out.body.append(buffer, static_cast<std::size_t>(in.readsome(buffer, sizeof buffer)));
+        if (out.body.size() > kMaxTokenResponse) {
+          throw Poco::IOException("the response is larger than 1 MiB, not a token response");
+        }
+      }
       if (in.bad()) throw Poco::IOException("the response body could not be read");
       if (response.hasContentLength() &&
           static_cast<std::streamsize>(out.body.size()) < response.getContentLength64()) {

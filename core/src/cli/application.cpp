@@ -1,6 +1,8 @@
 #include "cli/application.hpp"
 #include "cli/report_command.hpp"
 
+#include "http/rate_limiter.hpp"
+
 #include "auth/auth_commands.hpp"
 #include "sync/days.hpp"
 #include "cli/exit_codes.hpp"
@@ -399,6 +401,9 @@ int CollectorApplication::runCommand(const std::vector<std::string>& args, std::
     return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
   } catch (const sdk::RunLockedError& e) {
     return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
+  } catch (const StopRequested& e) {
+    // SIGINT/SIGTERM during a network wait outside a collection (a token request).
+    return fail(kExitInterrupted, "", std::string(e.what()) + "; run again");
   } catch (const sdk::Error& e) {
     // A plugin's error that is not a bug: a store or database that failed (disk full, I/O).
     return fail(kExitUnavailable, "", e.what());
@@ -699,14 +704,28 @@ int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
   for (SinkInstance& sink : runtime->sinks) {
     std::vector<int> applied;
     try {
-      if (!sink.plugin->schemaVersion()) {
+      const std::optional<int> version = sink.plugin->schemaVersion();
+      if (!version) {
         std::cout << "sink " << sink.name << ": keeps no schema\n";
         continue;
+      }
+      if (*version > migrations.back().version) {
+        // Worded as check-config says it: a newer program's schema is not this one's to touch.
+        throw ExitError(kExitConfig, "sink " + sink.name + ": SCHEMA AHEAD (migration " +
+                                         std::to_string(*version) + ", this program knows " +
+                                         std::to_string(migrations.back().version) +
+                                         "): upgrade oura-collector");
       }
       applied = sink.plugin->migrate(migrations);
     } catch (const sdk::UnavailableError& e) {
       throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::Error& e) {
+      if (stop_.load()) {
+        // A wait on the database (a table lock) cancelled by SIGINT/SIGTERM: each migration is
+        // one transaction, so the one in progress left nothing behind.
+        throw ExitError(kExitInterrupted, "sink " + sink.name + ": init-db interrupted: " +
+                                              e.what() + "; run init-db again");
+      }
       throw ExitError(kExitConfig, "sink " + sink.name + ": migration failed: " + e.what());
     }
     any = true;
