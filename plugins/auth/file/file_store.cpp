@@ -165,7 +165,12 @@ void FileTokenStore::checkFolder() const {
   struct stat st {};
   if (::stat(folder_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;  // reported elsewhere
   const bool sticky_root = (st.st_mode & S_ISVTX) != 0 && st.st_uid == 0;
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_root) {
+  // A Kubernetes volume with `fsGroup` is group-writable for that group, with the set-group-ID
+  // bit: accepted when the group is this process's own (runAsGroup = fsGroup), so only the pod's
+  // own processes may write there. Others writing it is never accepted.
+  const bool own_fs_group = (st.st_mode & S_ISGID) != 0 && st.st_gid == ::getegid() &&
+                            (st.st_mode & S_IWOTH) == 0;
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_root && !own_fs_group) {
     throw ConfigError("the folder " + folder_ + " of token file " + path_ + " has mode " +
                       octalMode(st.st_mode) +
                       ": group or others may replace the token file there, refused; run `chmod "

@@ -205,6 +205,19 @@ TEST(FileTokenStore, AFolderGroupOrOthersMayWriteIsRefusedLikeTheFile) {
   }
   ASSERT_EQ(::chmod(tmp.dir().c_str(), 0750), 0);  // readable by the group: fine
   EXPECT_TRUE(store->load().has_value());
+  // A Kubernetes fsGroup volume: set-group-ID, writable by this process's own group: fine; the
+  // same for another group, or writable by others, is refused.
+  ASSERT_EQ(::chown(tmp.dir().c_str(), static_cast<uid_t>(-1), ::getegid()), 0);
+  ASSERT_EQ(::chmod(tmp.dir().c_str(), 02770), 0);
+  EXPECT_TRUE(store->load().has_value());
+  ASSERT_EQ(::chmod(tmp.dir().c_str(), 02777), 0);
+  EXPECT_THROW(store->load(), ConfigError);
+  if (::geteuid() == 0) {  // only root may give the folder a group it is not in
+    ASSERT_EQ(::chown(tmp.dir().c_str(), static_cast<uid_t>(-1), ::getegid() + 1), 0);
+    ASSERT_EQ(::chmod(tmp.dir().c_str(), 02770), 0);
+    EXPECT_THROW(store->load(), ConfigError);
+  }
+  ASSERT_EQ(::chmod(tmp.dir().c_str(), 0700), 0);
 }
 
 TEST(FileTokenStore, ASymbolicLinkIsRefused) {
