@@ -11,6 +11,7 @@
 #include <Poco/String.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -598,7 +599,47 @@ TEST(DryRunAllCollections, HeartRateOver120DaysArrivesIn30DayRequestsWithoutDupl
     EXPECT_LE(days, 30) << start << " .. " << end;
     if (!query->has("next_token") || query->get("next_token").toString().empty()) ++first_pages;
   }
-  EXPECT_EQ(first_pages, 5u) << "120 days in windows of 28 kept days (30 asked)";
+  EXPECT_EQ(first_pages, 4u) << "120 days in windows of exactly 30 days asked and kept";
+}
+
+// Windows in parallel (DESIGN.md): with 8 requests in flight, a heart-rate backfill keeps several
+// of its own windows in flight at once, as the fake's request log shows (each request's arrival
+// and answer), and every sample still arrives exactly once.
+TEST(DryRunAllCollections, ABackfillWithEightInFlightFetchesSeveralWindowsOfOneCollectionAtOnce) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-12-31", "--latency-ms", "50"});
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-01", "--until", "2024-08-27",
+                          "--collections", "heartrate"},
+                         manifest(fake, "[rate_limit]\nconcurrency = 8\n", kEndpoints),
+                         fake.token());
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  const auto want = canonicalDocs(fake.documents("heartrate", "2024-01-01", "2024-08-27"));
+  std::multiset<std::string> got;
+  for (const auto& row : run.rows["heartrate"]) got.insert(canonical(row->get("raw")));
+  EXPECT_TRUE(got == want) << got.size() << " samples against " << want.size();
+  // Requests of different windows (start_datetime) whose [arrived, answered] overlap.
+  struct Request {
+    std::string window;
+    double arrived, answered;
+  };
+  std::vector<Request> requests;
+  const auto log = fake.stats()->getArray("log");
+  for (std::size_t i = 0; i < log->size(); ++i) {
+    auto entry = log->getObject(static_cast<unsigned>(i));
+    requests.push_back({entry->getObject("query")->getValue<std::string>("start_datetime"),
+                        entry->getValue<double>("arrived"), entry->getValue<double>("answered")});
+  }
+  std::set<std::string> windows;
+  std::size_t most_windows_at_once = 0;
+  for (const Request& r : requests) {
+    windows.insert(r.window);
+    std::set<std::string> at_once;  // windows in flight when r arrived
+    for (const Request& o : requests) {
+      if (o.arrived <= r.arrived && r.arrived < o.answered) at_once.insert(o.window);
+    }
+    most_windows_at_once = std::max(most_windows_at_once, at_once.size());
+  }
+  EXPECT_EQ(windows.size(), 8u) << "240 days in windows of 30";
+  EXPECT_GT(most_windows_at_once, 1u) << "the windows of heartrate ran one after another";
 }
 
 TEST(DryRunAllCollections, WithoutAnAccountLabelRowsAreKeyedByOurasUserId) {

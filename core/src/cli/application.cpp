@@ -13,6 +13,7 @@
 #include "schema/schema_check.hpp"
 #include "sync/reprocess.hpp"
 #include "sync/scrape.hpp"
+#include "sync/sink_writer.hpp"
 #include "auth/token_provider.hpp"
 
 #include <oura_sdk/endpoint.hpp>
@@ -295,25 +296,9 @@ int CollectorApplication::runCommand(const std::vector<std::string>& args, std::
   };
   try {
     return dispatch(args);
-  } catch (const ExitError& e) {
-    return fail(e.code(), "", e.what());
-  } catch (const sdk::ConfigError& e) {
-    return fail(kExitConfig, "configuration error: ", e.what());
-  } catch (const sdk::LoginNeededError& e) {
-    return fail(kExitLoginNeeded, "login needed: ", e.what());
-  } catch (const sdk::UnavailableError& e) {
-    return fail(kExitUnavailable, "", e.what());
-  } catch (const sdk::TokenLockTimeout& e) {
-    return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
-  } catch (const sdk::RunLockedError& e) {
-    return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
-  } catch (const sdk::Error& e) {
-    // A plugin's error that is not a bug: a store or database that failed (disk full, I/O).
-    return fail(kExitUnavailable, "", e.what());
-  } catch (const Poco::Exception& e) {
-    return fail(kExitInternal, "internal error: ", e.displayText());
-  } catch (const std::exception& e) {
-    return fail(kExitInternal, "internal error: ", e.what());
+  } catch (...) {
+    const Failure failure = classify(std::current_exception());
+    return fail(exitCode(failure.kind), failure.prefix, failure.message);
   }
 }
 
@@ -325,7 +310,7 @@ void CollectorApplication::writeSummaryJson(const std::string& command, std::int
   const std::int64_t finished_ms = Poco::Timestamp().epochMicroseconds() / 1000;
   const std::string& path = *summary_json_;
   std::ostringstream text;
-  summary.writeJson(text, command, started_ms, finished_ms, code, error);
+  summary.writeJson(text, command, started_ms, finished_ms, code, exitName(code), error);
   const std::string body = text.str();
   // A new file of our own (mkstemp: O_EXCL, never through a planted symbolic link), written
   // whole, then renamed over the target.
@@ -381,7 +366,7 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (args.empty()) {
-    throw ExitError(kExitUsage, "no command given.\nTry 'oura-collector --help'.");
+    throw Error(ErrorKind::Usage, "no command given.\nTry 'oura-collector --help'.");
   }
   setUpLogging();
   const std::string& command = args[0];
@@ -395,14 +380,26 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   if (command == "status") return commandStatus(rest);
   if (command == "auth") {
     auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
-    return runAuthCommand(*runtime, rest, no_listen_, stop_);
+    return exitCode(runAuthCommand(*runtime, rest, no_listen_, stop_));
   }
-  throw ExitError(kExitUsage, "unknown command '" + command + "'.\nTry 'oura-collector --help'.");
+  throw Error(ErrorKind::Usage, "unknown command '" + command + "'.\nTry 'oura-collector --help'.");
+}
+
+// After scrape and reprocess: the run log (interrupted runs too), the sinks closed, the summary
+// table on stderr; returns the run's exit code.
+int CollectorApplication::finishRun(Runtime& runtime, const RunSummary& summary,
+                                    const std::string& command) {
+  const int code = exitCode(summary.ending());
+  recordRun(runtime, summary, command, code, exitName(code));
+  closeSinks(runtime, Poco::Logger::get("oura." + command));
+  summary.print(std::cerr, code);
+  last_summary_ = summary;
+  return code;
 }
 
 int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "scrape takes no arguments, got '" + args[0] + "'");
-  if (days_ && since_) throw ExitError(kExitUsage, "--days and --since exclude each other");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "scrape takes no arguments, got '" + args[0] + "'");
+  if (days_ && since_) throw Error(ErrorKind::Usage, "--days and --since exclude each other");
   Manifest manifest = loadEffectiveManifest(manifestPath());
   auto runtime = buildRuntime(std::move(manifest), dry_run_);
   ScrapeOptions options;
@@ -415,14 +412,12 @@ int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
   if (!dry_run_) requireCurrentSchema(*runtime);
   RunSummary summary = runScrape(*runtime, options, stop_);
   std::cout.flush();
-  summary.print(std::cerr);
-  last_summary_ = summary;
-  return summary.exitCode();
+  return finishRun(*runtime, summary, "scrape");
 }
 
 int CollectorApplication::commandCheckConfig(const std::vector<std::string>& args) {
   if (!args.empty()) {
-    throw ExitError(kExitUsage, "check-config takes no arguments, got '" + args[0] + "'");
+    throw Error(ErrorKind::Usage, "check-config takes no arguments, got '" + args[0] + "'");
   }
   const std::string path = manifestPath();
   auto runtime = buildRuntime(loadEffectiveManifest(path), false);
@@ -430,7 +425,7 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
   // The enabled list must name served collections.
   for (const std::string& name : runtime->manifest.collections) {
     if (!runtime->find(name)) {
-      throw ExitError(kExitConfig, path + ": collector.collections: unknown collection '" + name + "'");
+      throw Error(ErrorKind::Config, path + ": collector.collections: unknown collection '" + name + "'");
     }
   }
   std::cout << "manifest " << path << ": OK\n";
@@ -507,7 +502,7 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
 }
 
 int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "init-db takes no arguments, got '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "init-db takes no arguments, got '" + args[0] + "'");
   auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
   const std::string dir = migrationsDir(runtime->manifest);
   const std::vector<sdk::Migration> migrations = loadMigrations(dir);
@@ -521,9 +516,9 @@ int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
       }
       applied = sink.plugin->migrate(migrations);
     } catch (const sdk::UnavailableError& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::Error& e) {
-      throw ExitError(kExitConfig, "sink " + sink.name + ": migration failed: " + e.what());
+      throw Error(ErrorKind::Config, "sink " + sink.name + ": migration failed: " + e.what());
     }
     any = true;
     if (applied.empty()) {
@@ -539,12 +534,12 @@ int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
 }
 
 int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "purge takes no arguments, got '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "purge takes no arguments, got '" + args[0] + "'");
   if (!account_ || account_->empty()) {
-    throw ExitError(kExitUsage, "purge needs --account ID (the account label whose data goes)");
+    throw Error(ErrorKind::Usage, "purge needs --account ID (the account label whose data goes)");
   }
   if (!yes_) {
-    throw ExitError(kExitUsage, "purge deletes every row and the sync state of account '" +
+    throw Error(ErrorKind::Usage, "purge deletes every row and the sync state of account '" +
                                     *account_ + "' for good; add --yes to do it");
   }
   auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
@@ -558,11 +553,11 @@ int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
       std::cout << "sink " << sink.name << ": deleted " << rows << " rows of account '"
                 << *account_ << "'\n";
     } catch (const sdk::UnavailableError& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::RunLockedError& e) {
-      throw ExitError(kExitInterrupted, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Interrupted, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::Error& e) {
-      throw ExitError(kExitPartial, "sink " + sink.name + ": purge failed, nothing deleted: " +
+      throw Error(ErrorKind::Partial, "sink " + sink.name + ": purge failed, nothing deleted: " +
                                         e.what());
     }
   }
@@ -571,21 +566,19 @@ int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
 
 int CollectorApplication::commandReprocess(const std::vector<std::string>& args) {
   if (!args.empty()) {
-    throw ExitError(kExitUsage, "reprocess takes no arguments, got '" + args[0] + "'");
+    throw Error(ErrorKind::Usage, "reprocess takes no arguments, got '" + args[0] + "'");
   }
   auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
   requireCurrentSchema(*runtime);
   RunSummary summary = runReprocess(*runtime, collections_, stop_);
-  summary.print(std::cerr);
-  last_summary_ = summary;
-  return summary.exitCode();
+  return finishRun(*runtime, summary, "reprocess");
 }
 
 // Reads the sinks' sync state and run log; loads the plugins but needs no token and sends
 // nothing to Oura. The schema must be current (the run log is migration 3).
 int CollectorApplication::commandStatus(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "status takes no arguments, got '" + args[0] + "'");
-  if (account_ && account_->empty()) throw ExitError(kExitUsage, "--account needs an account label");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "status takes no arguments, got '" + args[0] + "'");
+  if (account_ && account_->empty()) throw Error(ErrorKind::Usage, "--account needs an account label");
   auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
   requireCurrentSchema(*runtime);
   // Without collector.account a scrape keys rows by Oura's user id, which only a request could
@@ -615,7 +608,7 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
   }
 
   if (!args.empty() && args[0] == "describe") {
-    if (args.size() != 2) throw ExitError(kExitUsage, "usage: oura-collector plugins describe NAME");
+    if (args.size() != 2) throw Error(ErrorKind::Usage, "usage: oura-collector plugins describe NAME");
     bool any = false;
     for (const LoadedPlugin& p : found.plugins) {
       if (args[1] != p.descriptor->name) continue;
@@ -657,10 +650,10 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
         }
       }
     }
-    if (!any) throw ExitError(kExitUsage, "no plugin named '" + args[1] + "' in " + dirs.front());
+    if (!any) throw Error(ErrorKind::Usage, "no plugin named '" + args[1] + "' in " + dirs.front());
     return kExitOk;
   }
-  if (!args.empty()) throw ExitError(kExitUsage, "unknown plugins subcommand '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "unknown plugins subcommand '" + args[0] + "'");
 
   // The name column as wide as the longest name ("azure-keyvault"), plus a space.
   int name_width = 5;

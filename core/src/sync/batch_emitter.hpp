@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,11 +24,36 @@ inline constexpr std::size_t kBatchRows = 5000;  // rows buffered before a batch
 // Thrown inside a run when a stop was asked for (SIGINT/SIGTERM).
 struct Interrupted {};
 
-// Collects one collection's rows, per stream, between two sink batches.
+// The lenient-parsing warnings of one collection, shared by the emitters of its windows (which
+// run on several threads): each distinct problem is logged once per collection, with the first
+// document that showed it; the end of the collection logs the count per problem.
+class WarningTally {
+ public:
+  // Counts `message`; true the first time it is seen (among the first 50 distinct ones).
+  bool count(const std::string& message) {
+    std::lock_guard lock(mutex_);
+    auto [it, first] = counts_.try_emplace(message, 0);
+    ++it->second;
+    return first && counts_.size() <= 50;
+  }
+  void logCounts(const std::string& collection, Poco::Logger& log) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [message, count] : counts_) {
+      if (count > 1) log.warning(collection + ": " + std::to_string(count) + " documents: " + message);
+    }
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::uint64_t> counts_;
+};
+
+// Collects the rows of one window of a collection, per stream, between two sink batches.
 class BatchEmitter : public sdk::RowEmitter {
  public:
-  BatchEmitter(const sdk::CollectionSpec& spec, CollectionSummary& summary, Poco::Logger& log)
-      : spec_(spec), summary_(summary), log_(log) {
+  BatchEmitter(const sdk::CollectionSpec& spec, CollectionSummary& summary, Poco::Logger& log,
+               WarningTally& tally)
+      : spec_(spec), summary_(summary), log_(log), tally_(tally) {
     for (const auto& key : spec_.streams.at(0).primary_key) {
       key_columns_.push_back(spec_.streams[0].columnIndex(key));
     }
@@ -52,18 +78,9 @@ class BatchEmitter : public sdk::RowEmitter {
   // summary counts every occurrence, and the end of the collection logs the count per problem.
   void warn(const std::string& message) override {
     ++summary_.warnings;
-    auto [it, first] = warning_counts_.try_emplace(message, 0);
-    ++it->second;
-    if (first && warning_counts_.size() <= 50) {
+    if (tally_.count(message)) {
       log_.warning(spec_.name + " document " + document_ + ": " + message +
                    " (logged once; the run summary counts every document)");
-    }
-  }
-  void logWarningCounts() const {
-    for (const auto& [message, count] : warning_counts_) {
-      if (count > 1) {
-        log_.warning(spec_.name + ": " + std::to_string(count) + " documents: " + message);
-      }
     }
   }
   void setDocument(std::string id) { document_ = std::move(id); }
@@ -102,7 +119,7 @@ class BatchEmitter : public sdk::RowEmitter {
   std::vector<sdk::StreamRows> streams_;
   std::size_t pending_ = 0;
   std::string document_;
-  std::map<std::string, std::uint64_t> warning_counts_;
+  WarningTally& tally_;
   std::vector<std::size_t> key_columns_;  // primary-key column indexes of streams[0]
   std::vector<sdk::Row> window_keys_;
 };
