@@ -449,10 +449,10 @@ int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
 // The long-running mode (cli/run_command.hpp): every run is a whole `scrape` through
 // runCommand, so each run's errors map to their exit codes and its summary is printed as usual.
 int CollectorApplication::commandRun(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "run takes no arguments, got '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "run takes no arguments, got '" + args[0] + "'");
   if (days_ || since_ || until_) {
-    throw ExitError(kExitUsage, "run is incremental: --days, --since and --until are for a "
-                                "one-shot scrape (a backfill)");
+    throw Error(ErrorKind::Usage, "run is incremental: --days, --since and --until are for a "
+                                    "one-shot scrape (a backfill)");
   }
   RunEverySchedule schedule;
   if (every_) schedule.every = *every_;
