@@ -606,18 +606,14 @@ TEST(DryRunAllCollections, HeartRateOver120DaysArrivesIn30DayRequestsWithoutDupl
 
 // Windows in parallel (DESIGN.md): with 8 requests in flight, a heart-rate backfill keeps several
 // of its own windows in flight at once, as the fake's request log shows (each request's arrival
-// and answer), and every sample still arrives exactly once.
+// and answer). (That every sample arrives once is HeartRateOver120Days... above.)
 TEST(DryRunAllCollections, ABackfillWithEightInFlightFetchesSeveralWindowsOfOneCollectionAtOnce) {
-  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-12-31", "--latency-ms", "50"});
-  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-01", "--until", "2024-08-27",
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-06-30", "--latency-ms", "50"});
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-01", "--until", "2024-05-29",
                           "--collections", "heartrate"},
                          manifest(fake, "[rate_limit]\nconcurrency = 8\n", kEndpoints),
                          fake.token());
   ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
-  const auto want = canonicalDocs(fake.documents("heartrate", "2024-01-01", "2024-08-27"));
-  std::multiset<std::string> got;
-  for (const auto& row : run.rows["heartrate"]) got.insert(canonical(row->get("raw")));
-  EXPECT_TRUE(got == want) << got.size() << " samples against " << want.size();
   // Requests of different windows (start_datetime) whose [arrived, answered] overlap.
   struct Request {
     std::string window;
@@ -640,7 +636,7 @@ TEST(DryRunAllCollections, ABackfillWithEightInFlightFetchesSeveralWindowsOfOneC
     }
     most_windows_at_once = std::max(most_windows_at_once, at_once.size());
   }
-  EXPECT_EQ(windows.size(), 8u) << "240 days in windows of 30";
+  EXPECT_EQ(windows.size(), 5u) << "150 days in windows of 30";
   EXPECT_GT(most_windows_at_once, 1u) << "the windows of heartrate ran one after another";
 }
 
