@@ -43,6 +43,7 @@ class CollectorApplication : public Poco::Util::Application {
   int commandPurge(const std::vector<std::string>& args);
   int commandReprocess(const std::vector<std::string>& args);
   int commandStatus(const std::vector<std::string>& args);
+  int commandReport(const std::vector<std::string>& args);
   std::string manifestPath() const;
   void setUpLogging();
   void printHelp() const;
@@ -58,6 +59,7 @@ class CollectorApplication : public Poco::Util::Application {
   std::optional<std::string> since_;
   std::optional<std::string> until_;
   std::vector<std::string> collections_;
+  std::optional<std::string> output_;   // report --output
   std::optional<std::string> account_;  // purge --account, status --account
   bool yes_ = false;                    // purge --yes
   bool no_listen_ = false;              // auth login --no-listen
