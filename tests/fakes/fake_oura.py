@@ -914,6 +914,11 @@ def build_heartrate(row):
     return {"bpm": row[1], "source": row[2], "timestamp": utc_iso(row[0])}
 
 
+def encode_heartrate(row):
+    """json.dumps(build_heartrate(row), separators=(",", ":")), without the dict."""
+    return '{"bpm":%d,"source":%s,"timestamp":"%s"}' % (row[1], json.dumps(row[2]), utc_iso(row[0]))
+
+
 def gen_ring_battery_level(rng, day, ctx):
     """PublicRingBatteryLevelRow rows of one UTC day, every 15-30 min, as (epoch, level,
     charging, in_charger). The ring drains to ~15 % over a few days, then charges for about an
@@ -936,6 +941,15 @@ def gen_ring_battery_level(rng, day, ctx):
 def build_ring_battery_level(row):
     return {"timestamp": utc_iso(row[0]), "timestamp_unix": row[0] * 1000, "charging": row[2],
             "in_charger": row[3], "level": row[1]}
+
+
+_JSON_FLAGS = {True: "true", False: "false", None: "null"}
+
+
+def encode_ring_battery_level(row):
+    """json.dumps(build_ring_battery_level(row), separators=(",", ":")), without the dict."""
+    return '{"timestamp":"%s","timestamp_unix":%d,"charging":%s,"in_charger":%s,"level":%d}' % (
+        utc_iso(row[0]), row[0] * 1000, _JSON_FLAGS[row[2]], _JSON_FLAGS[row[3]], row[1])
 
 
 # -- snapshots ---------------------------------------------------------------------------
@@ -980,7 +994,7 @@ class Collection:
     """
 
     def __init__(self, kind, generator, end_inclusive=True, day_field="day", filter_day=None, build=None,
-                 time_field=None):
+                 time_field=None, encode=None):
         self.kind = kind
         self.generator = generator
         self.end_inclusive = end_inclusive
@@ -988,6 +1002,7 @@ class Collection:
         self.filter_day = filter_day
         self.build = build
         self.time_field = time_field  # orders recorded documents within a day
+        self.encode = encode  # item -> the JSON text of build(item), without the dict (series)
 
 
 # end_inclusive: see the README's quirks table for the source of each rule.
@@ -1010,8 +1025,9 @@ COLLECTIONS = {
     "vO2_max": Collection("daily", gen_vo2_max, time_field="timestamp"),
     "rest_mode_period": Collection("daily", gen_rest_mode_period, end_inclusive=False, day_field="start_day",
                                    time_field="start_time"),
-    "heartrate": Collection("series", gen_heartrate, build=build_heartrate),
-    "ring_battery_level": Collection("series", gen_ring_battery_level, build=build_ring_battery_level),
+    "heartrate": Collection("series", gen_heartrate, build=build_heartrate, encode=encode_heartrate),
+    "ring_battery_level": Collection("series", gen_ring_battery_level, build=build_ring_battery_level,
+                                     encode=encode_ring_battery_level),
     "personal_info": Collection("object", gen_personal_info),
     "ring_configuration": Collection("snapshot", gen_ring_configuration),
 }
@@ -1052,6 +1068,25 @@ class LruDays:
 _MISSING = object()
 DAY_CACHE_DAYS = 400     # per collection: a year's window plus its margins
 WINDOW_CACHE_SIZE = 4    # per collection: the last filtered windows, so a page walk filters once
+
+
+class Page:
+    """One page's items of a collection: its documents (dicts, built on demand) or straight its
+    JSON text (`data`'s elements joined by commas) through the collection's encoder."""
+
+    def __init__(self, collection, store, items):
+        self.collection, self.store, self.items = collection, store, items
+
+    def documents(self):
+        return self.store.materialize(self.collection, self.items)
+
+    def encoded(self):
+        return self.store.encode(self.collection, self.items)
+
+
+def encode_documents(documents):
+    """`data`'s elements as JSON text joined by commas (what json.dumps puts between [ and ])."""
+    return ",".join(json.dumps(doc, separators=(",", ":")) for doc in documents)
 
 
 class Store:
@@ -1191,6 +1226,14 @@ class Store:
         build = COLLECTIONS[collection].build
         return [build(item) for item in items] if build else list(items)
 
+    def encode(self, collection, items):
+        """The JSON text of materialize(items) joined by commas; generated series rows straight
+        from their tuples (Collection.encode), without building their dicts."""
+        encode = COLLECTIONS[collection].encode
+        if encode is not None:
+            return ",".join(map(encode, items))
+        return encode_documents(self.materialize(collection, items))
+
     def own_days(self, collection, start, end):
         """/_fake/documents: what a client keeps for days [start, end] by the document's own day."""
         kind = COLLECTIONS[collection].kind
@@ -1301,6 +1344,9 @@ class RecordedStore:
         if COLLECTIONS[collection].kind == "series":
             return [row[1] for row in items]
         return list(items)
+
+    def encode(self, collection, items):
+        return encode_documents(self.materialize(collection, items))
 
     def own_days(self, collection, start, end):
         spec = COLLECTIONS[collection]
@@ -1678,13 +1724,17 @@ class State:
             return self.args.series_page_size
         return self.args.page_size
 
-    def record(self, path, query, status):
+    def record(self, path, query, arrival, status):
+        """One API request in the log: its path, query and status, when it arrived and when
+        its answer was ready (time.monotonic(), seconds: which requests were in flight at once)."""
+        answered = time.monotonic()
         with self.lock:
             self.total += 1
             self.per_route[path] = self.per_route.get(path, 0) + 1
             by_status = self.statuses.setdefault(path, {})
             by_status[str(status)] = by_status.get(str(status), 0) + 1
-            self.log.append({"path": path, "query": query, "status": status})
+            self.log.append({"path": path, "query": query, "status": status,
+                             "arrived": arrival, "answered": answered})
 
     def stats(self, window=None):
         with self.lock:
@@ -1885,7 +1935,7 @@ class Handler(BaseHTTPRequestHandler):
     # Set on the class by main().
     state = None
     store = None
-    pending_record = None  # (path, query) of the API request being answered
+    pending_record = None  # (path, query, arrival) of the API request being answered
 
     def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler's signature)
         if not self.state.args.quiet:
@@ -1901,9 +1951,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.pending_record is not None:
             # Recorded before the answer leaves, so a client that reads /_fake/stats right after
             # its response always finds its request there, in order.
-            path, query = self.pending_record
+            path, query, arrival = self.pending_record
             self.pending_record = None
-            self.state.record(path, query, status)
+            self.state.record(path, query, arrival, status)
         extra = dict(headers or {})
         if api_answer and self.state.args.rate_limit_headers:
             extra.update(self.rate_limit_headers())
@@ -1911,7 +1961,9 @@ class Handler(BaseHTTPRequestHandler):
         # only when the client asks for it.
         if ((not truncate or gzip_truncated) and not self.state.args.no_gzip and len(body) > 250
                 and "gzip" in self.headers.get("Accept-Encoding", "")):
-            body = gzip.compress(body, mtime=0)
+            # The fastest level: the fake serves every page of a backfill on one core
+            # (tests/bench/backfill_bench.sh reports its CPU).
+            body = gzip.compress(body, compresslevel=1, mtime=0)
             extra["Content-Encoding"] = "gzip"
         self.send_response(status, STATUS_TEXT.get(status))
         self.send_header("Content-Type", content_type)
@@ -2031,8 +2083,8 @@ class Handler(BaseHTTPRequestHandler):
             self.pending_record = None
             self.handle_oauth(method, url.path, query, body)
             return
-        self.pending_record = (url.path, query)
         arrival = self.state.record_arrival(url.path)
+        self.pending_record = (url.path, query, arrival)
         try:
             self.handle_api(method, url.path, query, arrival)
         except (BrokenPipeError, ConnectionResetError):
@@ -2382,14 +2434,18 @@ class Handler(BaseHTTPRequestHandler):
             if kind == "truncated":
                 # A body cut short: the full Content-Length is announced, half is sent, the
                 # connection closes (DESIGN.md retries "bodies cut short").
-                self.send_body(200, json.dumps({"data": page, "next_token": next_token}, separators=(",", ":")),
+                self.send_body(200, json.dumps({"data": page.documents(), "next_token": next_token},
+                                               separators=(",", ":")),
                                truncate=True, gzip_truncated=fault.get("gzip", False))
                 return 200
             if kind == "repeat_token":
                 next_token = cursor  # the token the client just used, i.e. the previous page's
             if kind == "huge_token":
                 next_token = "t" * fault["size"]
-        self.send_json(200, {"data": page, "next_token": next_token})
+        # The usual answer, encoded without building the page's documents as dicts first where
+        # the collection can (time series: Page.encoded); the same bytes json.dumps would give.
+        self.send_body(200, '{"data":[' + page.encoded() + '],"next_token":'
+                       + json.dumps(next_token) + "}")
         return 200
 
     def send_object(self, collection, fault):
@@ -2469,7 +2525,7 @@ class Handler(BaseHTTPRequestHandler):
             docs = self.store.snapshot(collection)
             window = {"s": "", "e": ""}
         size = self.state.page_size(collection, page_index)
-        page = self.store.materialize(collection, docs[offset:offset + size])
+        page = Page(collection, self.store, docs[offset:offset + size])
         next_offset = offset + size
         next_token = None
         if next_offset < len(docs):
@@ -2479,9 +2535,9 @@ class Handler(BaseHTTPRequestHandler):
     def reset_connection(self):
         """Closes the connection with a TCP reset (SO_LINGER 0) before any byte of an answer."""
         if self.pending_record is not None:
-            path, query = self.pending_record
+            path, query, arrival = self.pending_record
             self.pending_record = None
-            self.state.record(path, query, 0)
+            self.state.record(path, query, arrival, 0)
         self.close_connection = True
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -234,7 +234,7 @@ TEST(PostgresEndToEnd, AnIncrementalRunFetchesOnlyTheOverlapAndTheNewDays) {
   CommandResult incremental = run(m, {"scrape", "--collections", "daily_sleep,heartrate"},
                                   fake.token());
   ASSERT_EQ(incremental.exit_code, 0) << incremental.err;
-  // synced through today-5, overlap 2: days today-7 .. today, asked one day wider.
+  // synced through today-5, overlap 2: days today-7 .. today (date windows asked one day wider).
   const auto log = fake.stats()->getArray("log");
   std::map<std::string, int> first_pages;  // path -> requests without a cursor
   for (std::size_t i = 0; i < log->size(); ++i) {
@@ -246,8 +246,9 @@ TEST(PostgresEndToEnd, AnIncrementalRunFetchesOnlyTheOverlapAndTheNewDays) {
       EXPECT_EQ(query->getValue<std::string>("start_date"), oura::core::formatDay(today - 8));
       EXPECT_EQ(query->getValue<std::string>("end_date"), oura::core::formatDay(today + 1));
     } else {
+      // A datetime window asks exactly its days (no widening): from the first day's start.
       EXPECT_EQ(query->getValue<std::string>("start_datetime").substr(0, 10),
-                oura::core::formatDay(today - 8));
+                oura::core::formatDay(today - 7));
     }
   }
   EXPECT_EQ(first_pages, (std::map<std::string, int>{{"/v2/usercollection/daily_sleep", 1},

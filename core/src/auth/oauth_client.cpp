@@ -97,9 +97,9 @@ std::string describeError(const std::string& error, const std::string& descripti
 }  // namespace
 
 OAuthError::OAuthError(Kind kind, const std::string& message)
-    : ExitError(kind == Kind::LoginNeeded ? kExitLoginNeeded
-                : kind == Kind::Config    ? kExitConfig
-                                          : kExitUnavailable,
+    : Error(kind == Kind::LoginNeeded ? ErrorKind::LoginNeeded
+                : kind == Kind::Config    ? ErrorKind::Config
+                                          : ErrorKind::Unavailable,
                 message),
       kind_(kind) {}
 

@@ -12,7 +12,7 @@
 //                                                        then 69
 // Secrets (client secret, codes, tokens) never appear in messages or logs.
 
-#include "cli/exit_codes.hpp"
+#include "errors.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -59,8 +59,8 @@ struct OAuthSettings {
 // (OURA_OAUTH_BASE_URL). Throws sdk::ConfigError when `base_url` is not an http(s) URL.
 void applyOAuthBaseUrl(OAuthSettings& settings, const std::string& base_url);
 
-// A failed token request, classified; `code()` is the exit code (77, 78 or 69).
-class OAuthError : public ExitError {
+// A failed token request, classified; `Error::kind()` is LoginNeeded, Config or Unavailable.
+class OAuthError : public Error {
  public:
   enum class Kind {
     LoginNeeded,     // invalid_grant: the grant (code or refresh token) is not valid

@@ -21,6 +21,7 @@
 #include "schema/schema_check.hpp"
 #include "sync/reprocess.hpp"
 #include "sync/scrape.hpp"
+#include "sync/sink_writer.hpp"
 #include "auth/token_provider.hpp"
 #include "cli/run_command.hpp"
 
@@ -389,28 +390,9 @@ int CollectorApplication::runCommand(const std::vector<std::string>& args, std::
   };
   try {
     return dispatch(args);
-  } catch (const ExitError& e) {
-    return fail(e.code(), "", e.what());
-  } catch (const sdk::ConfigError& e) {
-    return fail(kExitConfig, "configuration error: ", e.what());
-  } catch (const sdk::LoginNeededError& e) {
-    return fail(kExitLoginNeeded, "login needed: ", e.what());
-  } catch (const sdk::UnavailableError& e) {
-    return fail(kExitUnavailable, "", e.what());
-  } catch (const sdk::TokenLockTimeout& e) {
-    return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
-  } catch (const sdk::RunLockedError& e) {
-    return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
-  } catch (const StopRequested& e) {
-    // SIGINT/SIGTERM during a network wait outside a collection (a token request).
-    return fail(kExitInterrupted, "", std::string(e.what()) + "; run again");
-  } catch (const sdk::Error& e) {
-    // A plugin's error that is not a bug: a store or database that failed (disk full, I/O).
-    return fail(kExitUnavailable, "", e.what());
-  } catch (const Poco::Exception& e) {
-    return fail(kExitInternal, "internal error: ", e.displayText());
-  } catch (const std::exception& e) {
-    return fail(kExitInternal, "internal error: ", e.what());
+  } catch (...) {
+    const Failure failure = classify(std::current_exception());
+    return fail(exitCode(failure.kind), failure.prefix, failure.message);
   }
 }
 
@@ -422,7 +404,7 @@ void CollectorApplication::writeSummaryJson(const std::string& command, std::int
   const std::int64_t finished_ms = Poco::Timestamp().epochMicroseconds() / 1000;
   const std::string& path = *summary_json_;
   std::ostringstream text;
-  summary.writeJson(text, command, started_ms, finished_ms, code, error);
+  summary.writeJson(text, command, started_ms, finished_ms, code, exitName(code), error);
   const std::string body = text.str();
   // A new file of our own (mkstemp: O_EXCL, never through a planted symbolic link), written
   // whole, then renamed over the target.
@@ -464,7 +446,7 @@ int CollectorApplication::commandHelp(const std::vector<std::string>& given) {
   if (command == nullptr || used != words.size()) {
     std::string name;
     for (const auto& w : words) name += (name.empty() ? "" : " ") + w;
-    throw ExitError(kExitUsage, "no command '" + name + "'.\nTry 'oura-collector --help'.");
+    throw Error(ErrorKind::Usage, "no command '" + name + "'.\nTry 'oura-collector --help'.");
   }
   printCommandHelp(*command, std::cout);
   return kExitOk;
@@ -476,7 +458,7 @@ void CollectorApplication::checkOptions(const std::vector<std::string>& words) c
   if (command == nullptr) return;  // dispatch names the unknown command
   for (const std::string& option : given_options_) {
     if (!optionAllowed(*command, option)) {
-      throw ExitError(kExitUsage, "--" + option + " is not an option of " + command->name +
+      throw Error(ErrorKind::Usage, "--" + option + " is not an option of " + command->name +
                                       ".\nTry 'oura-collector help " + command->name + "'.");
     }
   }
@@ -496,7 +478,7 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (args.empty()) {
-    throw ExitError(kExitUsage, "no command given.\nTry 'oura-collector --help'.");
+    throw Error(ErrorKind::Usage, "no command given.\nTry 'oura-collector --help'.");
   }
   const std::string& command = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -504,11 +486,11 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   checkOptions(args);
   setUpLogging();
   if (command == "completion") {
-    if (rest.size() != 1) throw ExitError(kExitUsage, "usage: oura-collector completion bash|zsh");
+    if (rest.size() != 1) throw Error(ErrorKind::Usage, "usage: oura-collector completion bash|zsh");
     try {
       printCompletion(rest[0], std::cout);
     } catch (const std::invalid_argument& e) {
-      throw ExitError(kExitUsage, e.what());
+      throw Error(ErrorKind::Usage, e.what());
     }
     return kExitOk;
   }
@@ -523,14 +505,30 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   if (command == "report") return commandReport(rest);
   if (command == "auth") {
     auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
-    return runAuthCommand(*runtime, rest, no_listen_, stop_);
+    return exitCode(runAuthCommand(*runtime, rest, no_listen_, stop_));
   }
-  throw ExitError(kExitUsage, "unknown command '" + command + "'.\nTry 'oura-collector --help'.");
+  throw Error(ErrorKind::Usage, "unknown command '" + command + "'.\nTry 'oura-collector --help'.");
+}
+
+// After scrape and reprocess: the run log (interrupted runs too), the sinks closed, the summary
+// table on stderr; returns the run's exit code.
+int CollectorApplication::finishRun(Runtime& runtime, const RunSummary& summary,
+                                    const std::string& command) {
+  const int code = exitCode(summary.ending());
+  recordRun(runtime, summary, command, code, exitName(code));
+  last_summary_ = summary;
+  // The metrics read the sinks' sync state: before they close.
+  if (metrics_file_ || pushgateway_) gatherMetrics(runtime);
+  closeSinks(runtime, Poco::Logger::get("oura." + command));
+  // A dry run whose reader went away (`| head`) stops quietly with 0 (docs/operations.md).
+  if (stdout_closed_) return kExitOk;
+  reportRun(summary, {Progress::stderrIsTerminal(), summary_, quiet_}, std::cerr);
+  return code;
 }
 
 int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "scrape takes no arguments, got '" + args[0] + "'");
-  if (days_ && since_) throw ExitError(kExitUsage, "--days and --since exclude each other");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "scrape takes no arguments, got '" + args[0] + "'");
+  if (days_ && since_) throw Error(ErrorKind::Usage, "--days and --since exclude each other");
   Manifest manifest = loadManifestFor(manifestPath());
   auto runtime = buildRuntime(std::move(manifest), dry_run_);
   ScrapeOptions options;
@@ -553,20 +551,16 @@ int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
     std::cout.flush();
     stdout_closed_ = dry_run_ && ((watch && watch->closed()) || stdoutClosed());
   }
-  last_summary_ = summary;
-  if (stdout_closed_) return kExitOk;
-  if (metrics_file_ || pushgateway_) gatherMetrics(*runtime);
-  reportRun(summary, {Progress::stderrIsTerminal(), summary_, quiet_}, std::cerr);
-  return summary.exitCode();
+  return finishRun(*runtime, summary, "scrape");
 }
 
 // The long-running mode (cli/run_command.hpp): every run is a whole `scrape` through
 // runCommand, so each run's errors map to their exit codes and its summary is printed as usual.
 int CollectorApplication::commandRun(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "run takes no arguments, got '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "run takes no arguments, got '" + args[0] + "'");
   if (days_ || since_ || until_) {
-    throw ExitError(kExitUsage, "run is incremental: --days, --since and --until are for a "
-                                "one-shot scrape (a backfill)");
+    throw Error(ErrorKind::Usage, "run is incremental: --days, --since and --until are for a "
+                                    "one-shot scrape (a backfill)");
   }
   RunEverySchedule schedule;
   if (every_) schedule.every = *every_;
@@ -587,7 +581,7 @@ int CollectorApplication::commandRun(const std::vector<std::string>& args) {
 
 int CollectorApplication::commandCheckConfig(const std::vector<std::string>& args) {
   if (!args.empty()) {
-    throw ExitError(kExitUsage, "check-config takes no arguments, got '" + args[0] + "'");
+    throw Error(ErrorKind::Usage, "check-config takes no arguments, got '" + args[0] + "'");
   }
   const std::string path = manifestPath();
   auto runtime = buildRuntime(loadManifestFor(path), false);
@@ -595,7 +589,7 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
   // The enabled list must name served collections.
   for (const std::string& name : runtime->manifest.collections) {
     if (!runtime->find(name)) {
-      throw ExitError(kExitConfig, path + ": collector.collections: unknown collection '" + name + "'");
+      throw Error(ErrorKind::Config, path + ": collector.collections: unknown collection '" + name + "'");
     }
   }
   std::cout << "manifest " << path << ": OK\n";
@@ -627,9 +621,9 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
     token_state = problem ? "LOGIN NEEDED (scrape would exit 77): " + *problem
                   : tokens->access_token.empty() ? "a refresh token only (the first run refreshes)"
                                                  : "a token is present";
-  } catch (const ExitError& e) {
-    token_code = e.code();
-    token_state = "UNUSABLE (scrape would exit " + std::to_string(e.code()) + "): " + e.what();
+  } catch (const Error& e) {
+    token_code = exitCode(e.kind());
+    token_state = "UNUSABLE (scrape would exit " + std::to_string(token_code) + "): " + e.what();
   } catch (const sdk::UnavailableError& e) {
     token_code = kExitUnavailable;
     token_state = std::string("UNREACHABLE (scrape would exit 69): ") + e.what();
@@ -696,7 +690,7 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
 }
 
 int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "init-db takes no arguments, got '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "init-db takes no arguments, got '" + args[0] + "'");
   auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   const std::string dir = migrationsDir(runtime->manifest);
   const std::vector<sdk::Migration> migrations = loadMigrations(dir);
@@ -711,22 +705,22 @@ int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
       }
       if (*version > migrations.back().version) {
         // Worded as check-config says it: a newer program's schema is not this one's to touch.
-        throw ExitError(kExitConfig, "sink " + sink.name + ": SCHEMA AHEAD (migration " +
+        throw Error(ErrorKind::Config, "sink " + sink.name + ": SCHEMA AHEAD (migration " +
                                          std::to_string(*version) + ", this program knows " +
                                          std::to_string(migrations.back().version) +
                                          "): upgrade oura-collector");
       }
       applied = sink.plugin->migrate(migrations);
     } catch (const sdk::UnavailableError& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::Error& e) {
       if (stop_.load()) {
         // A wait on the database (a table lock) cancelled by SIGINT/SIGTERM: each migration is
         // one transaction, so the one in progress left nothing behind.
-        throw ExitError(kExitInterrupted, "sink " + sink.name + ": init-db interrupted: " +
+        throw Error(ErrorKind::Interrupted, "sink " + sink.name + ": init-db interrupted: " +
                                               e.what() + "; run init-db again");
       }
-      throw ExitError(kExitConfig, "sink " + sink.name + ": migration failed: " + e.what());
+      throw Error(ErrorKind::Config, "sink " + sink.name + ": migration failed: " + e.what());
     }
     any = true;
     if (applied.empty()) {
@@ -742,12 +736,12 @@ int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
 }
 
 int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "purge takes no arguments, got '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "purge takes no arguments, got '" + args[0] + "'");
   if (!account_ || account_->empty()) {
-    throw ExitError(kExitUsage, "purge needs --account ID (the account label whose data goes)");
+    throw Error(ErrorKind::Usage, "purge needs --account ID (the account label whose data goes)");
   }
   if (!yes_) {
-    throw ExitError(kExitUsage, "purge deletes every row and the sync state of account '" +
+    throw Error(ErrorKind::Usage, "purge deletes every row and the sync state of account '" +
                                     *account_ + "' for good; add --yes to do it");
   }
   auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
@@ -761,11 +755,11 @@ int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
       std::cout << "sink " << sink.name << ": deleted " << rows << " rows of account '"
                 << *account_ << "'\n";
     } catch (const sdk::UnavailableError& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::RunLockedError& e) {
-      throw ExitError(kExitInterrupted, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Interrupted, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::Error& e) {
-      throw ExitError(kExitPartial, "sink " + sink.name + ": purge failed, nothing deleted: " +
+      throw Error(ErrorKind::Partial, "sink " + sink.name + ": purge failed, nothing deleted: " +
                                         e.what());
     }
   }
@@ -774,22 +768,19 @@ int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
 
 int CollectorApplication::commandReprocess(const std::vector<std::string>& args) {
   if (!args.empty()) {
-    throw ExitError(kExitUsage, "reprocess takes no arguments, got '" + args[0] + "'");
+    throw Error(ErrorKind::Usage, "reprocess takes no arguments, got '" + args[0] + "'");
   }
   auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   requireCurrentSchema(*runtime);
   RunSummary summary = runReprocess(*runtime, collections_, stop_);
-  last_summary_ = summary;
-  if (metrics_file_ || pushgateway_) gatherMetrics(*runtime);
-  reportRun(summary, {Progress::stderrIsTerminal(), summary_, quiet_}, std::cerr);
-  return summary.exitCode();
+  return finishRun(*runtime, summary, "reprocess");
 }
 
 // Reads the sinks' sync state and run log; loads the plugins but needs no token and sends
 // nothing to Oura. The schema must be current (the run log is migration 3).
 int CollectorApplication::commandStatus(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "status takes no arguments, got '" + args[0] + "'");
-  if (account_ && account_->empty()) throw ExitError(kExitUsage, "--account needs an account label");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "status takes no arguments, got '" + args[0] + "'");
+  if (account_ && account_->empty()) throw Error(ErrorKind::Usage, "--account needs an account label");
   auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   requireCurrentSchema(*runtime);
   // Without collector.account a scrape keys rows by Oura's user id, which only a request could
@@ -807,16 +798,16 @@ int CollectorApplication::commandStatus(const std::vector<std::string>& args) {
 }
 
 int CollectorApplication::commandReport(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "report takes no arguments, got '" + args[0] + "'");
-  if (since_) throw ExitError(kExitUsage, "report takes --days and --until, not --since");
-  if (account_ && account_->empty()) throw ExitError(kExitUsage, "--account needs an account label");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "report takes no arguments, got '" + args[0] + "'");
+  if (since_) throw Error(ErrorKind::Usage, "report takes --days and --until, not --since");
+  if (account_ && account_->empty()) throw Error(ErrorKind::Usage, "--account needs an account label");
   ReportOptions options;
   options.days = days_.value_or(30);
   options.until = until_;
   options.account = account_;
   options.output = output_.value_or("");
   checkReportOptions(options);
-  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   requireCurrentSchema(*runtime);
   return runReportCommand(*runtime, options);
 }
@@ -840,7 +831,7 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
   }
 
   if (!args.empty() && args[0] == "describe") {
-    if (args.size() != 2) throw ExitError(kExitUsage, "usage: oura-collector plugins describe NAME");
+    if (args.size() != 2) throw Error(ErrorKind::Usage, "usage: oura-collector plugins describe NAME");
     bool any = false;
     for (const LoadedPlugin& p : found.plugins) {
       if (args[1] != p.descriptor->name) continue;
@@ -882,10 +873,10 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
         }
       }
     }
-    if (!any) throw ExitError(kExitUsage, "no plugin named '" + args[1] + "' in " + dirs.front());
+    if (!any) throw Error(ErrorKind::Usage, "no plugin named '" + args[1] + "' in " + dirs.front());
     return kExitOk;
   }
-  if (!args.empty()) throw ExitError(kExitUsage, "unknown plugins subcommand '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "unknown plugins subcommand '" + args[0] + "'");
 
   // The name column as wide as the longest name ("azure-keyvault"), plus a space.
   int name_width = 5;

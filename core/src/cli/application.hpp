@@ -37,6 +37,7 @@ class CollectorApplication : public Poco::Util::Application {
   int runCommand(const std::vector<std::string>& args, std::string& error);
   void writeSummaryJson(const std::string& command, std::int64_t started_ms, int code,
                         const std::string& error);
+  int finishRun(Runtime& runtime, const RunSummary& summary, const std::string& command);
   int commandScrape(const std::vector<std::string>& args);
   int commandRun(const std::vector<std::string>& args);
   int commandCheckConfig(const std::vector<std::string>& args);

@@ -41,7 +41,7 @@ StdoutWatch::~StdoutWatch() {
 }
 
 void reportRun(const RunSummary& summary, const SummaryOutput& how, std::ostream& err) {
-  const int code = summary.exitCode();
+  const int code = exitCode(summary.ending());
   // Something to say: a collection that did not end ok (not authorised, an app update needed
   // and failures alike), a token that could not be saved, a non-zero exit.
   const bool problems =
@@ -61,7 +61,7 @@ void reportRun(const RunSummary& summary, const SummaryOutput& how, std::ostream
     }
     return;
   }
-  if (how.terminal || how.summary || problems) summary.print(err);
+  if (how.terminal || how.summary || problems) summary.print(err, code);
 }
 
 }  // namespace oura::core

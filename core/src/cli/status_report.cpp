@@ -94,9 +94,9 @@ StatusVerdict reportStatus(Runtime& rt, const std::string& account, bool json,
       std::lock_guard lock(*sink.mutex);
       status = sink.plugin->status(account);
     } catch (const sdk::UnavailableError& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
     } catch (const std::exception& e) {
-      throw ExitError(kExitConfig, "sink " + sink.name + ": cannot read the status: " + e.what());
+      throw Error(ErrorKind::Config, "sink " + sink.name + ": cannot read the status: " + e.what());
     }
     Poco::JSON::Object js(Poco::JSON_PRESERVE_KEY_ORDER);
     js.set("sink", sink.name);

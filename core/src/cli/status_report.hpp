@@ -21,7 +21,7 @@ struct StatusVerdict {
 
 // Reads every sink's status for `account` (every account when empty). `json`: writes the JSON
 // document to `out`; otherwise the table (printStatus) followed by the problem lines. Returns the
-// verdict. Throws ExitError(69/78) like printStatus.
+// verdict. Throws Error (Unavailable, Config) like printStatus.
 StatusVerdict reportStatus(Runtime& runtime, const std::string& account, bool json,
                            std::chrono::seconds max_age, std::ostream& out, long today,
                            std::int64_t now_ms);

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,11 +24,41 @@ inline constexpr std::size_t kBatchRows = 5000;  // rows buffered before a batch
 // Thrown inside a run when a stop was asked for (SIGINT/SIGTERM).
 struct Interrupted {};
 
-// Collects one collection's rows, per stream, between two sink batches.
+// The lenient-parsing warnings of one collection, shared by the emitters of its windows (which
+// run on several threads). Warnings are aggregated by kind: nothing is logged per document (a
+// field missing from every heart-rate row would flood the log); the end of the collection logs
+// one line per distinct problem with its count and the first document that showed it.
+class WarningTally {
+ public:
+  // Counts `message`, shown first by `document`.
+  void count(const std::string& message, const std::string& document) {
+    std::lock_guard lock(mutex_);
+    ++counts_.try_emplace(message, Kind{0, document}).first->second.count;
+  }
+  void logCounts(const std::string& collection, Poco::Logger& log) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [message, kind] : counts_) {
+      log.warning(collection + ": " + message + " in " + std::to_string(kind.count) +
+                  (kind.count == 1 ? " document (" : " documents (first: ") + kind.first_document +
+                  ")");
+    }
+  }
+
+ private:
+  struct Kind {
+    std::uint64_t count;
+    std::string first_document;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::string, Kind> counts_;
+};
+
+// Collects the rows of one window of a collection, per stream, between two sink batches.
 class BatchEmitter : public sdk::RowEmitter {
  public:
-  BatchEmitter(const sdk::CollectionSpec& spec, CollectionSummary& summary, Poco::Logger& log)
-      : spec_(spec), summary_(summary), log_(log) {
+  BatchEmitter(const sdk::CollectionSpec& spec, CollectionSummary& summary, Poco::Logger& log,
+               WarningTally& tally)
+      : spec_(spec), summary_(summary), log_(log), tally_(tally) {
     for (const auto& key : spec_.streams.at(0).primary_key) {
       key_columns_.push_back(spec_.streams[0].columnIndex(key));
     }
@@ -47,19 +78,11 @@ class BatchEmitter : public sdk::RowEmitter {
     streams_[stream_index].rows.push_back(std::move(row));
     ++pending_;
   }
-  // Warnings are aggregated by kind: nothing is logged per document (a field missing from every
-  // heart-rate row would flood the log); the end of the collection logs one line per distinct
-  // problem with its count and the first document that showed it (logWarningCounts()).
+  // Counted in the summary and in the collection's tally (WarningTally: one line per kind at
+  // the end of the collection, nothing per document).
   void warn(const std::string& message) override {
     ++summary_.warnings;
-    ++warning_counts_.try_emplace(message, WarningKind{0, document_}).first->second.count;
-  }
-  void logWarningCounts() const {
-    for (const auto& [message, kind] : warning_counts_) {
-      log_.warning(spec_.name + ": " + message + " in " + std::to_string(kind.count) +
-                   (kind.count == 1 ? " document (" : " documents (first: ") + kind.first_document +
-                   ")");
-    }
+    tally_.count(message, document_);
   }
   void setDocument(std::string id) { document_ = std::move(id); }
   // Drops the rows of the current document (it failed to map half-way).
@@ -97,11 +120,7 @@ class BatchEmitter : public sdk::RowEmitter {
   std::vector<sdk::StreamRows> streams_;
   std::size_t pending_ = 0;
   std::string document_;
-  struct WarningKind {
-    std::uint64_t count;
-    std::string first_document;
-  };
-  std::map<std::string, WarningKind> warning_counts_;
+  WarningTally& tally_;
   std::vector<std::size_t> key_columns_;  // primary-key column indexes of streams[0]
   std::vector<sdk::Row> window_keys_;
 };

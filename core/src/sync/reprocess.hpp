@@ -14,8 +14,8 @@ namespace oura::core {
 // without fetching: for each selected collection and each sink that can read its documents
 // back, maps them with the endpoint plugin and writes the rows to that sink (child sample rows
 // replaced, nothing marked deleted, sync state untouched), in batches while they are read.
-// Throws ExitError as runScrape does for
-// usage, configuration and sinks that cannot open.
+// Throws Error as runScrape does for usage, configuration and sinks that cannot open; like
+// runScrape it leaves recording the run and closing the sinks to the caller.
 RunSummary runReprocess(Runtime& runtime, const std::vector<std::string>& collections,
                         const std::atomic<bool>& stop);
 
