@@ -13,6 +13,7 @@ import argparse
 import base64
 import binascii
 import collections
+import copy
 import datetime as dt
 import functools
 import glob
@@ -957,6 +958,72 @@ def gen_ring_configuration(ctx):
 
 
 # --------------------------------------------------------------------------------------
+# Edge documents (--edge-offsets): documents whose UTC filter date is not their local day
+# --------------------------------------------------------------------------------------
+
+# --edge-offsets: UTC offsets in minutes, one per day in turn (by the day's ordinal); None: off.
+EDGE_OFFSETS = None
+
+
+def parse_offsets(text):
+    """'-06:00,-10:00,+09:00,+14:00' -> [-360, -600, 540, 840] (minutes)."""
+    out = []
+    for part in text.split(","):
+        match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", part.strip())
+        if not match or int(match.group(2)) > 14 or int(match.group(3)) > 59:
+            raise ValueError("expected offsets like -06:00,+14:00, got %r" % part)
+        minutes = int(match.group(2)) * 60 + int(match.group(3))
+        out.append(-minutes if match.group(1) == "-" else minutes)
+    return out
+
+
+def fixed_moment(day, secs, offset_minutes):
+    """The wall-clock moment `secs` after `day` 00:00 at a fixed UTC offset: (ISO text, epoch)."""
+    local = (day - EPOCH_DATE).days * 86400 + secs
+    days, sec = divmod(local, 86400)
+    sign = "-" if offset_minutes < 0 else "+"
+    text = "%sT%02d:%02d:%02d%s%02d:%02d" % ((EPOCH_DATE + dt.timedelta(days=days)).isoformat(), sec // 3600,
+                                            sec // 60 % 60, sec % 60, sign, abs(offset_minutes) // 60,
+                                            abs(offset_minutes) % 60)
+    return text, local - offset_minutes * 60
+
+
+# Collections filtered on the UTC date of a time field, which edge documents are added to.
+EDGE_TIME_FIELDS = {"sleep": ("bedtime_start", "bedtime_end"), "workout": ("start_datetime", "end_datetime"),
+                    "session": ("start_datetime", "end_datetime")}
+
+
+def edge_documents(collection, rng, day, ctx, generator):
+    """Two more documents of `day` for `collection`, at the edges of the local day (00:05 and
+    23:50) at the day's --edge-offsets offset: at -06:00 the late one starts on the next UTC
+    date, at +14:00 the early one on the previous UTC date. Built by the collection's own
+    generator, then moved to those times (ids made distinct)."""
+    offset = EDGE_OFFSETS[day.toordinal() % len(EDGE_OFFSETS)]
+    start_field, end_field = EDGE_TIME_FIELDS[collection]
+    out = []
+    for index, secs in enumerate((5 * 60, 23 * 3600 + 50 * 60)):
+        base = None
+        for attempt in range(50):  # a generator may return nothing on a day: draw again
+            made = generator(random.Random("%s|edge|%s|%d|%d" % (ctx.seed, day, index, attempt)), day, ctx)
+            made = [made] if isinstance(made, dict) else list(made or ())
+            made = [d for d in made if d.get("type") not in ("deleted", "rest", "late_nap")]
+            if made:
+                base = copy.deepcopy(made[0])
+                break
+        if base is None:
+            continue
+        start_text, start_epoch = fixed_moment(day, secs, offset)
+        base["id"] = doc_uuid_n(ctx.seed, collection + "#edge", day, index)
+        base["day"] = day.isoformat()
+        base[start_field] = start_text
+        base[end_field] = fixed_moment(day, secs + 600, offset)[0]
+        if collection == "sleep":
+            base["type"] = "sleep"
+        out.append(base)
+    return out
+
+
+# --------------------------------------------------------------------------------------
 # The routing table
 # --------------------------------------------------------------------------------------
 
@@ -1147,6 +1214,9 @@ class Store:
             result = ()
         elif isinstance(result, dict):
             result = (result,)
+        if EDGE_OFFSETS and collection in EDGE_TIME_FIELDS:
+            result = tuple(result) + tuple(edge_documents(collection, rng, day, self,
+                                                          COLLECTIONS[collection].generator))
         with self._lock:
             self._days[collection].put(day, result)
         return result
@@ -1175,9 +1245,10 @@ class Store:
         elif spec.filter_day is None:
             items = self._days_between(collection, lo, hi)
         else:
-            # The filter day is the own day or the day before (a UTC date of a local
-            # moment of that day or the evening before), so one day more is enough.
-            items = [doc for doc in self._days_between(collection, lo, hi + ONE_DAY)
+            # The filter day is the own day, the day before (a UTC date of a local moment of
+            # that day or the evening before, or east of UTC) or the day after (west of UTC),
+            # so one day more on each side is enough.
+            items = [doc for doc in self._days_between(collection, lo - ONE_DAY, hi + ONE_DAY)
                      if (lambda d: d is not None and lo <= d <= hi)(spec.filter_day(doc))]
         with self._lock:
             self._windows[collection].put(key, items)
@@ -2437,6 +2508,10 @@ def main(argv=None):
                         help="seconds of the sliding window of /_fake/stats max_in_window (default 300)")
     parser.add_argument("--no-gzip", action="store_true", help="never gzip bodies, even when asked")
     parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    parser.add_argument("--edge-offsets", metavar="OFFSETS", default=None,
+                        help="add to every day of sleep, workout and session two documents at 00:05 "
+                             "and 23:50 local time, at these UTC offsets one day after another "
+                             "(e.g. --edge-offsets=-06:00,-10:00,+09:00,+14:00: with =, as it starts with a minus)")
     parser.add_argument("--client-id", default="test-client", help="the OAuth2 client id accepted")
     parser.add_argument("--client-secret", default="test-secret", help="the OAuth2 client secret accepted")
     parser.add_argument("--token-lifetime", type=int, default=86400,
@@ -2466,6 +2541,12 @@ def main(argv=None):
                 raise ValueError
         except ValueError:
             parser.error("--rate-limit: expected N/SECONDS, e.g. 200/10")
+    if args.edge_offsets is not None:
+        global EDGE_OFFSETS
+        try:
+            EDGE_OFFSETS = parse_offsets(args.edge_offsets)
+        except ValueError as exc:
+            parser.error("--edge-offsets: %s" % exc)
     try:
         state = State(args)
     except ValueError as exc:

@@ -94,21 +94,6 @@ class CollectionRun {
   }
 
  private:
-  QueryParams dateQuery(const DayRange& chunk) const {
-    // One day wider on each side: end_date is exclusive for some collections and inclusive for
-    // others, /sleep filters on the UTC bedtime start and /workout on the UTC date. Rows are then
-    // kept by their own day, so the widening never adds a day.
-    return {{"start_date", formatDay(chunk.first - 1)}, {"end_date", formatDay(chunk.last + 1)}};
-  }
-  // [first - 1 day, last + 2 days) in UTC: the same one-day widening as dateQuery, so a
-  // sample whose own (local) date is inside the chunk is fetched whatever its UTC offset; the
-  // request spans the chunk plus two days, at most 30 days. Consecutive chunks' requests
-  // overlap, and keeping samples by their own date keeps each exactly once.
-  QueryParams dateTimeQuery(const DayRange& chunk) const {
-    return {{"start_datetime", formatDay(chunk.first - 1) + "T00:00:00+00:00"},
-            {"end_datetime", formatDay(chunk.last + 2) + "T00:00:00+00:00"}};
-  }
-
   bool inWindow(const Poco::JSON::Object& doc, const DayRange& chunk) const {
     if (spec_.day_field.empty()) return true;
     if (!doc.has(spec_.day_field)) return true;  // no day to judge by: the mapper decides
