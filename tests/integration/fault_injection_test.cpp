@@ -611,6 +611,54 @@ TEST(FaultInjection, AFaultInTheMiddleOfABackfillKeepsTheWindowsThatLanded) {
   expectInvariant(s, faulty, want);
 }
 
+// Issue 10 item 2, UTC-filtered window edges: /sleep (bedtime_start) and /workout
+// (start_datetime) filter on the UTC date with an exclusive end while a document's `day` is
+// local. The fake (--edge-offsets) adds documents at 00:05 and 23:50 local time on every day, at
+// -06:00, -10:00, +09:00 and +14:00 one day after another (2023-01-22 + 362 days is a -06:00
+// day, 2024-03-01 a +09:00 one, 2024-03-03..06 are -06:00, -10:00, +09:00, +14:00). Every
+// document of the days asked for must land: across the chunk boundary of a backfill of more
+// than a year, and at the last day of a --since/--until window at each offset.
+void utcEdgeCase(const std::string& collection) {
+  Database db(sharedCluster());
+  FakeOura fake({"--first-day", "2023-01-01", "--last-day", "2024-03-20", "--page-size", "100",
+                 "--edge-offsets=-06:00,-10:00,+09:00,+14:00"});
+  Case s{fake, sharedCluster(), db.name(), {collection}};
+  initDb(s);
+  {
+    SCOPED_TRACE("a backfill of 405 days: two windows");
+    s.since = "2023-01-22";
+    s.until = "2024-03-01";
+    const RunResult run = scrape(s);
+    ASSERT_EQ(run.exitCode(), 0) << run.result.err;
+    const auto want = expected(s, collection, s.since, s.until);
+    const auto got = stored(s, collection, s.since, s.until);
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want) << "a document at the edge of a window was lost";
+    EXPECT_EQ(stored(s, collection, "0001-01-01", "9999-12-31").size(), want.size())
+        << "nothing outside the days asked for";
+  }
+  for (const std::string& until : {"2024-03-03", "2024-03-04", "2024-03-05", "2024-03-06"}) {
+    SCOPED_TRACE("--until " + until);
+    s.until = until;
+    s.since = "2024-03-0" + std::to_string(until.back() - '0' - 1);
+    const RunResult run = scrape(s);
+    ASSERT_EQ(run.exitCode(), 0) << run.result.err;
+    const auto want = expected(s, collection, s.since, s.until);
+    EXPECT_FALSE(want.empty());
+    const auto got = stored(s, collection, s.since, s.until);
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want) << "a document of the first or last day was lost";
+  }
+}
+
+TEST(UtcFilteredEdges, SleepOnBedtimeStartLosesNoDocumentAtAWindowEdge) { utcEdgeCase("sleep"); }
+
+TEST(UtcFilteredEdges, WorkoutOnStartDatetimeLosesNoDocumentAtAWindowEdge) {
+  utcEdgeCase("workout");
+}
+
+TEST(UtcFilteredEdges, SessionLosesNoDocumentAtAWindowEdge) { utcEdgeCase("session"); }
+
 // The database restarts while a backfill writes: the batch in flight is retried after the
 // restart and the run lands everything.
 TEST(FaultInjection, PostgresRestartedMidRun) {
