@@ -1,6 +1,8 @@
 // The token provider and the refresh protocol: see token_provider.hpp.
 #include "auth/token_provider.hpp"
 
+#include "auth/scopes.hpp"
+
 #include <oura_sdk/errors.hpp>
 
 #include <Poco/DateTimeFormat.h>
@@ -464,9 +466,7 @@ std::vector<std::string> StoreTokenProvider::scopes() {
 bool StoreTokenProvider::allows(const std::string& scope) {
   std::vector<std::string> granted = scopes();
   if (granted.empty() || scope.empty()) return true;
-  return std::any_of(granted.begin(), granted.end(), [&](const std::string& g) {
-    return g == scope || g == "extapi:" + scope;
-  });
+  return scopeGranted(granted, scope);
 }
 
 }  // namespace oura::core
