@@ -75,6 +75,7 @@ struct Exchange {
   std::string reason;
   std::string body;
   std::optional<std::string> retry_after;
+  std::string www_authenticate;  // the WWW-Authenticate header, when sent
   ServerRateLimit server_limit;  // the X-RateLimit-* headers, when sent
   std::string transport_error;  // set when status == 0
   bool stale = false;           // a reused keep-alive connection was found dropped
@@ -193,6 +194,7 @@ struct ApiClient::Impl {
       out.status = static_cast<int>(response.getStatus());
       out.reason = response.getReason();
       if (response.has("Retry-After")) out.retry_after = response.get("Retry-After");
+      out.www_authenticate = response.get("WWW-Authenticate", "");
       out.server_limit = ServerRateLimit::parse(response.get("X-RateLimit-Limit", ""),
                                                 response.get("X-RateLimit-Remaining", ""),
                                                 response.get("X-RateLimit-Reset", ""));
@@ -278,6 +280,10 @@ struct ApiClient::Impl {
   }
 };
 
+bool insufficientScope(const std::string& www_authenticate) {
+  return Poco::toLower(www_authenticate).find("insufficient_scope") != std::string::npos;
+}
+
 ApiClient::ApiClient(HttpSettings settings, RateLimiter& limiter, RetryPolicy& policy,
                      TokenProvider& tokens)
     : impl_(std::make_unique<Impl>(std::move(settings), limiter, policy, tokens)) {}
@@ -318,7 +324,10 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
     std::optional<std::string> unusable;  // a 2xx body that `check` refused
     if (ex.status >= 200 && ex.status < 300) {
       if (check) unusable = check(ex.body);
-      if (!unusable) return HttpResponse{ex.status, std::move(ex.body), url};
+      if (!unusable) {
+        d.tokens.accepted(token);
+        return HttpResponse{ex.status, std::move(ex.body), url};
+      }
     }
     const std::string what = unusable ? "HTTP " + std::to_string(ex.status) + " but " + *unusable +
                                             ": " + excerpt(ex.body, token)
@@ -335,7 +344,20 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
     switch (unusable ? RetryDecision::Retry : RetryPolicy::classify(ex.status)) {
       case RetryDecision::Fail:
         throw sdk::HttpError(ex.status, url, "GET " + url + ": " + what);
-      case RetryDecision::Refresh:
+      case RetryDecision::Refresh: {
+        // A token that works for other collections (or a server that says
+        // insufficient_scope) is not expired: its scope for this collection was not granted,
+        // and a refresh would only spend the single-use refresh token.
+        const bool scope_refused = insufficientScope(ex.www_authenticate);
+        if (scope_refused || d.tokens.acceptedBefore(token)) {
+          throw sdk::HttpError(
+              ex.status, url,
+              "GET " + url + ": " + what +
+                  (scope_refused ? " (insufficient_scope: the scope of this collection was not "
+                                   "granted)"
+                                 : " (the same access token works for other collections: the "
+                                   "scope of this collection was not granted)"));
+        }
         if (!refreshed) {
           refreshed = true;
           refresh_worked = d.tokens.refreshAfterUnauthorized(token);
@@ -350,6 +372,7 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
             "GET " + url + ": " + what + " (the access token was rejected" +
                 (refresh_worked ? " even after a refresh" : " and could not be refreshed") +
                 "; the scope may not be granted, or a new login is needed)");
+      }
       case RetryDecision::Retry:
         break;
     }
