@@ -26,9 +26,11 @@ class CollectionRun {
 
   void run(DayRange window) {
     if (!tokens_.allows(spec_.scope)) {
+      // Known granted scopes without any name of this one: skipped without a request.
       summary_.outcome = Outcome::NotAuthorised;
-      summary_.message = "the token was not granted the '" + spec_.scope +
-                         "' scope; log in again granting it to collect " + spec_.name;
+      summary_.missing_scope = spec_.scope;
+      summary_.message = "the token was not granted the '" + spec_.scope + "' scope, so " +
+                         spec_.name + " was skipped: " + grantScopeAdvice(spec_.scope);
       return;
     }
     RequestStats stats;
@@ -69,9 +71,9 @@ class CollectionRun {
     } catch (const sdk::HttpError& e) {
       if (e.status() == 401 || e.status() == 403) {
         summary_.outcome = Outcome::NotAuthorised;
-        summary_.message = std::string(e.what()) +
-                           "; the token is not authorised for this collection (scope not granted, "
-                           "or an expired token): the collection was skipped";
+        summary_.missing_scope = spec_.scope;
+        summary_.message = std::string(e.what()) + "; " + spec_.name +
+                           " is not authorised and was skipped: " + grantScopeAdvice(spec_.scope);
       } else if (e.status() == 426) {
         summary_.outcome = Outcome::UpgradeRequired;
         summary_.message = std::string(e.what()) +
