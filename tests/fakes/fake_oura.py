@@ -2302,7 +2302,16 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(latency_ms / 1000.0)
         wait = self.state.rate_limited(arrival)
         if wait is not None:
-            self.send_json(429, {"detail": "Too Many Requests"}, headers={"Retry-After": str(wait)})
+            headers = {"Retry-After": str(wait)}
+            mode = self.state.args.rate_limit_429_headers
+            if mode is not None:
+                # Only the 429 says the budget: Limit, the reset and (mode "window") the window.
+                limit, window = self.state.rate_limit
+                headers.update({"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
+                                "X-RateLimit-Reset": str(wait)})
+                if mode == "window":
+                    headers["X-RateLimit-Window"] = ("%g" % window)
+            self.send_json(429, {"detail": "Too Many Requests"}, headers=headers)
             return 429
         collection = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else None
         # Unknown routes answer FastAPI's 404 before any auth check.
@@ -2504,6 +2513,10 @@ def main(argv=None):
                         help="answer 429 (with Retry-After) to a request when N requests arrived in the last SECONDS")
     parser.add_argument("--rate-limit-headers", action="store_true",
                         help="send X-RateLimit-Limit/-Remaining/-Reset of the rate limit with every API answer")
+    parser.add_argument("--rate-limit-429-headers", choices=("window", "reset"), default=None,
+                        help="a 429 of --rate-limit also sends X-RateLimit-Limit, -Remaining 0 and "
+                             "-Reset, and with 'window' X-RateLimit-Window (its SECONDS); other "
+                             "answers send none (unless --rate-limit-headers)")
     parser.add_argument("--stats-window", type=float, default=300.0,
                         help="seconds of the sliding window of /_fake/stats max_in_window (default 300)")
     parser.add_argument("--no-gzip", action="store_true", help="never gzip bodies, even when asked")

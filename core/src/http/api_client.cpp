@@ -198,6 +198,9 @@ struct ApiClient::Impl {
       out.server_limit = ServerRateLimit::parse(response.get("X-RateLimit-Limit", ""),
                                                 response.get("X-RateLimit-Remaining", ""),
                                                 response.get("X-RateLimit-Reset", ""));
+      out.server_limit.window =
+          ServerRateLimit::parseWindow(response.get("X-RateLimit-Window", ""));
+      out.server_limit.too_many = out.status == 429;
       if (response.hasContentLength() &&
           static_cast<std::streamsize>(raw.size()) < response.getContentLength64()) {
         resetSession();
@@ -259,6 +262,15 @@ struct ApiClient::Impl {
   // server says nothing remains. Logged when the budget changes.
   void adaptToServer(const ServerRateLimit& server, const std::string& url) {
     if (limiter.adapt(server, policy.settings().max_delay)) {
+      if (const auto learned = limiter.serverBudget()) {
+        httpLog().information("GET " + url + ": the server allows " +
+                              std::to_string(learned->requests) + " requests per " +
+                              std::to_string(learned->window.count()) +
+                              " ms (X-RateLimit-Limit with " +
+                              (server.window ? "X-RateLimit-Window" : "a 429's X-RateLimit-Reset") +
+                              "): enforced from now on, besides the configured budget");
+        return;
+      }
       const RateLimitSettings now = limiter.settings();
       httpLog().information("GET " + url + ": the server's X-RateLimit-Limit is " +
                             std::to_string(*server.limit) + ": at most " +
