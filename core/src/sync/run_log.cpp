@@ -92,6 +92,7 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
       << "last error" << "\n";
   std::vector<std::string> errors;
   std::vector<std::string> unauthorised;  // "collection (scope)" not authorised in its last run
+  std::vector<std::string> holes;         // "  - collection: first..last" of pending backfills
   for (const auto& [name, s] : rows) {
     if (s != nullptr && s->last_run_outcome == "not_authorised") {
       auto scope = scopes.find(s->collection);
@@ -112,6 +113,12 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
           behind = "?";
         }
       }
+      if (s->missing) {
+        // A backfill that did not land completely: behind, whatever the sync state says.
+        behind = "hole";
+        holes.push_back("  - " + s->collection + ": " + s->missing->first_day + ".." +
+                        s->missing->last_day);
+      }
       if (s->last_run_finished_at_ms) {
         last_run = utcTime(*s->last_run_finished_at_ms) + " (" +
                    ago(*s->last_run_finished_at_ms, now_ms) + ")";
@@ -130,6 +137,11 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
     out << "  " << std::left << std::setw(static_cast<int>(width)) << name << "  "
         << std::setw(14) << synced << "  " << std::setw(12) << behind << "  " << std::setw(34)
         << last_run << "  " << std::setw(16) << outcome << "  " << last_error << "\n";
+  }
+  if (!holes.empty()) {
+    out << "  behind: a backfill did not land completely; these days are still missing (the "
+           "next `oura-collector scrape` fetches them first):\n";
+    for (const std::string& line : holes) out << line << "\n";
   }
   if (!unauthorised.empty()) {
     std::string list;

@@ -1,5 +1,7 @@
 #include "sync/scrape.hpp"
 
+#include "sync/backfill.hpp"
+
 #include "auth/token_provider.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/progress.hpp"
@@ -231,6 +233,12 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
       s.first_day = formatDay(windows[i].first);
       s.last_day = formatDay(windows[i].last);
     }
+  }
+
+  // A backfill is remembered until it lands; a plain run finishes an earlier one first.
+  if (!options.dry_run && !rt.sinks.empty()) {
+    resumeAndRememberBackfills(rt, selected, windows, summary.collections,
+                               options.since.has_value() || options.days.has_value());
   }
 
   // A dry run's rows on the same terminal would run into a redrawn line: log lines then.
