@@ -1772,6 +1772,32 @@ class State:
 
 ALL_SCOPES = "email personal daily heartrate workout tag session spo2Daily"
 
+# --scope-gating: the scope each collection needs on the live server (docs/DESIGN.md "Oura API
+# facts"), which the OpenAPI export does not say: daily_resilience needs `stress`,
+# daily_cardiovascular_age and vO2_max `heart_health`, ring_configuration and ring_battery_level
+# `ring_configuration`, daily_spo2 `spo2` (granted under that name; the export's `spo2Daily` is
+# the same scope). New-portal applications see every name with an `extapi:` prefix.
+LIVE_SCOPES = {
+    "daily_activity": "daily", "daily_sleep": "daily", "daily_readiness": "daily",
+    "daily_stress": "daily", "daily_spo2": "spo2", "daily_resilience": "stress",
+    "daily_cardiovascular_age": "heart_health", "vO2_max": "heart_health",
+    "sleep": "daily", "sleep_time": "daily", "rest_mode_period": "daily",
+    "workout": "workout", "session": "session", "tag": "tag", "enhanced_tag": "tag",
+    "heartrate": "heartrate", "ring_configuration": "ring_configuration",
+    "ring_battery_level": "ring_configuration", "personal_info": "personal",
+}
+SCOPE_ALIASES = {"spo2Daily": "spo2"}
+
+
+def scope_allows(granted, collection):
+    """Whether a space-separated scope string grants `collection` (aliases and `extapi:`)."""
+    names = set()
+    for name in (granted or "").split():
+        if name.startswith("extapi:"):
+            name = name[len("extapi:"):]
+        names.add(SCOPE_ALIASES.get(name, name))
+    return LIVE_SCOPES.get(collection) in names
+
 
 class OAuthState:
     """Issued codes and tokens, counters and switches of the fake's OAuth2 endpoints."""
@@ -1807,6 +1833,12 @@ class OAuthState:
         self.access[access] = {"expires_at": time.time() + self.lifetime, "scope": scope, "family": family}
         self.refresh[refresh] = {"scope": scope, "family": family, "valid": True}
         return access, refresh
+
+    def access_scope(self, token):
+        """The scope (space-separated) an access token was issued with, or None."""
+        with self.lock:
+            entry = self.access.get(token)
+            return entry["scope"] if entry is not None else None
 
     def access_valid(self, token):
         with self.lock:
@@ -2330,6 +2362,23 @@ class Handler(BaseHTTPRequestHandler):
         if not accepted:
             self.send_json(401, {"detail": "Unauthorized access: invalid or expired token."})
             return 401
+        if self.state.args.scope_gating:
+            if self.state.args.require_oauth:
+                granted = self.state.oauth.access_scope(authorization[len("Bearer "):])
+            else:
+                granted = self.state.args.granted_scopes
+                if granted is None:
+                    granted = ALL_SCOPES
+            if not scope_allows(granted, collection):
+                # The live server answers a scope not granted like an expired token: 401, the
+                # same body (optionally RFC 6750's insufficient_scope, --insufficient-scope-header).
+                headers = None
+                if self.state.args.insufficient_scope_header:
+                    headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="%s"'
+                                                   % LIVE_SCOPES[collection]}
+                self.send_json(401, {"detail": "Unauthorized access: invalid or expired token."},
+                               headers=headers)
+                return 401
         cursor = query.get("next_token") or ""  # `next_token=` (empty) means no cursor (recorded/README.md)
         fault = self.state.take_fault(collection, bool(cursor))
         if fault is not None and fault["kind"] == "reset":
@@ -2535,6 +2584,13 @@ def main(argv=None):
                         help="delay before answering each POST /oauth/token")
     parser.add_argument("--token-delay-count", type=int, default=None,
                         help="delay only the first N token requests (default: every one)")
+    parser.add_argument("--scope-gating", action="store_true",
+                        help="answer 401 to a collection whose live scope (LIVE_SCOPES) the token "
+                             "was not granted (OAuth tokens: their scope; --token: --granted-scopes, "
+                             "default the OpenAPI export's 8)")
+    parser.add_argument("--insufficient-scope-header", action="store_true",
+                        help="with --scope-gating, the 401 carries WWW-Authenticate: Bearer "
+                             "error=\"insufficient_scope\"")
     parser.add_argument("--require-oauth", action="store_true",
                         help="API routes accept only access tokens issued by /oauth/token and not expired")
     args = parser.parse_args(argv)
