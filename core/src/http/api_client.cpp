@@ -361,7 +361,9 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
         // insufficient_scope) is not expired: its scope for this collection was not granted,
         // and a refresh would only spend the single-use refresh token.
         const bool scope_refused = insufficientScope(ex.www_authenticate);
-        if (scope_refused || d.tokens.acceptedBefore(token)) {
+        // (A token replaced meanwhile by another thread's refresh is retried below instead.)
+        if (scope_refused ||
+            (d.tokens.acceptedBefore(token) && d.tokens.accessToken() == token)) {
           throw sdk::HttpError(
               ex.status, url,
               "GET " + url + ": " + what +
