@@ -20,6 +20,7 @@
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
+#include <Poco/LocalDateTime.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
@@ -178,13 +179,15 @@ struct RunResult {
 // Runs `oura-collector --config M scrape --collections ... --since ... --until ...
 // --summary-json F` under bash; `during` is shell run while it works, with its pid in $pid (its
 // failure makes the script exit 99 after killing the run).
-RunResult scrape(const Case& s, const std::string& during = "") {
+// `ranged` false: a plain (incremental) run, without --since/--until.
+RunResult scrape(const Case& s, const std::string& during = "", bool ranged = true) {
   const std::string dir = oura::test::makeTempDir();
   const std::string config = oura::test::writeFile(dir, "manifest.toml", manifest(s));
   const std::string summary = dir + "/summary.json";
   const std::string command = "\"$OURA_BINARY\" --config " + config + " scrape --collections " +
-                              joined(s.collections) + " --since " + s.since + " --until " +
-                              s.until + " --summary-json " + summary;
+                              joined(s.collections) +
+                              (ranged ? " --since " + s.since + " --until " + s.until : "") +
+                              " --summary-json " + summary;
   const std::string script = during.empty()
                                  ? "exec " + command
                                  : command + " & pid=$!; { " + during +
@@ -658,6 +661,62 @@ TEST(UtcFilteredEdges, WorkoutOnStartDatetimeLosesNoDocumentAtAWindowEdge) {
 }
 
 TEST(UtcFilteredEdges, SessionLosesNoDocumentAtAWindowEdge) { utcEdgeCase("session"); }
+
+// Issue 10 item 3: a first backfill that failed is remembered until it has landed. The failed
+// `scrape --since` leaves daily_sleep without sync state; `status` shows it behind with the days
+// still missing; the next plain `scrape` (collector.days 7) fetches the whole range first, then
+// forgets it.
+std::string dayBefore(int days) {
+  Poco::LocalDateTime day;
+  day -= Poco::Timespan(days, 0, 0, 0, 0);
+  return Poco::DateTimeFormatter::format(day, "%Y-%m-%d");
+}
+
+CommandResult statusOf(const Case& s) {
+  const std::string dir = oura::test::makeTempDir();
+  const std::string config = oura::test::writeFile(dir, "manifest.toml", manifest(s));
+  return oura::test::runCommand(envOr("OURA_BINARY", "oura-collector"),
+                                {"--config", config, "status"},
+                                {{"OURA_FAULTS_TOKEN", s.fake.token()}});
+}
+
+TEST(InterruptedBackfill, AFailedFirstBackfillIsFinishedByTheNextPlainRun) {
+  Database db(sharedCluster());
+  FakeOura fake({"--first-day", dayBefore(200), "--last-day", dayBefore(0), "--page-size", "10"});
+  Case s{fake, sharedCluster(), db.name(), {"daily_sleep", "workout"}};
+  s.since = dayBefore(100);
+  s.until = dayBefore(0);
+  initDb(s);
+  fake.post("/_fake/faults", R"({"collection": "daily_sleep", "kind": 503, "every": 1})");
+  const RunResult failed = scrape(s);
+  ASSERT_EQ(failed.exitCode(), 1) << failed.result.err;
+  EXPECT_EQ(count(s, "daily_sleep", "true"), 0);
+  EXPECT_EQ(psql(s.pg, s.db,
+                 "SELECT first_day || '..' || last_day FROM oura.backfill_pending WHERE "
+                 "collection = 'daily_sleep'"),
+            s.since + ".." + s.until + "\n");
+  EXPECT_EQ(psql(s.pg, s.db, "SELECT count(*) FROM oura.backfill_pending WHERE collection = "
+                             "'workout'"),
+            "0\n")
+      << "a backfill that landed is forgotten in the transaction of its last window";
+  const CommandResult status = statusOf(s);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("daily_sleep: " + s.since + ".." + s.until), std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find("hole"), std::string::npos) << status.out;
+
+  fake.reset();
+  const RunResult plain = scrape(s, "", false);
+  ASSERT_EQ(plain.exitCode(), 0) << plain.result.err;
+  const auto want = expected(s, "daily_sleep", s.since, s.until);
+  EXPECT_GT(want.size(), 50u);
+  const auto got = stored(s, "daily_sleep", s.since, s.until);
+  EXPECT_EQ(got.size(), want.size()) << "the days of the failed backfill were fetched";
+  EXPECT_TRUE(got == want);
+  EXPECT_EQ(psql(s.pg, s.db, "SELECT count(*) FROM oura.backfill_pending"), "0\n");
+  const CommandResult after = statusOf(s);
+  EXPECT_EQ(after.out.find("hole"), std::string::npos) << after.out;
+}
 
 // The database restarts while a backfill writes: the batch in flight is retried after the
 // restart and the run lands everything.
