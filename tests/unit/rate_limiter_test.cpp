@@ -387,8 +387,6 @@ TEST(RateLimiterTest, RejectsNonsenseSettings) {
   EXPECT_THROW(RateLimiter({10, milliseconds(1000), 0}), std::invalid_argument);
 }
 
-}  // namespace
-}  // namespace oura::core
 
 namespace {
 // Keeps the text of every message logged to it.
@@ -489,3 +487,6 @@ TEST(RateLimiterTest, AServerBudgetIsEnforcedBesidesOursAndReplacesALimitTighten
   EXPECT_FALSE(ServerRateLimit::parseWindow("-3").has_value());
   EXPECT_FALSE(ServerRateLimit::parseWindow("ten").has_value());
 }
+
+}  // namespace
+}  // namespace oura::core
