@@ -144,8 +144,8 @@ def count(collection, a=None, b=None):
 def pages(n, size):
     return max(1, math.ceil(n / size))
 
-# The product's window plan (core/src/sync/window_plan.cpp): date windows keep 363 days and ask
-# 365 (one day wider on each side; max_window_days 365); datetime windows keep 28 and ask 30;
+# The product's window plan (core/src/sync/window_plan.cpp): date windows keep 362 days and ask
+# 365 (one day wider before, two after; max_window_days 365); datetime windows keep 28 and ask 30;
 # snapshots: every page, no dates; full re-fetch (rest_mode_period): the whole history in one
 # request (2015-01-01 .. today, asked one day wider).
 DATE = ["daily_activity", "daily_sleep", "daily_readiness", "daily_spo2", "daily_stress",
@@ -163,13 +163,14 @@ def windows(keep):
 bound = {}   # collection -> (lower bound: pages of the days kept, pages of the days asked)
 docs = {}
 for c in DATE + SERIES:
-    keep, size = (363, PAGE) if c in DATE else (28, SERIES_PAGE)
+    keep, size = (362, PAGE) if c in DATE else (28, SERIES_PAGE)
     kept = asked = n_all = 0
     for a, b in windows(keep):
         n = count(c, a, b)
         n_all += n
         kept += pages(n, size)
-        asked += pages(count(c, a - timedelta(days=1), b + timedelta(days=1)), size)
+        after = 2 if c in DATE else 1
+        asked += pages(count(c, a - timedelta(days=1), b + timedelta(days=after)), size)
     bound[c], docs[c] = (kept, asked), n_all
 n = count("ring_configuration"); bound["ring_configuration"] = (pages(n, PAGE),) * 2; docs["ring_configuration"] = n
 bound["personal_info"] = (1, 1); docs["personal_info"] = 1
