@@ -718,6 +718,43 @@ TEST(InterruptedBackfill, AFailedFirstBackfillIsFinishedByTheNextPlainRun) {
   EXPECT_EQ(after.out.find("hole"), std::string::npos) << after.out;
 }
 
+// Issue 10 item 1: the live server gates daily_resilience on `stress` and vO2_max on
+// `heart_health` (the fake's --scope-gating), answering 401 like an expired token. With the
+// OpenAPI export's scopes granted, those two are not authorised (asked once, never "every
+// collection synced"), daily_spo2 is collected (`spo2Daily` = `spo2`), and `status` says which
+// collections need which scope.
+TEST(FaultInjection, CollectionsGatedOnAScopeNotGrantedAreNotAuthorisedAndNamed) {
+  Database db(sharedCluster());
+  std::vector<std::string> args = fakeArgs();
+  for (const char* a : {"--scope-gating", "--granted-scopes",
+                        "email personal daily heartrate workout tag session spo2Daily"}) {
+    args.emplace_back(a);
+  }
+  FakeOura fake(args);
+  Case s{fake, sharedCluster(), db.name(), {"daily_sleep", "daily_resilience", "vO2_max", "daily_spo2"}};
+  initDb(s);
+  const RunResult run = scrape(s);
+  Expected want;
+  want.exit_code = 0;
+  want.outcomes = {{"daily_resilience", "not_authorised"}, {"vO2_max", "not_authorised"}};
+  want.messages = {{"daily_resilience", {"401", "grant the 'stress' scope", "auth login"}},
+                   {"vO2_max", {"401", "grant the 'heart_health' scope"}}};
+  expectFaultyRun(s, run, want);
+  EXPECT_EQ(requestsTo(fake, "daily_resilience"), 1) << "no retry, no refresh";
+  EXPECT_EQ(requestsTo(fake, "vO2_max"), 1);
+  EXPECT_EQ(run.result.err.find("every collection synced"), std::string::npos) << run.result.err;
+  EXPECT_NE(run.result.err.find("synced 2 of 4 collections; 2 not authorised (daily_resilience, "
+                                "vO2_max): grant scope stress, heart_health"),
+            std::string::npos)
+      << run.result.err;
+  const CommandResult status = statusOf(s);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("not authorised in their last run: daily_resilience (scope stress), "
+                            "vO2_max (scope heart_health)"),
+            std::string::npos)
+      << status.out;
+}
+
 // The database restarts while a backfill writes: the batch in flight is retried after the
 // restart and the run lands everything.
 TEST(FaultInjection, PostgresRestartedMidRun) {
