@@ -640,7 +640,7 @@ void utcEdgeCase(const std::string& collection) {
     EXPECT_EQ(stored(s, collection, "0001-01-01", "9999-12-31").size(), want.size())
         << "nothing outside the days asked for";
   }
-  for (const std::string& until : {"2024-03-03", "2024-03-04", "2024-03-05", "2024-03-06"}) {
+  for (const std::string until : {"2024-03-03", "2024-03-04", "2024-03-05", "2024-03-06"}) {
     SCOPED_TRACE("--until " + until);
     s.until = until;
     s.since = "2024-03-0" + std::to_string(until.back() - '0' - 1);
