@@ -1409,7 +1409,7 @@ STATUS_TEXT = {
     429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
     503: "Service Unavailable", 504: "Gateway Timeout",
 }
-FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated", "reset", "delay")
+FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated", "reset", "delay", "poison")
 DEFAULT_DELAY_MS = 2000  # a "delay" fault without delay_ms: longer than a 1 s client timeout
 
 
@@ -2282,6 +2282,17 @@ class Handler(BaseHTTPRequestHandler):
                 # connection closes (DESIGN.md retries "bodies cut short").
                 self.send_body(200, json.dumps({"data": page, "next_token": next_token}, separators=(",", ":")),
                                truncate=True, gzip_truncated=fault.get("gzip", False))
+                return 200
+            if kind == "poison":
+                # Bad documents beside good ones: `body` is the raw text of one or more elements
+                # (comma-separated), put before the page's documents byte for byte. A lone
+                # surrogate escape in the fault's JSON (\udc80-\udcff) becomes that raw byte
+                # (invalid UTF-8), via Python's surrogateescape.
+                element = fault.get("body", '{"id":"poison","note":"\\ud800"}')
+                docs = [json.dumps(d, separators=(",", ":")).encode() for d in page]
+                body = (b'{"data":[' + b",".join([element.encode("utf-8", "surrogateescape")] + docs)
+                        + b'],"next_token":' + json.dumps(next_token).encode() + b"}")
+                self.send_body(200, body)
                 return 200
             if kind == "repeat_token":
                 next_token = cursor  # the token the client just used, i.e. the previous page's

@@ -222,11 +222,13 @@ class ScratchDatabase {
 // --- catalog ----------------------------------------------------------------------------------
 
 // The sink's own tables (no stream's): sync state, the migrations record, the run log
-// (003_run_log.sql; runs_id_seq is the identity sequence of runs.id).
+// (003_run_log.sql; runs_id_seq is the identity sequence of runs.id), the dead-letter table
+// (004_rejected_documents.sql).
 const char* const kStateTables =
-    "'sync_state', 'schema_migrations', 'runs', 'run_collections', 'runs_id_seq'";
+    "'sync_state', 'schema_migrations', 'runs', 'run_collections', 'runs_id_seq', "
+    "'rejected_documents'";
 const std::set<std::string> kStateTableNames = {"sync_state", "schema_migrations", "runs",
-                                                "run_collections"};
+                                                "run_collections", "rejected_documents"};
 
 /// Everything schema oura holds, one line per table, column, constraint and index (with comments),
 /// sorted. `skip_state_tables`: without the sink's own tables (kStateTables).

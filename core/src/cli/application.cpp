@@ -64,7 +64,8 @@ const char* kCommands =
     "  purge --account ID --yes\n"
     "                 delete one account's rows and sync state from the sinks\n"
     "  reprocess      re-map the raw documents the sinks stored (after an upgrade added\n"
-    "                 columns), without fetching; --collections narrows it\n"
+    "                 columns), without fetching; --collections narrows it; --rejected:\n"
+    "                 retry the quarantined documents (oura.rejected_documents) instead\n"
     "  status [--account ID]\n"
     "                 per collection: the last synced day, days behind, the last run and\n"
     "                 the last error, from the sinks' run log (no token, no Oura request);\n"
@@ -179,6 +180,8 @@ void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
                                        "status: the account shown")
                         .argument("ID"));
   options.addOption(Option("yes", "", "purge: really delete (there is no undo)"));
+  options.addOption(Option("rejected", "", "reprocess: the quarantined (rejected) documents "
+                                           "instead of the stored ones"));
   options.addOption(Option("no-listen", "", "auth login: paste the redirected URL on stdin "
                                             "instead of listening for it"));
 }
@@ -209,6 +212,8 @@ void CollectorApplication::handleOption(const std::string& name, const std::stri
     account_ = value;
   } else if (name == "yes") {
     yes_ = true;
+  } else if (name == "rejected") {
+    rejected_ = true;
   } else if (name == "no-listen") {
     no_listen_ = true;
   } else if (name == "collections") {
@@ -575,7 +580,7 @@ int CollectorApplication::commandReprocess(const std::vector<std::string>& args)
   }
   auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
   requireCurrentSchema(*runtime);
-  RunSummary summary = runReprocess(*runtime, collections_, stop_);
+  RunSummary summary = runReprocess(*runtime, collections_, stop_, rejected_);
   summary.print(std::cerr);
   last_summary_ = summary;
   return summary.exitCode();

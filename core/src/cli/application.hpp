@@ -57,6 +57,7 @@ class CollectorApplication : public Poco::Util::Application {
   std::vector<std::string> collections_;
   std::optional<std::string> account_;  // purge --account, status --account
   bool yes_ = false;                    // purge --yes
+  bool rejected_ = false;               // reprocess --rejected
   bool no_listen_ = false;              // auth login --no-listen
   std::string log_level_ = "information";
 };

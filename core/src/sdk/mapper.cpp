@@ -3,16 +3,15 @@
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/errors.hpp>
 
-#include <Poco/DateTime.h>
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeFormatter.h>
-#include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Stringifier.h>
-#include <Poco/Timespan.h>
 
+#include <charconv>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 
@@ -69,40 +68,65 @@ bool hasShape(const std::string& text, std::size_t pos, const char* pattern) {
   return true;
 }
 
+using Micros = std::chrono::sys_time<std::chrono::microseconds>;
+
+/// The digits of text[pos, pos + n) as a number (the caller checked they are digits).
+int digits(const std::string& text, std::size_t pos, std::size_t n) {
+  int value = 0;
+  std::from_chars(text.data() + pos, text.data() + pos + n, value);
+  return value;
+}
+
+/// A calendar date and time of day that exists (Poco::DateTime's range: years 0-9999, second
+/// up to 60), as microseconds since the epoch of that wall clock.
+bool civil(int year, int month, int day, int hour, int minute, int second, Micros& out) {
+  using namespace std::chrono;
+  const year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                            std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return false;
+  out = Micros(sys_days(date)) + hours(hour) + minutes(minute) + seconds(second);
+  return true;
+}
+
 /// Accepts only `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`.
-/// `local` receives the wall-clock time as written (Poco's parser does not convert to UTC) and
-/// `tzd` the offset in seconds.
-bool parseTimestamp(const std::string& text, Poco::DateTime& local, int& tzd) {
+/// `local` receives the wall-clock time as written (not converted to UTC), to the microsecond
+/// (further fraction digits are dropped), and `tzd` the offset in seconds.
+/// Hand-written with std::chrono instead of Poco::DateTimeParser: it runs for every timestamp of
+/// every document (docs/performance.md "Timestamps").
+bool parseTimestamp(const std::string& text, Micros& local, int& tzd) {
   if (!hasShape(text, 0, "DDDD-DD-DDTDD:DD:DD")) return false;
   std::size_t pos = 19;
+  std::int64_t micros = 0;
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
-    const std::size_t digits = pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
-    if (pos == digits) return false;
+    const std::size_t first = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (pos - first < 6) micros = micros * 10 + (text[pos] - '0');
+      ++pos;
+    }
+    if (pos == first) return false;
+    for (std::size_t n = pos - first; n < 6; ++n) micros *= 10;
   }
-  const bool zone = (text.size() == pos + 1 && text[pos] == 'Z') ||
-                    (text.size() == pos + 6 && (text[pos] == '+' || text[pos] == '-') &&
-                     hasShape(text, pos + 1, "DD:DD"));
-  if (!zone) return false;
-  try {
-    Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text, local, tzd);
-    return true;
-  } catch (const Poco::Exception&) {
+  if (text.size() == pos + 1 && text[pos] == 'Z') {
+    tzd = 0;
+  } else if (text.size() == pos + 6 && (text[pos] == '+' || text[pos] == '-') &&
+             hasShape(text, pos + 1, "DD:DD")) {
+    tzd = (text[pos] == '-' ? -1 : 1) * (digits(text, pos + 1, 2) * 3600 + digits(text, pos + 4, 2) * 60);
+  } else {
     return false;
   }
+  if (!civil(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2), digits(text, 11, 2),
+             digits(text, 14, 2), digits(text, 17, 2), local)) {
+    return false;
+  }
+  local += std::chrono::microseconds(micros);
+  return true;
 }
 
 bool validDate(const std::string& text) {
   if (text.size() != 10 || !hasShape(text, 0, "DDDD-DD-DD")) return false;
-  try {
-    Poco::DateTime dt;
-    int tzd = 0;
-    Poco::DateTimeParser::parse("%Y-%m-%d", text, dt, tzd);
-    return true;
-  } catch (const Poco::Exception&) {
-    return false;
-  }
+  Micros ignored;
+  return civil(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2), 0, 0, 0, ignored);
 }
 
 /// Converts one JSON value to a column's type. Returns NULL (monostate) and warns when it does
@@ -150,9 +174,9 @@ Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitte
     case ColumnType::Timestamptz: {
       if (!v.isString()) return mismatch("a timestamp");
       const std::string& s = v.extract<std::string>();
-      Poco::DateTime utc;
+      Micros local;
       int tzd = 0;
-      if (!parseTimestamp(s, utc, tzd)) return mismatch("an ISO 8601 timestamp");
+      if (!parseTimestamp(s, local, tzd)) return mismatch("an ISO 8601 timestamp");
       return s;
     }
     case ColumnType::Jsonb:
@@ -161,13 +185,27 @@ Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitte
   return std::monostate{};
 }
 
-/// Formats the wall-clock time `local` as ISO 8601 with the offset `tzd` (seconds),
-/// milliseconds when not whole. `local` is already in that offset (as parseTimestamp returns it).
-std::string formatLocal(const Poco::DateTime& local, int tzd) {
-  const char* format = local.millisecond() == 0 && local.microsecond() == 0
-                           ? "%Y-%m-%dT%H:%M:%S%z"
-                           : "%Y-%m-%dT%H:%M:%S.%i%z";
-  return Poco::DateTimeFormatter::format(local, format, tzd);
+/// Formats the wall-clock time `local` as ISO 8601 with the offset `tzd` (seconds) as +HH:MM
+/// (+00:00 for UTC); milliseconds when not whole seconds. `local` is already in that offset (as
+/// parseTimestamp returns it). The form Poco's "%Y-%m-%dT%H:%M:%S[.%i]%z" gave, without its
+/// Gregorian-calendar computation per sample.
+std::string formatLocal(Micros local, int tzd) {
+  using namespace std::chrono;
+  const sys_days day = floor<days>(local);
+  const year_month_day date(day);
+  const hh_mm_ss<microseconds> time(local - day);
+  char out[40];
+  int n = std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(date.year()),
+                        static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                        static_cast<int>(time.hours().count()),
+                        static_cast<int>(time.minutes().count()),
+                        static_cast<int>(time.seconds().count()));
+  const auto sub = time.subseconds().count();
+  if (sub != 0) n += std::snprintf(out + n, sizeof out - n, ".%03d", static_cast<int>(sub / 1000));
+  const int minutes_off = std::abs(tzd) / 60;
+  n += std::snprintf(out + n, sizeof out - n, "%c%02d:%02d", tzd < 0 ? '-' : '+',
+                     minutes_off / 60, minutes_off % 60);
+  return std::string(out, static_cast<std::size_t>(n));
 }
 
 void mapSamples(const CollectionSpec& collection, std::size_t stream_index,
@@ -185,7 +223,7 @@ void mapSamples(const CollectionSpec& collection, std::size_t stream_index,
   Var interval_v = sample->get("interval");
   Var timestamp_v = sample->get("timestamp");
   Poco::JSON::Array::Ptr items = sample->getArray("items");
-  Poco::DateTime start;
+  Micros start;
   int tzd = 0;
   if (!interval_v.isNumeric() || !timestamp_v.isString() || !items ||
       !parseTimestamp(timestamp_v.extract<std::string>(), start, tzd)) {
@@ -205,7 +243,7 @@ void mapSamples(const CollectionSpec& collection, std::size_t stream_index,
     row.reserve(parent_keys.size() + 2);
     row.insert(row.end(), parent_keys.begin(), parent_keys.end());
     const double offset_us = std::round(interval * static_cast<double>(i) * 1e6);
-    row.push_back(formatLocal(start + Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(offset_us)), tzd));
+    row.push_back(formatLocal(start + std::chrono::microseconds(static_cast<std::int64_t>(offset_us)), tzd));
     row.push_back(convert(items->get(static_cast<unsigned>(i)), series.value_type,
                           value_field + "[" + std::to_string(i) + "]", out));
     out.emit(stream_index, std::move(row));

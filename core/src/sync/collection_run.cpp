@@ -9,7 +9,6 @@
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
-#include <sstream>
 
 namespace oura::core {
 
@@ -20,7 +19,8 @@ class CollectionRun {
   CollectionRun(Runtime& rt, const ServedCollection& served, ApiClient& client,
                 StoreTokenProvider& tokens, const std::atomic<bool>& stop,
                 CollectionSummary& summary, Progress& progress)
-      : rt_(rt), spec_(*served.spec), client_(client), tokens_(tokens), stop_(stop),
+      : rt_(rt), spec_(*served.spec), plugin_(*served.endpoint->plugin), client_(client),
+        tokens_(tokens), stop_(stop),
         summary_(summary), progress_(progress),
         log_(Poco::Logger::get("oura.scrape." + spec_.name)), emitter_(spec_, summary_, log_) {}
 
@@ -124,6 +124,34 @@ class CollectionRun {
     return day >= chunk.first && day <= chunk.last;
   }
 
+  // Maps one parsed document into the emitter; false when it was rejected (quarantined).
+  bool mapDocument(PageDocument& doc) {
+    emitter_.setDocument(doc.object.get());
+    const auto before = emitter_.sizes();
+    const std::size_t keys_before = emitter_.windowKeyCount();
+    const std::size_t pending_before = emitter_.pending();
+    std::string reason;
+    try {
+      plugin_.mapDocument(spec_, *doc.object, doc.raw, emitter_);
+      if (emitter_.windowKeyCount() > keys_before && emitter_.lastKeyBytes() > kMaxKeyBytes) {
+        reason = "its key is " + std::to_string(emitter_.lastKeyBytes()) +
+                 " bytes long; at most " + std::to_string(kMaxKeyBytes) + " can be indexed";
+      }
+    } catch (const std::exception& e) {
+      reason = std::string("it cannot be mapped: ") + e.what();
+    }
+    if (!reason.empty()) {
+      emitter_.rollbackTo(before, keys_before);
+      emitter_.reject(std::move(doc.raw), documentId(*doc.object, spec_.day_field),
+                      printable(reason, 300));
+      return false;
+    }
+    ++summary_.documents;
+    summary_.replaced += doc.replaced;
+    summary_.rows += emitter_.pending() - pending_before;
+    return true;
+  }
+
   void fetchChunk(const DayRange& chunk, const QueryParams& query, Keep keep,
                   RequestStats& stats) {
     if (stop_) throw Interrupted{};
@@ -133,47 +161,28 @@ class CollectionRun {
                                            : sdk::DayWindow{formatDay(chunk.first), formatDay(chunk.last)};
     std::size_t skipped_in_window = 0;
     emitter_.takeWindowKeys();  // a new window: forget the keys of the previous one
-    auto on_document = [&](const Poco::JSON::Object::Ptr& doc) {
+    auto on_document = [&](PageDocument& doc) {
       if (stop_) throw Interrupted{};
-      if (!doc) {
-        ++summary_.skipped;
+      if (!doc.object) {
         ++skipped_in_window;
-        log_.error(spec_.name + ": a document is not a JSON object; skipped");
+        emitter_.reject(std::move(doc.raw), "", printable(doc.problem, 300));
         return;
       }
-      if (ranged && !inWindow(*doc, chunk)) return;
-      const std::string id = documentId(*doc, spec_.day_field);
-      emitter_.setDocument(id);
-      std::ostringstream raw;
-      doc->stringify(raw);
-      const auto before = emitter_.sizes();
-      const std::size_t keys_before = emitter_.windowKeyCount();
-      const std::size_t pending_before = emitter_.pending();
-      try {
-        rt_.find(spec_.name)->endpoint->plugin->mapDocument(spec_, *doc, raw.str(), emitter_);
-      } catch (const std::exception& e) {
-        emitter_.rollbackTo(before, keys_before);
-        ++summary_.skipped;
+      if (ranged && !inWindow(*doc.object, chunk)) return;
+      if (mapDocument(doc)) {
+        if (emitter_.pending() >= kBatchRows) flush(window, false, std::nullopt);
+      } else {
         ++skipped_in_window;
-        log_.error(spec_.name + " document " + id + " cannot be mapped and was skipped: " +
-                   e.what());
-        return;
       }
-      ++summary_.documents;
-      summary_.rows += emitter_.pending() - pending_before;
-      if (emitter_.pending() >= kBatchRows) flush(window, false, std::nullopt);
     };
     if (spec_.bare_object) {
       // A body that is not a JSON object is retried as a transport error (ApiClient::BodyCheck),
       // then reported with the URL.
-      Poco::JSON::Object::Ptr doc;
-      auto check = [&doc](const std::string& body) -> std::optional<std::string> {
-        try {
-          doc = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
-        } catch (const Poco::Exception& e) {
-          return "the response is not a JSON object (" + e.displayText() + ")";
-        }
-        if (!doc) return std::string("the response is not a JSON object (null)");
+      Poco::JSON::Parser parser;
+      PageDocument doc;
+      auto check = [&](const std::string& body) -> std::optional<std::string> {
+        doc = prepareDocument(body, parser);
+        if (!doc.object) return "the response is " + doc.problem;
         return std::nullopt;
       };
       client_.get(spec_.path, query, stats, check);
@@ -201,11 +210,13 @@ class CollectionRun {
     if (complete) batch.window_document_keys = emitter_.takeWindowKeys();
     batch.synced_through = std::move(synced);
     batch.streams = emitter_.take();
+    batch.rejected = emitter_.takeRejected();
     for (SinkInstance& sink : rt_.sinks) writeBatch(sink, batch, stop_, log_, summary_);
   }
 
   Runtime& rt_;
   const sdk::CollectionSpec& spec_;
+  const sdk::EndpointPlugin& plugin_;  // the plugin that maps this collection's documents
   ApiClient& client_;
   StoreTokenProvider& tokens_;
   const std::atomic<bool>& stop_;

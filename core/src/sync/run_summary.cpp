@@ -66,6 +66,16 @@ void RunSummary::print(std::ostream& out) const {
     if (c.outcome != Outcome::Ok && !c.message.empty()) {
       out << "- " << c.collection << ": " << c.message << "\n";
     }
+    if (c.rejected != 0) {
+      out << "- " << c.collection << ": " << c.rejected
+          << (c.rejected == 1 ? " document was" : " documents were")
+          << " rejected and quarantined (the rest landed; see the log for why; PostgreSQL keeps "
+             "them in oura.rejected_documents; `reprocess --rejected` tries them again)\n";
+    }
+    if (c.replaced != 0) {
+      out << "- " << c.collection << ": " << c.replaced
+          << " NUL character(s) (\\u0000), which PostgreSQL cannot store, were stored as U+FFFD\n";
+    }
   }
   if (!token_problem.empty()) out << "- token store: " << token_problem << "\n";
   const int code = exitCode();
@@ -154,6 +164,8 @@ void RunSummary::writeJson(std::ostream& out, const std::string& command,
     o.set("updated", c.updated);
     o.set("skipped", c.skipped);
     o.set("warnings", c.warnings);
+    o.set("rejected", c.rejected);
+    o.set("replaced", c.replaced);
     o.set("outcome", std::string(outcomeName(c.outcome)));
     if (c.message.empty()) o.set("message", Poco::Dynamic::Var());
     else o.set("message", c.message);
@@ -166,6 +178,8 @@ void RunSummary::writeJson(std::ostream& out, const std::string& command,
     totals.updated += c.updated;
     totals.skipped += c.skipped;
     totals.warnings += c.warnings;
+    totals.rejected += c.rejected;
+    totals.replaced += c.replaced;
   }
   root.set("collections", list);
   Poco::JSON::Object sum(Poco::JSON_PRESERVE_KEY_ORDER);
@@ -177,6 +191,8 @@ void RunSummary::writeJson(std::ostream& out, const std::string& command,
   sum.set("updated", totals.updated);
   sum.set("skipped", totals.skipped);
   sum.set("warnings", totals.warnings);
+  sum.set("rejected", totals.rejected);
+  sum.set("replaced", totals.replaced);
   root.set("totals", sum);
   root.stringify(out, 2);
   out << "\n";
