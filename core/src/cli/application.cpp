@@ -14,6 +14,7 @@
 #include "sync/reprocess.hpp"
 #include "sync/scrape.hpp"
 #include "auth/token_provider.hpp"
+#include "cli/run_command.hpp"
 
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/errors.hpp>
@@ -57,6 +58,11 @@ const char* kCommands =
     "Commands:\n"
     "  scrape         fetch the enabled collections and hand the rows to the sinks\n"
     "                 (--dry-run: JSON Lines on stdout instead of the manifest's sinks)\n"
+    "  run [--every DURATION] [--jitter DURATION]\n"
+    "                 long-running: a scrape now, then every DURATION (default 1h) plus a\n"
+    "                 random delay up to the jitter (default a tenth of it); failed runs\n"
+    "                 (77, 78 included) are tried again at the next interval; SIGTERM\n"
+    "                 ends the run in flight cleanly and exits 0 (containers, compose)\n"
     "  check-config   validate the manifest and every plugin's configuration, load the\n"
     "                 plugins, check the sinks' database schema; never calls Oura\n"
     "  plugins        list the plugins found in the plugin directories\n"
@@ -174,6 +180,11 @@ void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
                         .repeatable(true));
   options.addOption(Option("summary-json", "", "scrape, reprocess: also write the run summary "
                            "as JSON to FILE (replaced atomically)").argument("FILE"));
+  options.addOption(Option("every", "", "run: the interval between scrapes (90s, 30m, 1h, 1d; "
+                                       "default 1h)").argument("DURATION"));
+  options.addOption(Option("jitter", "", "run: at most this random delay added to each interval "
+                                        "(default a tenth of --every; 0s: none)")
+                        .argument("DURATION"));
   options.addOption(Option("log-level", "", "error, warning, information (default) or debug")
                         .argument("LEVEL"));
   options.addOption(Option("account", "", "purge: the account label whose data is deleted; "
@@ -218,6 +229,14 @@ void CollectorApplication::handleOption(const std::string& name, const std::stri
     no_listen_ = true;
   } else if (name == "collections") {
     collections_.push_back(value);
+  } else if (name == "every" || name == "jitter") {
+    const std::optional<std::chrono::seconds> duration =
+        value == "0" || value == "0s" ? std::chrono::seconds(0) : parseDuration(value);
+    if (!duration || (name == "every" && duration->count() == 0)) {
+      throw Poco::Util::InvalidArgumentException(
+          "--" + name + " takes a duration such as 90s, 30m, 1h or 1d, not '" + value + "'");
+    }
+    (name == "every" ? every_ : jitter_) = duration;
   } else if (name == "summary-json") {
     summary_json_ = value;
   } else if (name == "log-level") {
@@ -268,11 +287,12 @@ void CollectorApplication::setUpLogging() {
 
 int CollectorApplication::main(const std::vector<std::string>& args) {
   const std::int64_t started_ms = Poco::Timestamp().epochMicroseconds() / 1000;
-  const bool summarised = !args.empty() && (args[0] == "scrape" || args[0] == "reprocess");
+  const bool summarised =
+      !args.empty() && (args[0] == "scrape" || args[0] == "reprocess" || args[0] == "run");
   if (summary_json_) {
     // Checked before the run, so that an hour's backfill does not end without its summary.
     if (!summarised) {
-      std::cerr << "oura-collector: --summary-json is an option of scrape and reprocess\n";
+      std::cerr << "oura-collector: --summary-json is an option of scrape, run and reprocess\n";
       return kExitUsage;
     }
     const std::filesystem::path target(*summary_json_);
@@ -288,7 +308,8 @@ int CollectorApplication::main(const std::vector<std::string>& args) {
   }
   std::string error;
   const int code = runCommand(args, error);
-  if (summary_json_) writeSummaryJson(args[0], started_ms, code, error);
+  // run writes it after every scrape (commandRun).
+  if (summary_json_ && args[0] != "run") writeSummaryJson(args[0], started_ms, code, error);
   return code;
 }
 
@@ -364,7 +385,16 @@ void CollectorApplication::printHelp() const {
   help.setHeader("Collects your Oura Ring data (Oura API v2) into PostgreSQL, or prints it as "
                  "JSON Lines for a dry run.");
   help.setUnixStyle(true);
-  help.format(std::cout);
+  std::ostringstream formatted;
+  help.format(formatted);
+  // GNU layout ("Usage:", options indented), which help2man turns into the man page.
+  std::istringstream lines(formatted.str());
+  bool options = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("usage:", 0) == 0) line[0] = 'U';
+    if (line.rfind("-", 0) == 0) options = true;
+    std::cout << (options && !line.empty() ? "  " : "") << line << "\n";
+  }
   // The command list is laid out by hand: HelpFormatter's footer would re-wrap it.
   std::cout << "\n" << kCommands;
 }
@@ -392,6 +422,7 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   const std::string& command = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "scrape") return commandScrape(rest);
+  if (command == "run") return commandRun(rest);
   if (command == "check-config") return commandCheckConfig(rest);
   if (command == "plugins") return commandPlugins(rest);
   if (command == "init-db") return commandInitDb(rest);
@@ -423,6 +454,30 @@ int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
   summary.print(std::cerr);
   last_summary_ = summary;
   return summary.exitCode();
+}
+
+// The long-running mode (cli/run_command.hpp): every run is a whole `scrape` through
+// runCommand, so each run's errors map to their exit codes and its summary is printed as usual.
+int CollectorApplication::commandRun(const std::vector<std::string>& args) {
+  if (!args.empty()) throw ExitError(kExitUsage, "run takes no arguments, got '" + args[0] + "'");
+  if (days_ || since_ || until_) {
+    throw ExitError(kExitUsage, "run is incremental: --days, --since and --until are for a "
+                                "one-shot scrape (a backfill)");
+  }
+  RunEverySchedule schedule;
+  if (every_) schedule.every = *every_;
+  schedule.jitter = jitter_;
+  return runEvery(
+      schedule,
+      [this] {
+        last_summary_.reset();
+        const std::int64_t started_ms = Poco::Timestamp().epochMicroseconds() / 1000;
+        std::string error;
+        const int code = runCommand({"scrape"}, error);
+        if (summary_json_) writeSummaryJson("scrape", started_ms, code, error);
+        return code;
+      },
+      stop_, Poco::Logger::get("oura.run"));
 }
 
 int CollectorApplication::commandCheckConfig(const std::vector<std::string>& args) {

@@ -7,6 +7,7 @@
 #include <Poco/Util/Application.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@ class CollectorApplication : public Poco::Util::Application {
   void writeSummaryJson(const std::string& command, std::int64_t started_ms, int code,
                         const std::string& error);
   int commandScrape(const std::vector<std::string>& args);
+  int commandRun(const std::vector<std::string>& args);
   int commandCheckConfig(const std::vector<std::string>& args);
   int commandPlugins(const std::vector<std::string>& args);
   int commandInitDb(const std::vector<std::string>& args);
@@ -60,6 +62,8 @@ class CollectorApplication : public Poco::Util::Application {
   bool rejected_ = false;               // reprocess --rejected
   bool no_listen_ = false;              // auth login --no-listen
   std::string log_level_ = "information";
+  std::optional<std::chrono::seconds> every_;   // run --every
+  std::optional<std::chrono::seconds> jitter_;  // run --jitter
 };
 
 }  // namespace oura::core
