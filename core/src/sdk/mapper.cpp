@@ -131,10 +131,15 @@ bool validDate(const std::string& text) {
 
 /// Converts one JSON value to a column's type. Returns NULL (monostate) and warns when it does
 /// not fit.
-Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitter& out) {
+/// `index` >= 0: the value is item `index` of the array `field` (its name is built only for a
+/// warning: this runs for every sample of every series).
+Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitter& out,
+              long index = -1) {
   if (v.isEmpty()) return std::monostate{};
   auto mismatch = [&](const char* expected) -> Value {
-    out.warn("field '" + field + "' is not " + expected + " (" + toJson(v) + "); stored as NULL");
+    const std::string name =
+        index < 0 ? field : field + "[" + std::to_string(index) + "]";
+    out.warn("field '" + name + "' is not " + expected + " (" + toJson(v) + "); stored as NULL");
     return std::monostate{};
   };
   switch (type) {
@@ -238,14 +243,14 @@ void mapSamples(const CollectionSpec& collection, std::size_t stream_index,
   }
   // Child key columns copy the parent's key columns; then timestamp, then value.
   const std::string value_field = series.json_path + ".items";
-  for (std::size_t i = 0; i < items->size(); ++i) {
+  std::size_t i = 0;
+  for (auto item = items->begin(); item != items->end(); ++item, ++i) {  // no copy of each Var
     Row row;
     row.reserve(parent_keys.size() + 2);
     row.insert(row.end(), parent_keys.begin(), parent_keys.end());
     const double offset_us = std::round(interval * static_cast<double>(i) * 1e6);
     row.push_back(formatLocal(start + std::chrono::microseconds(static_cast<std::int64_t>(offset_us)), tzd));
-    row.push_back(convert(items->get(static_cast<unsigned>(i)), series.value_type,
-                          value_field + "[" + std::to_string(i) + "]", out));
+    row.push_back(convert(*item, series.value_type, value_field, out, static_cast<long>(i)));
     out.emit(stream_index, std::move(row));
   }
 }
