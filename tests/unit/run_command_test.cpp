@@ -83,3 +83,12 @@ TEST(RunEvery, RunsAgainAfterTheIntervalWhateverTheOutcome) {
   EXPECT_EQ(code, 0);
   EXPECT_EQ(runs, 3);
 }
+
+TEST(RunEvery, AUsageErrorEndsTheLoopWith64InsteadOfRepeatingIt) {
+  std::atomic<bool> stop{false};
+  int runs = 0;
+  const int code = runEvery(
+      RunEverySchedule{1s, 0s}, [&] { ++runs; return 64; }, stop, Poco::Logger::get("test.run"));
+  EXPECT_EQ(code, 64);
+  EXPECT_EQ(runs, 1);
+}

@@ -155,6 +155,44 @@ struct CollectionStatus {
   std::uint64_t rejected_documents = 0;
 };
 
+/// One day of an account's data as `oura-collector report` shows it: the answer of
+/// SinkPlugin::daySummaries(). Every value is absent when the sink holds none for the day (no
+/// document, a null field, or a document marked deleted). `day` is the wearer's own calendar day
+/// (the documents' `day`, never a UTC date).
+struct DaySummary {
+  std::string day;  ///< "YYYY-MM-DD"
+  std::optional<double> sleep_score;      ///< daily_sleep.score, 1-100
+  std::optional<double> readiness_score;  ///< daily_readiness.score, 1-100
+  std::optional<double> activity_score;   ///< daily_activity.score, 1-100
+  std::optional<double> steps;            ///< daily_activity.steps, steps
+  std::optional<double> active_calories;  ///< daily_activity.active_calories, kcal
+  /// daily_readiness.temperature_deviation: skin temperature against the baseline, degrees Celsius
+  std::optional<double> temperature_deviation;
+  /// daily_readiness.contributors.hrv_balance: a score, 1-100 (not milliseconds)
+  std::optional<double> hrv_balance;
+  std::optional<double> stress_high;    ///< daily_stress.stress_high: time in high stress, seconds
+  std::optional<double> recovery_high;  ///< daily_stress.recovery_high, seconds
+  std::optional<double> spo2;           ///< daily_spo2 average, percent (Oura's 0 placeholder: absent)
+  // The main sleep of the night that ends on `day` (Oura's sleep type `long_sleep`); naps and
+  // other periods are not counted.
+  std::optional<double> resting_heart_rate;  ///< its lowest_heart_rate, bpm
+  std::optional<double> average_hrv;         ///< its average_hrv (RMSSD), milliseconds
+  std::optional<double> total_sleep;         ///< total_sleep_duration, seconds
+  std::optional<double> deep_sleep;          ///< deep_sleep_duration, seconds
+  std::optional<double> rem_sleep;           ///< rem_sleep_duration, seconds
+  std::optional<double> light_sleep;         ///< light_sleep_duration, seconds
+  std::optional<double> awake_time;          ///< awake_time, seconds
+  std::optional<double> efficiency;          ///< efficiency, percent
+  std::optional<double> latency;             ///< latency (time to fall asleep), seconds
+  /// bedtime_start and bedtime_end as Oura sent them (ISO 8601 with the wearer's UTC offset, so
+  /// the wall-clock time can be read off).
+  std::optional<std::string> bedtime_start;
+  std::optional<std::string> bedtime_end;
+  /// sleep_phase_5_min: the stage of each 5 minutes from bedtime_start, one character each
+  /// ('1' deep, '2' light, '3' REM, '4' awake), as Oura sent it.
+  std::optional<std::string> sleep_phase_5_min;
+};
+
 /// Base class of sink plugins. The core calls one sink from one thread at a time.
 class SinkPlugin : public Plugin {
  public:
@@ -216,6 +254,16 @@ class SinkPlugin : public Plugin {
   /// @return nothing when the sink keeps no state (the default; stdout).
   /// @throws UnavailableError when the destination cannot be reached; Error when reading fails.
   virtual std::optional<std::vector<CollectionStatus>> status(const std::string& account);
+
+  /// One DaySummary per day from `first_day` through `last_day` ("YYYY-MM-DD", inclusive) on
+  /// which the sink holds any of its values for `account`, oldest first. Reads only, like
+  /// status(): no run lock, no open() needed. Used by `oura-collector report`.
+  /// @return nothing when the sink cannot read back (the default; stdout).
+  /// @throws UnavailableError when the destination cannot be reached; ConfigError when its
+  ///   schema is behind; Error when reading fails.
+  virtual std::optional<std::vector<DaySummary>> daySummaries(const std::string& account,
+                                                              const std::string& first_day,
+                                                              const std::string& last_day);
 
   /// Calls `on_document` with the stored raw document (JSON text) of every row of the document
   /// stream of `collection` for `account` that is not marked deleted, oldest first. Holds

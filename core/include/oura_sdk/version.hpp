@@ -13,7 +13,7 @@ namespace oura::sdk {
 /// The SDK API version. Bump it on every change to a class or struct in `oura_sdk/` that a
 /// plugin compiled against the old headers would misread. The loader refuses a plugin whose
 /// descriptor carries another value.
-inline constexpr std::uint32_t kApiVersion = 3;
+inline constexpr std::uint32_t kApiVersion = 4;
 
 /// The first word of every plugin descriptor: "OURA" in ASCII. A shared library whose alias
 /// points at anything else is "not an oura-collector plugin".

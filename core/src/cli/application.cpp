@@ -1,4 +1,5 @@
 #include "cli/application.hpp"
+#include "cli/report_command.hpp"
 
 #include "auth/auth_commands.hpp"
 #include "sync/days.hpp"
@@ -76,6 +77,10 @@ const char* kCommands =
     "                 per collection: the last synced day, days behind, the last run and\n"
     "                 the last error, from the sinks' run log (no token, no Oura request);\n"
     "                 without --account: collector.account, else every account recorded\n"
+    "  report --output FILE [--days N] [--until DATE] [--account ID]\n"
+    "                 a self-contained HTML report of the last N days (default 30): scores,\n"
+    "                 sleep and the collector's health, from the database (no token, no\n"
+    "                 Oura request); FILE - writes it to stdout\n"
     "  plugins describe NAME\n"
     "                 a plugin's configuration keys and, for endpoints, its collections,\n"
     "                 streams and columns\n"
@@ -172,9 +177,9 @@ void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
                         .argument("FILE"));
   options.addOption(Option("dry-run", "n", "scrape: write JSON Lines to stdout, not to the "
                                            "manifest's sinks; keeps no sync state"));
-  options.addOption(Option("days", "d", "scrape: the last N days, today included").argument("N"));
+  options.addOption(Option("days", "d", "scrape, report: the last N days, today included").argument("N"));
   options.addOption(Option("since", "", "scrape: first day (YYYY-MM-DD)").argument("DATE"));
-  options.addOption(Option("until", "", "scrape: last day (YYYY-MM-DD), default today").argument("DATE"));
+  options.addOption(Option("until", "", "scrape, report: last day (YYYY-MM-DD), default today").argument("DATE"));
   options.addOption(Option("collections", "", "scrape: only these collections (comma-separated)")
                         .argument("LIST")
                         .repeatable(true));
@@ -190,6 +195,8 @@ void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
   options.addOption(Option("account", "", "purge: the account label whose data is deleted; "
                                        "status: the account shown")
                         .argument("ID"));
+  options.addOption(Option("output", "o", "report: the HTML file to write (- for stdout)")
+                        .argument("FILE"));
   options.addOption(Option("yes", "", "purge: really delete (there is no undo)"));
   options.addOption(Option("rejected", "", "reprocess: the quarantined (rejected) documents "
                                            "instead of the stored ones"));
@@ -221,6 +228,8 @@ void CollectorApplication::handleOption(const std::string& name, const std::stri
     until_ = value;
   } else if (name == "account") {
     account_ = value;
+  } else if (name == "output") {
+    output_ = value;
   } else if (name == "yes") {
     yes_ = true;
   } else if (name == "rejected") {
@@ -429,6 +438,7 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   if (command == "purge") return commandPurge(rest);
   if (command == "reprocess") return commandReprocess(rest);
   if (command == "status") return commandStatus(rest);
+  if (command == "report") return commandReport(rest);
   if (command == "auth") {
     auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
     return runAuthCommand(*runtime, rest, no_listen_, stop_);
@@ -654,6 +664,21 @@ int CollectorApplication::commandStatus(const std::vector<std::string>& args) {
       account_ ? *account_ : runtime->manifest.account_explicit ? runtime->manifest.account : "";
   printStatus(*runtime, account, std::cout, today(), nowMs());
   return kExitOk;
+}
+
+int CollectorApplication::commandReport(const std::vector<std::string>& args) {
+  if (!args.empty()) throw ExitError(kExitUsage, "report takes no arguments, got '" + args[0] + "'");
+  if (since_) throw ExitError(kExitUsage, "report takes --days and --until, not --since");
+  if (account_ && account_->empty()) throw ExitError(kExitUsage, "--account needs an account label");
+  ReportOptions options;
+  options.days = days_.value_or(30);
+  options.until = until_;
+  options.account = account_;
+  options.output = output_.value_or("");
+  checkReportOptions(options);
+  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  requireCurrentSchema(*runtime);
+  return runReportCommand(*runtime, options);
 }
 
 int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {

@@ -42,6 +42,7 @@ class CollectorApplication : public Poco::Util::Application {
   int commandPurge(const std::vector<std::string>& args);
   int commandReprocess(const std::vector<std::string>& args);
   int commandStatus(const std::vector<std::string>& args);
+  int commandReport(const std::vector<std::string>& args);
   std::string manifestPath() const;
   void setUpLogging();
   void printHelp() const;
@@ -57,6 +58,7 @@ class CollectorApplication : public Poco::Util::Application {
   std::optional<std::string> since_;
   std::optional<std::string> until_;
   std::vector<std::string> collections_;
+  std::optional<std::string> output_;   // report --output
   std::optional<std::string> account_;  // purge --account, status --account
   bool yes_ = false;                    // purge --yes
   bool rejected_ = false;               // reprocess --rejected

@@ -73,6 +73,13 @@ int runEvery(const RunEverySchedule& schedule, const std::function<int()>& one_r
     const int code = one_run();
     const auto took =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
+    if (code == kExitUsage) {
+      // The command line itself is wrong (an unknown --collections name, a bad option): every
+      // later run would fail the same way, so the loop ends with 64 at once.
+      log.error("run " + std::to_string(run) + " ended with exit 64 (usage): fix the command "
+                "line; not running again");
+      return kExitUsage;
+    }
     if (stop) {
       log.information("run " + std::to_string(run) + " ended with exit " + std::to_string(code) +
                       " (" + exitName(code) + ") after " + std::to_string(took) +

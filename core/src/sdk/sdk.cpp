@@ -63,6 +63,11 @@ void SinkPlugin::recordRun(const RunRecord&) {}
 std::optional<std::vector<CollectionStatus>> SinkPlugin::status(const std::string&) {
   return std::nullopt;
 }
+std::optional<std::vector<DaySummary>> SinkPlugin::daySummaries(const std::string&,
+                                                                const std::string&,
+                                                                const std::string&) {
+  return std::nullopt;
+}
 bool SinkPlugin::readRaw(const std::string&, const CollectionSpec&,
                          const std::function<void(const std::string&)>&) {
   return false;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/NumberParser.h>
 #include <oura_sdk/errors.hpp>
 #include <set>
 #include <sstream>
@@ -799,6 +800,86 @@ std::optional<std::vector<sdk::CollectionStatus>> PostgresSink::status(const std
       }
       throw sdk::Error("reading oura.sync_state and the run log at " + endpointName(settings_) +
                        ": " + e.what());
+    }
+  }
+}
+
+// One row per day of the range that has any value: the daily documents by their `day` and the
+// night's main sleep (the longest long_sleep of the day, should Oura ever send two).
+constexpr const char* kDaySummariesSql =
+    "SELECT d::date::text, ds.score, dr.score, da.score, da.steps, da.active_calories,"
+    " dr.temperature_deviation, dr.contributors_hrv_balance, st.stress_high, st.recovery_high,"
+    " NULLIF(sp.spo2_percentage_average, 0), s.lowest_heart_rate, s.average_hrv,"
+    " s.total_sleep_duration, s.deep_sleep_duration, s.rem_sleep_duration,"
+    " s.light_sleep_duration, s.awake_time, s.efficiency, s.latency,"
+    " s.raw->>'bedtime_start', s.raw->>'bedtime_end', s.sleep_phase_5_min"
+    " FROM generate_series($2::date, $3::date, interval '1 day') AS d"
+    " LEFT JOIN oura.daily_sleep ds"
+    "  ON ds.account = $1::text AND ds.day = d::date AND ds.deleted_at IS NULL"
+    " LEFT JOIN oura.daily_readiness dr"
+    "  ON dr.account = $1::text AND dr.day = d::date AND dr.deleted_at IS NULL"
+    " LEFT JOIN oura.daily_activity da"
+    "  ON da.account = $1::text AND da.day = d::date AND da.deleted_at IS NULL"
+    " LEFT JOIN oura.daily_stress st"
+    "  ON st.account = $1::text AND st.day = d::date AND st.deleted_at IS NULL"
+    " LEFT JOIN oura.daily_spo2 sp"
+    "  ON sp.account = $1::text AND sp.day = d::date AND sp.deleted_at IS NULL"
+    " LEFT JOIN LATERAL (SELECT * FROM oura.sleep n"
+    "  WHERE n.account = $1::text AND n.day = d::date AND n.type = 'long_sleep'"
+    "  AND n.deleted_at IS NULL ORDER BY n.total_sleep_duration DESC NULLS LAST LIMIT 1) s ON true"
+    " WHERE num_nonnulls(ds.day, dr.day, da.day, st.day, sp.day, s.day) > 0"
+    " ORDER BY 1";
+
+std::optional<std::vector<sdk::DaySummary>> PostgresSink::daySummaries(
+    const std::string& account, const std::string& first_day, const std::string& last_day) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Result r = connection().exec(kDaySummariesSql, {account, first_day, last_day});
+      std::vector<sdk::DaySummary> out;
+      for (int i = 0; i < r.rows(); ++i) {
+        auto number = [&](int column) -> std::optional<double> {
+          if (r.isNull(i, column)) return std::nullopt;
+          return Poco::NumberParser::parseFloat(r.value(i, column));
+        };
+        sdk::DaySummary d;
+        d.day = r.value(i, 0);
+        d.sleep_score = number(1);
+        d.readiness_score = number(2);
+        d.activity_score = number(3);
+        d.steps = number(4);
+        d.active_calories = number(5);
+        d.temperature_deviation = number(6);
+        d.hrv_balance = number(7);
+        d.stress_high = number(8);
+        d.recovery_high = number(9);
+        d.spo2 = number(10);
+        d.resting_heart_rate = number(11);
+        d.average_hrv = number(12);
+        d.total_sleep = number(13);
+        d.deep_sleep = number(14);
+        d.rem_sleep = number(15);
+        d.light_sleep = number(16);
+        d.awake_time = number(17);
+        d.efficiency = number(18);
+        d.latency = number(19);
+        d.bedtime_start = r.nullable(i, 20);
+        d.bedtime_end = r.nullable(i, 21);
+        d.sleep_phase_5_min = r.nullable(i, 22);
+        out.push_back(std::move(d));
+      }
+      return out;
+    } catch (const PgError& e) {
+      if (e.connectionLost() && attempt < 2) {
+        disconnect();
+        continue;
+      }
+      if (e.connectionLost()) throwUnavailable("reading the daily data", e);
+      if (schemaMismatch(e.sqlstate())) {
+        throw sdk::ConfigError("reading the daily tables at " + endpointName(settings_) + ": " +
+                               e.what() + "; run `oura-collector init-db`");
+      }
+      throw sdk::Error("reading the daily tables at " + endpointName(settings_) + ": " +
+                       e.what());
     }
   }
 }

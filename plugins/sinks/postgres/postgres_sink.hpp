@@ -59,6 +59,12 @@ class PostgresSink : public sdk::SinkPlugin {
   /// @throws sdk::UnavailableError, sdk::ConfigError (tables missing), sdk::Error.
   std::optional<std::vector<sdk::CollectionStatus>> status(const std::string& account) override;
 
+  /// One statement over the daily tables and the main sleep (type long_sleep) of each day;
+  /// takes no run lock. @throws sdk::UnavailableError, sdk::ConfigError (tables missing),
+  /// sdk::Error.
+  std::optional<std::vector<sdk::DaySummary>> daySummaries(const std::string& account,
+                                                           const std::string& first_day,
+                                                           const std::string& last_day) override;
   std::vector<int> migrate(const std::vector<sdk::Migration>& migrations) override;
   std::optional<int> schemaVersion() override;
   /// Takes the account's run lock, then deletes from every table of schema oura that has an

@@ -947,6 +947,50 @@ TEST_F(PostgresSinkTest, StatusGivesSyncStateLastRunAndLastErrorPerCollection) {
   expectEmpty(other.status("nobody"));
 }
 
+TEST_F(PostgresSinkTest, DaySummariesJoinTheDailyTablesAndTheNightsMainSleep) {
+  PostgresSink& sink = readySink();
+  db_->exec(
+      "INSERT INTO oura.daily_sleep (account, day, score) VALUES ('me', '2024-01-02', 80),"
+      " ('me', '2024-01-03', 70), ('other', '2024-01-02', 10);"
+      "INSERT INTO oura.daily_sleep (account, day, score, deleted_at) VALUES"
+      " ('me', '2024-01-04', 99, now());"
+      "INSERT INTO oura.daily_readiness (account, day, score, temperature_deviation,"
+      " contributors_hrv_balance) VALUES ('me', '2024-01-02', 75, -0.25, 60);"
+      "INSERT INTO oura.daily_spo2 (account, day, spo2_percentage_average) VALUES"
+      " ('me', '2024-01-02', 0), ('me', '2024-01-03', 97.5);"
+      "INSERT INTO oura.sleep (account, id, day, type, total_sleep_duration, lowest_heart_rate,"
+      " raw, sleep_phase_5_min) VALUES"
+      " ('me', 'main', '2024-01-02', 'long_sleep', 25200, 52,"
+      "  '{\"bedtime_start\": \"2024-01-01T23:10:00+01:00\", \"bedtime_end\": \"2024-01-02T07:05:00+01:00\"}', '4221134'),"
+      " ('me', 'nap', '2024-01-02', 'late_nap', 30000, 40, '{}', '22'),"
+      " ('me', 'gone', '2024-01-03', 'long_sleep', 20000, 45, '{}', '11');"
+      "UPDATE oura.sleep SET deleted_at = now() WHERE id = 'gone'");
+  const auto days = makeSink({}, "pgtest-reader").daySummaries("me", "2024-01-01", "2024-01-05");
+  ASSERT_TRUE(days.has_value()) << "the postgres sink can read back";
+  // Days with any value only; the deleted score of 2024-01-04 makes no day.
+  ASSERT_EQ(days->size(), 2u);
+  const DaySummary& d2 = (*days)[0];
+  EXPECT_EQ(d2.day, "2024-01-02");
+  EXPECT_EQ(d2.sleep_score, 80);  // not the other account's 10
+  EXPECT_EQ(d2.readiness_score, 75);
+  EXPECT_EQ(d2.temperature_deviation, -0.25);
+  EXPECT_EQ(d2.hrv_balance, 60);
+  EXPECT_FALSE(d2.spo2.has_value()) << "Oura's 0 is no measurement";
+  EXPECT_FALSE(d2.activity_score.has_value());
+  // The main sleep (long_sleep), not the longer late nap.
+  EXPECT_EQ(d2.total_sleep, 25200);
+  EXPECT_EQ(d2.resting_heart_rate, 52);
+  EXPECT_EQ(d2.bedtime_start, "2024-01-01T23:10:00+01:00");
+  EXPECT_EQ(d2.bedtime_end, "2024-01-02T07:05:00+01:00");
+  EXPECT_EQ(d2.sleep_phase_5_min, "4221134");
+  const DaySummary& d3 = (*days)[1];
+  EXPECT_EQ(d3.day, "2024-01-03");
+  EXPECT_EQ(d3.spo2, 97.5);
+  EXPECT_FALSE(d3.total_sleep.has_value()) << "the deleted main sleep is not counted";
+  EXPECT_TRUE(makeSink({}, "pgtest-empty").daySummaries("nobody", "2024-01-01", "2024-01-05")->empty());
+  (void)sink;
+}
+
 TEST_F(PostgresSinkTest, PurgeRemovesTheAccountsRunsAndLeavesOthers) {
   PostgresSink& sink = readySink();
   sink.recordRun(runOf("me", kT0, {runCollection("things", "ok"), runCollection("beats", "ok")}));
@@ -1055,6 +1099,8 @@ TEST_F(PostgresSinkTest, TheReadmesLeastPrivilegeRolesSuffice) {
     PostgresSink& dashboard = makeSink({{"user", reader}}, "pgtest-reader");
     const auto status = dashboard.status("me");
     ASSERT_TRUE(status);
+    // `report` reads as the reader too.
+    EXPECT_TRUE(dashboard.daySummaries("me", "2024-01-01", "2024-01-05").has_value());
     const CollectionStatus* things = find(*status, "me", "things");
     ASSERT_NE(things, nullptr);
     EXPECT_EQ(things->synced_through, "2024-01-05");
