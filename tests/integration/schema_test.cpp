@@ -223,7 +223,7 @@ class ScratchDatabase {
 
 // The sink's own tables (no stream's): sync state, the migrations record, the run log
 // (003_run_log.sql; runs_id_seq is the identity sequence of runs.id), the dead-letter table
-// (004_rejected_documents.sql).
+// (005_rejected_documents.sql).
 const char* const kStateTables =
     "'sync_state', 'schema_migrations', 'runs', 'run_collections', 'runs_id_seq', "
     "'rejected_documents'";

@@ -1,4 +1,4 @@
--- 004_rejected_documents.sql: the dead-letter table. A document the collector cannot store as
+-- 005_rejected_documents.sql: the dead-letter table. A document the collector cannot store as
 -- rows (not JSON, not an object, a lone surrogate or invalid UTF-8 that PostgreSQL's jsonb
 -- refuses, its key missing or too long for an index, a mapping error) is quarantined here in
 -- the same transaction as the rest of its window's rows, so the window lands and the sync state
