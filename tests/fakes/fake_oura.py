@@ -10,6 +10,7 @@ Adding a collection = one generator function + one entry in COLLECTIONS.
 """
 
 import argparse
+import zlib
 import base64
 import binascii
 import collections
@@ -37,6 +38,9 @@ from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit, urlunsplit
 API_PREFIX = "/v2/usercollection/"
 CONTROL_PREFIX = "/_fake/"
 OAUTH_PREFIX = "/oauth/"
+# The token URL of applications made in Oura's new developer portal
+# (https://moi.ouraring.com/oauth/v2/ext/oauth-token), served on the same host.
+NEW_PORTAL_TOKEN_PATH = "/oauth/v2/ext/oauth-token"
 
 # --------------------------------------------------------------------------------------
 # Time helpers
@@ -910,6 +914,11 @@ def build_heartrate(row):
     return {"bpm": row[1], "source": row[2], "timestamp": utc_iso(row[0])}
 
 
+def encode_heartrate(row):
+    """json.dumps(build_heartrate(row), separators=(",", ":")), without the dict."""
+    return '{"bpm":%d,"source":%s,"timestamp":"%s"}' % (row[1], json.dumps(row[2]), utc_iso(row[0]))
+
+
 def gen_ring_battery_level(rng, day, ctx):
     """PublicRingBatteryLevelRow rows of one UTC day, every 15-30 min, as (epoch, level,
     charging, in_charger). The ring drains to ~15 % over a few days, then charges for about an
@@ -932,6 +941,15 @@ def gen_ring_battery_level(rng, day, ctx):
 def build_ring_battery_level(row):
     return {"timestamp": utc_iso(row[0]), "timestamp_unix": row[0] * 1000, "charging": row[2],
             "in_charger": row[3], "level": row[1]}
+
+
+_JSON_FLAGS = {True: "true", False: "false", None: "null"}
+
+
+def encode_ring_battery_level(row):
+    """json.dumps(build_ring_battery_level(row), separators=(",", ":")), without the dict."""
+    return '{"timestamp":"%s","timestamp_unix":%d,"charging":%s,"in_charger":%s,"level":%d}' % (
+        utc_iso(row[0]), row[0] * 1000, _JSON_FLAGS[row[2]], _JSON_FLAGS[row[3]], row[1])
 
 
 # -- snapshots ---------------------------------------------------------------------------
@@ -976,7 +994,7 @@ class Collection:
     """
 
     def __init__(self, kind, generator, end_inclusive=True, day_field="day", filter_day=None, build=None,
-                 time_field=None):
+                 time_field=None, encode=None):
         self.kind = kind
         self.generator = generator
         self.end_inclusive = end_inclusive
@@ -984,6 +1002,7 @@ class Collection:
         self.filter_day = filter_day
         self.build = build
         self.time_field = time_field  # orders recorded documents within a day
+        self.encode = encode  # item -> the JSON text of build(item), without the dict (series)
 
 
 # end_inclusive: see the README's quirks table for the source of each rule.
@@ -1006,8 +1025,9 @@ COLLECTIONS = {
     "vO2_max": Collection("daily", gen_vo2_max, time_field="timestamp"),
     "rest_mode_period": Collection("daily", gen_rest_mode_period, end_inclusive=False, day_field="start_day",
                                    time_field="start_time"),
-    "heartrate": Collection("series", gen_heartrate, build=build_heartrate),
-    "ring_battery_level": Collection("series", gen_ring_battery_level, build=build_ring_battery_level),
+    "heartrate": Collection("series", gen_heartrate, build=build_heartrate, encode=encode_heartrate),
+    "ring_battery_level": Collection("series", gen_ring_battery_level, build=build_ring_battery_level,
+                                     encode=encode_ring_battery_level),
     "personal_info": Collection("object", gen_personal_info),
     "ring_configuration": Collection("snapshot", gen_ring_configuration),
 }
@@ -1048,6 +1068,25 @@ class LruDays:
 _MISSING = object()
 DAY_CACHE_DAYS = 400     # per collection: a year's window plus its margins
 WINDOW_CACHE_SIZE = 4    # per collection: the last filtered windows, so a page walk filters once
+
+
+class Page:
+    """One page's items of a collection: its documents (dicts, built on demand) or straight its
+    JSON text (`data`'s elements joined by commas) through the collection's encoder."""
+
+    def __init__(self, collection, store, items):
+        self.collection, self.store, self.items = collection, store, items
+
+    def documents(self):
+        return self.store.materialize(self.collection, self.items)
+
+    def encoded(self):
+        return self.store.encode(self.collection, self.items)
+
+
+def encode_documents(documents):
+    """`data`'s elements as JSON text joined by commas (what json.dumps puts between [ and ])."""
+    return ",".join(json.dumps(doc, separators=(",", ":")) for doc in documents)
 
 
 class Store:
@@ -1187,6 +1226,14 @@ class Store:
         build = COLLECTIONS[collection].build
         return [build(item) for item in items] if build else list(items)
 
+    def encode(self, collection, items):
+        """The JSON text of materialize(items) joined by commas; generated series rows straight
+        from their tuples (Collection.encode), without building their dicts."""
+        encode = COLLECTIONS[collection].encode
+        if encode is not None:
+            return ",".join(map(encode, items))
+        return encode_documents(self.materialize(collection, items))
+
     def own_days(self, collection, start, end):
         """/_fake/documents: what a client keeps for days [start, end] by the document's own day."""
         kind = COLLECTIONS[collection].kind
@@ -1297,6 +1344,9 @@ class RecordedStore:
         if COLLECTIONS[collection].kind == "series":
             return [row[1] for row in items]
         return list(items)
+
+    def encode(self, collection, items):
+        return encode_documents(self.materialize(collection, items))
 
     def own_days(self, collection, start, end):
         spec = COLLECTIONS[collection]
@@ -1409,7 +1459,16 @@ STATUS_TEXT = {
     429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
     503: "Service Unavailable", 504: "Gateway Timeout",
 }
-FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated", "reset", "delay", "poison")
+FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated", "reset", "delay",
+               "drip", "endless", "gzip_bomb", "huge_string", "huge_token", "poison")
+# Hostile bodies (docs/retries.md "Caps and deadlines"): "drip" announces a body and sends one
+# byte every 0.2 s until the client hangs up; "endless" is a chunked body that never ends;
+# "gzip_bomb" is a small gzip body inflating to `size` bytes (default 256 MiB) of JSON
+# whitespace; "huge_string" is a page whose one document has an `id` of `size` bytes (default
+# 200 MB), streamed; "huge_token" is the normal page with a next_token of `size` characters
+# (default 10 MB).
+HOSTILE_DEFAULT_SIZE = {"gzip_bomb": 256 << 20, "huge_string": 200 * 1000 * 1000,
+                        "huge_token": 10 * 1000 * 1000}
 DEFAULT_DELAY_MS = 2000  # a "delay" fault without delay_ms: longer than a 1 s client timeout
 
 
@@ -1435,7 +1494,7 @@ def parse_fault(obj, default_seed="1"):
     if not isinstance(obj, dict):
         raise ValueError("fault must be a JSON object")
     unknown = set(obj) - {"collection", "kind", "count", "probability", "every", "seed",
-                          "retry_after", "body", "delay_ms", "after", "gzip"}
+                          "retry_after", "body", "delay_ms", "after", "gzip", "size"}
     if unknown:
         raise ValueError("unknown fault field(s): %s" % ", ".join(sorted(unknown)))
     collection = obj.get("collection")
@@ -1499,6 +1558,10 @@ def parse_fault(obj, default_seed="1"):
         fault["delay_ms"] = float(delay)
     elif kind == "delay":
         fault["delay_ms"] = float(DEFAULT_DELAY_MS)
+    if obj.get("size") is not None:
+        fault["size"] = _positive_int(obj, "size")
+    elif kind in HOSTILE_DEFAULT_SIZE:
+        fault["size"] = HOSTILE_DEFAULT_SIZE[kind]
     return fault
 
 
@@ -1661,13 +1724,17 @@ class State:
             return self.args.series_page_size
         return self.args.page_size
 
-    def record(self, path, query, status):
+    def record(self, path, query, arrival, status):
+        """One API request in the log: its path, query and status, when it arrived and when
+        its answer was ready (time.monotonic(), seconds: which requests were in flight at once)."""
+        answered = time.monotonic()
         with self.lock:
             self.total += 1
             self.per_route[path] = self.per_route.get(path, 0) + 1
             by_status = self.statuses.setdefault(path, {})
             by_status[str(status)] = by_status.get(str(status), 0) + 1
-            self.log.append({"path": path, "query": query, "status": status})
+            self.log.append({"path": path, "query": query, "status": status,
+                             "arrived": arrival, "answered": answered})
 
     def stats(self, window=None):
         with self.lock:
@@ -1714,6 +1781,10 @@ class OAuthState:
         self.token_delay_ms = args.token_delay_ms
         self.token_delay_count = args.token_delay_count  # None: every token request
         self.omit_refresh_token = False
+        # An application of Oura's new developer portal: the legacy token URL answers 400
+        # invalid_request, NEW_PORTAL_TOKEN_PATH serves it. Otherwise (a legacy application) the
+        # new-portal URL answers 401 invalid_client.
+        self.new_portal = args.new_portal
         self.token_faults = []  # [[fault, remaining]]
         self.authorize_error = None
         self.codes = {}    # code -> {client_id, redirect_uri, scope, challenge}
@@ -1726,6 +1797,8 @@ class OAuthState:
         self.refresh_calls = 0
         self.authorize_calls = 0
         self.revoke_calls = 0
+        self.legacy_token_calls = 0
+        self.new_portal_token_calls = 0
         self.log = []  # [{"endpoint", "grant_type", "status", "error"}]
 
     def issue(self, scope, family=None):
@@ -1756,6 +1829,9 @@ class OAuthState:
                 "refresh_calls": self.refresh_calls,
                 "authorize_calls": self.authorize_calls,
                 "revoke_calls": self.revoke_calls,
+                "legacy_token_calls": self.legacy_token_calls,
+                "new_portal_token_calls": self.new_portal_token_calls,
+                "new_portal": self.new_portal,
                 "refresh_tokens": self.valid_refresh_tokens(),
                 "access_tokens": self.valid_access_tokens(),
                 "lifetime": self.lifetime,
@@ -1789,6 +1865,8 @@ class OAuthState:
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                     raise ValueError("token_delay_count must be a non-negative integer or null")
                 self.token_delay_count = value
+            if "new_portal" in obj:
+                self.new_portal = bool(obj["new_portal"])
             if "omit_refresh_token" in obj:
                 self.omit_refresh_token = bool(obj["omit_refresh_token"])
             if "authorize_error" in obj:
@@ -1857,7 +1935,7 @@ class Handler(BaseHTTPRequestHandler):
     # Set on the class by main().
     state = None
     store = None
-    pending_record = None  # (path, query) of the API request being answered
+    pending_record = None  # (path, query, arrival) of the API request being answered
 
     def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler's signature)
         if not self.state.args.quiet:
@@ -1873,9 +1951,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.pending_record is not None:
             # Recorded before the answer leaves, so a client that reads /_fake/stats right after
             # its response always finds its request there, in order.
-            path, query = self.pending_record
+            path, query, arrival = self.pending_record
             self.pending_record = None
-            self.state.record(path, query, status)
+            self.state.record(path, query, arrival, status)
         extra = dict(headers or {})
         if api_answer and self.state.args.rate_limit_headers:
             extra.update(self.rate_limit_headers())
@@ -1883,7 +1961,9 @@ class Handler(BaseHTTPRequestHandler):
         # only when the client asks for it.
         if ((not truncate or gzip_truncated) and not self.state.args.no_gzip and len(body) > 250
                 and "gzip" in self.headers.get("Accept-Encoding", "")):
-            body = gzip.compress(body, mtime=0)
+            # The fastest level: the fake serves every page of a backfill on one core
+            # (tests/bench/backfill_bench.sh reports its CPU).
+            body = gzip.compress(body, compresslevel=1, mtime=0)
             extra["Content-Encoding"] = "gzip"
         self.send_response(status, STATUS_TEXT.get(status))
         self.send_header("Content-Type", content_type)
@@ -1911,6 +1991,65 @@ class Handler(BaseHTTPRequestHandler):
         reset = math.ceil(window - (now - recent[0])) if recent else 0
         return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, limit - len(recent))),
                 "X-RateLimit-Reset": str(reset)}
+
+    _bombs = {}
+
+    def send_hostile(self, fault):
+        """A body meant to exhaust the client (see HOSTILE_DEFAULT_SIZE). Stops when the client
+        hangs up; the request is recorded as a 200."""
+        kind = fault["kind"]
+        self.close_connection = True
+        try:
+            self.send_response(200, "OK")
+            self.send_header("Content-Type", "application/json")
+            if kind == "drip":
+                body = b'{"data":[],"next_token":null}' + b" " * 1000000
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for byte in body:
+                    self.wfile.write(bytes((byte,)))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            elif kind == "endless":
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b'3\r\n{"d\r\n')
+                chunk = b" " * 65536
+                frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+                while True:
+                    self.wfile.write(frame)
+            elif kind == "gzip_bomb":
+                size = fault["size"]
+                body = self._bombs.get(size)
+                if body is None:
+                    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+                    parts = [packer.compress(b'{"data":[')]
+                    block = b" " * (1 << 20)
+                    for _ in range(size >> 20):
+                        parts.append(packer.compress(block))
+                    parts.append(packer.compress(b'],"next_token":null}'))
+                    parts.append(packer.flush())
+                    body = b"".join(parts)
+                    self._bombs[size] = body
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:  # huge_string
+                size = fault["size"]
+                head, tail = b'{"data":[{"id":"', b'","day":"2024-01-01"}],"next_token":null}'
+                self.send_header("Content-Length", str(len(head) + size + len(tail)))
+                self.end_headers()
+                self.wfile.write(head)
+                block = b"a" * (1 << 20)
+                left = size
+                while left > 0:
+                    self.wfile.write(block[:min(left, len(block))])
+                    left -= min(left, len(block))
+                self.wfile.write(tail)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError):
+            pass
+        return 200
 
     def send_json(self, status, obj, headers=None):
         self.send_body(status, json.dumps(obj, separators=(",", ":")), headers=headers)
@@ -1944,8 +2083,8 @@ class Handler(BaseHTTPRequestHandler):
             self.pending_record = None
             self.handle_oauth(method, url.path, query, body)
             return
-        self.pending_record = (url.path, query)
         arrival = self.state.record_arrival(url.path)
+        self.pending_record = (url.path, query, arrival)
         try:
             self.handle_api(method, url.path, query, arrival)
         except (BrokenPipeError, ConnectionResetError):
@@ -2049,6 +2188,19 @@ class Handler(BaseHTTPRequestHandler):
         if name == "authorize" and method == "GET":
             return self.oauth_authorize(oauth, query)
         if name == "token" and method == "POST":
+            with oauth.lock:
+                oauth.legacy_token_calls += 1
+                new_portal = oauth.new_portal
+            if new_portal:
+                # What Oura's legacy token URL tells applications of the new developer portal.
+                return self.oauth_error(400, "invalid_request", "Invalid client or client credentials.")
+            return self.oauth_token(oauth, body)
+        if path == NEW_PORTAL_TOKEN_PATH and method == "POST":
+            with oauth.lock:
+                oauth.new_portal_token_calls += 1
+                new_portal = oauth.new_portal
+            if not new_portal:
+                return self.oauth_error(401, "invalid_client", "Client authentication failed.")
             return self.oauth_token(oauth, body)
         if name == "revoke" and method in ("POST", "GET"):
             return self.oauth_revoke(oauth, query, body)
@@ -2259,6 +2411,8 @@ class Handler(BaseHTTPRequestHandler):
             # connection when the client gave up; the request is recorded with its status).
             time.sleep(fault["delay_ms"] / 1000.0)
             fault = None
+        if fault is not None and fault["kind"] in ("drip", "endless", "gzip_bomb", "huge_string"):
+            return self.send_hostile(fault)
         if fault is not None and fault["kind"] not in FAULT_WORDS:
             return self.send_fault(fault)
         if COLLECTIONS[collection].kind == "object":
@@ -2280,7 +2434,8 @@ class Handler(BaseHTTPRequestHandler):
             if kind == "truncated":
                 # A body cut short: the full Content-Length is announced, half is sent, the
                 # connection closes (DESIGN.md retries "bodies cut short").
-                self.send_body(200, json.dumps({"data": page, "next_token": next_token}, separators=(",", ":")),
+                self.send_body(200, json.dumps({"data": page.documents(), "next_token": next_token},
+                                               separators=(",", ":")),
                                truncate=True, gzip_truncated=fault.get("gzip", False))
                 return 200
             if kind == "poison":
@@ -2289,14 +2444,22 @@ class Handler(BaseHTTPRequestHandler):
                 # surrogate escape in the fault's JSON (\udc80-\udcff) becomes that raw byte
                 # (invalid UTF-8), via Python's surrogateescape.
                 element = fault.get("body", '{"id":"poison","note":"\\ud800"}')
-                docs = [json.dumps(d, separators=(",", ":")).encode() for d in page]
-                body = (b'{"data":[' + b",".join([element.encode("utf-8", "surrogateescape")] + docs)
+                elements = [element.encode("utf-8", "surrogateescape")]
+                encoded = page.encoded()
+                if encoded:
+                    elements.append(encoded.encode())
+                body = (b'{"data":[' + b",".join(elements)
                         + b'],"next_token":' + json.dumps(next_token).encode() + b"}")
                 self.send_body(200, body)
                 return 200
             if kind == "repeat_token":
                 next_token = cursor  # the token the client just used, i.e. the previous page's
-        self.send_json(200, {"data": page, "next_token": next_token})
+            if kind == "huge_token":
+                next_token = "t" * fault["size"]
+        # The usual answer, encoded without building the page's documents as dicts first where
+        # the collection can (time series: Page.encoded); the same bytes json.dumps would give.
+        self.send_body(200, '{"data":[' + page.encoded() + '],"next_token":'
+                       + json.dumps(next_token) + "}")
         return 200
 
     def send_object(self, collection, fault):
@@ -2376,7 +2539,7 @@ class Handler(BaseHTTPRequestHandler):
             docs = self.store.snapshot(collection)
             window = {"s": "", "e": ""}
         size = self.state.page_size(collection, page_index)
-        page = self.store.materialize(collection, docs[offset:offset + size])
+        page = Page(collection, self.store, docs[offset:offset + size])
         next_offset = offset + size
         next_token = None
         if next_offset < len(docs):
@@ -2386,9 +2549,9 @@ class Handler(BaseHTTPRequestHandler):
     def reset_connection(self):
         """Closes the connection with a TCP reset (SO_LINGER 0) before any byte of an answer."""
         if self.pending_record is not None:
-            path, query = self.pending_record
+            path, query, arrival = self.pending_record
             self.pending_record = None
-            self.state.record(path, query, 0)
+            self.state.record(path, query, arrival, 0)
         self.close_connection = True
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -2450,6 +2613,10 @@ def main(argv=None):
     parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
     parser.add_argument("--client-id", default="test-client", help="the OAuth2 client id accepted")
     parser.add_argument("--client-secret", default="test-secret", help="the OAuth2 client secret accepted")
+    parser.add_argument("--new-portal", action="store_true",
+                        help="the client is an application of Oura's new developer portal: "
+                             "/oauth/token answers 400 invalid_request, " + NEW_PORTAL_TOKEN_PATH +
+                             " issues its tokens (without it that URL answers 401 invalid_client)")
     parser.add_argument("--token-lifetime", type=int, default=86400,
                         help="seconds an issued access token is valid (expires_in)")
     parser.add_argument("--granted-scopes", default=None,

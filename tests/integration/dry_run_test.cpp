@@ -11,6 +11,7 @@
 #include <Poco/String.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -267,18 +268,19 @@ TEST(DryRun, SummaryJsonCarriesThePerCollectionOutcomesAndTheExitCode) {
   EXPECT_EQ(failed->getArray("collections")->size(), 0u);
 }
 
-// Progress: off a terminal, one log line per finished window, numbered against the plan.
+// Progress: off a terminal, one debug log line per finished window, numbered against the plan.
 TEST(DryRun, ProgressLogsOneLinePerFinishedWindowAgainstThePlan) {
   FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-03-31"});
-  // heartrate: 60 days in 28-day windows = 3 windows; daily_sleep: one window.
-  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-01", "--until", "2024-02-29",
+  // heartrate: 70 days in 30-day windows = 3 windows; daily_sleep: one window. The windows
+  // land in any order; the count follows the order they finish in.
+  ScrapeRun run = scrape({"--log-level", "debug", "--dry-run", "--since", "2024-01-01", "--until", "2024-03-10",
                           "--collections", "heartrate,daily_sleep"},
                          manifest(fake, "", {"daily", "heart"}), fake.token());
   ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
   for (const char* line : {"[1/4 windows] done: ", "[2/4 windows] done: ", "[3/4 windows] done: ",
-                           "[4/4 windows] done: ", "heartrate 2024-01-01..2024-01-28",
-                           "heartrate 2024-01-29..2024-02-25", "heartrate 2024-02-26..2024-02-29",
-                           "daily_sleep 2024-01-01..2024-02-29"}) {
+                           "[4/4 windows] done: ", "heartrate 2024-01-01..2024-01-30",
+                           "heartrate 2024-01-31..2024-02-29", "heartrate 2024-03-01..2024-03-10",
+                           "daily_sleep 2024-01-01..2024-03-10"}) {
     EXPECT_NE(run.result.err.find(line), std::string::npos) << line << "\n" << run.result.err;
   }
   EXPECT_EQ(run.result.err.find("[5/"), std::string::npos) << run.result.err;
@@ -298,10 +300,12 @@ TEST(DryRun, ProgressOnATerminalRedrawsOneStatusLine) {
       "python3",
       {"-c", "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)", "sh", "-c", command,
        oura::test::envOr("OURA_BINARY", "oura-collector"), path},
-      {{"OURA_E2E_TOKEN", fake.token()}, {"TERM", "xterm"}});
+      // pty.spawn's terminal reports no size: the line is cut to $COLUMNS (80 without it).
+      {{"OURA_E2E_TOKEN", fake.token()}, {"TERM", "xterm"}, {"COLUMNS", "200"}});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
-  EXPECT_NE(result.out.find("\r\033[K[1/4 windows] done: heartrate 2024-01-01..2024-01-28"),
-            std::string::npos) << result.out;
+  // 91 days: windows of 30, 30, 30 and 1 day, finishing in any order.
+  EXPECT_NE(result.out.find("\r\033[K[1/4 windows] done: heartrate 2024-"), std::string::npos)
+      << result.out;
   EXPECT_NE(result.out.find("left"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("[4/4 windows]"), std::string::npos) << result.out;
   EXPECT_EQ(result.out.find("oura.progress"), std::string::npos) << "log lines on a terminal";
@@ -598,7 +602,43 @@ TEST(DryRunAllCollections, HeartRateOver120DaysArrivesIn30DayRequestsWithoutDupl
     EXPECT_LE(days, 30) << start << " .. " << end;
     if (!query->has("next_token") || query->get("next_token").toString().empty()) ++first_pages;
   }
-  EXPECT_EQ(first_pages, 5u) << "120 days in windows of 28 kept days (30 asked)";
+  EXPECT_EQ(first_pages, 4u) << "120 days in windows of exactly 30 days asked and kept";
+}
+
+// Windows in parallel (DESIGN.md): with 8 requests in flight, a heart-rate backfill keeps several
+// of its own windows in flight at once, as the fake's request log shows (each request's arrival
+// and answer). (That every sample arrives once is HeartRateOver120Days... above.)
+TEST(DryRunAllCollections, ABackfillWithEightInFlightFetchesSeveralWindowsOfOneCollectionAtOnce) {
+  FakeOura fake({"--first-day", "2024-01-01", "--last-day", "2024-06-30", "--latency-ms", "50"});
+  ScrapeRun run = scrape({"--dry-run", "--since", "2024-01-01", "--until", "2024-05-29",
+                          "--collections", "heartrate"},
+                         manifest(fake, "[rate_limit]\nconcurrency = 8\n", kEndpoints),
+                         fake.token());
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  // Requests of different windows (start_datetime) whose [arrived, answered] overlap.
+  struct Request {
+    std::string window;
+    double arrived, answered;
+  };
+  std::vector<Request> requests;
+  const auto log = fake.stats()->getArray("log");
+  for (std::size_t i = 0; i < log->size(); ++i) {
+    auto entry = log->getObject(static_cast<unsigned>(i));
+    requests.push_back({entry->getObject("query")->getValue<std::string>("start_datetime"),
+                        entry->getValue<double>("arrived"), entry->getValue<double>("answered")});
+  }
+  std::set<std::string> windows;
+  std::size_t most_windows_at_once = 0;
+  for (const Request& r : requests) {
+    windows.insert(r.window);
+    std::set<std::string> at_once;  // windows in flight when r arrived
+    for (const Request& o : requests) {
+      if (o.arrived <= r.arrived && r.arrived < o.answered) at_once.insert(o.window);
+    }
+    most_windows_at_once = std::max(most_windows_at_once, at_once.size());
+  }
+  EXPECT_EQ(windows.size(), 5u) << "150 days in windows of 30";
+  EXPECT_GT(most_windows_at_once, 1u) << "the windows of heartrate ran one after another";
 }
 
 TEST(DryRunAllCollections, WithoutAnAccountLabelRowsAreKeyedByOurasUserId) {

@@ -27,6 +27,7 @@
 #include <Poco/Timespan.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -584,8 +585,11 @@ TEST(FaultInjection, AFaultInTheMiddleOfABackfillKeepsTheWindowsThatLanded) {
   Case s{fake, sharedCluster(), db.name(), {"heartrate", "daily_activity", "daily_sleep"}};
   s.since = "2024-01-01";
   s.until = "2024-03-31";
+  // One request in flight: the windows run one after another, so which of them landed before the
+  // fault is known (with several in flight, any prefix may have; scheduler_test covers that).
+  s.api_extra = "[rate_limit]\nconcurrency = 1\n";
   initDb(s);
-  // heartrate: 28-day windows of ~10 pages each, so request 15 is inside the second window;
+  // heartrate: 30-day windows of ~10 pages each, so request 15 is inside the second window;
   // daily_activity: one window of ~31 pages (5,000-row batches of its MET samples along the way).
   fake.post("/_fake/faults", R"([{"collection": "heartrate", "kind": 503, "every": 1, "after": 14},
                                  {"collection": "daily_activity", "kind": 502, "every": 1, "after": 12}])");
@@ -593,8 +597,8 @@ TEST(FaultInjection, AFaultInTheMiddleOfABackfillKeepsTheWindowsThatLanded) {
   EXPECT_EQ(psql(s.pg, s.db,
                  "SELECT synced_through FROM oura.sync_state WHERE collection = "
                  "'heartrate'"),
-            "2024-01-28\n")
-      << "the first 28-day window landed with its state, the second did not";
+            "2024-01-30\n")
+      << "the first 30-day window landed with its state, the second did not";
   EXPECT_EQ(psql(s.pg, s.db,
                  "SELECT count(*) FROM oura.sync_state WHERE collection = "
                  "'daily_activity'"),
@@ -799,4 +803,236 @@ TEST(FaultInjection, PoisonDocumentsAreQuarantinedAndTheRestOfTheWindowLands) {
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find(collection + ": 4 rejected document(s)"), std::string::npos)
       << status.out;
+}
+
+// --- hostile servers (issue 10 item 5) -------------------------------------------------------
+
+namespace {
+
+// The high-water mark of the program's resident memory (VmHWM, kB) over a run, sampled from
+// /proc while it works (the last sample is taken just before it exits).
+std::string sampleHighWaterMark(const std::string& file) {
+  return "while grep -q VmHWM /proc/$pid/status 2>/dev/null; do grep VmHWM /proc/$pid/status "
+         ">> " + file + " 2>/dev/null; sleep 0.02; done; true";
+}
+
+long highWaterMarkKb(const std::string& file) {
+  std::ifstream in(file);
+  long most = 0;
+  for (std::string label, unit; in >> label;) {
+    long kb = 0;
+    in >> kb >> unit;
+    most = std::max(most, kb);
+  }
+  return most;
+}
+
+// A body built to exhaust the client on every request of A: refused at the cap that names
+// `setting`, not retried (it will not shrink), memory stays bounded, the rest lands; exit 1.
+void oversizedBodyCase(const std::string& fault, const std::string& api_extra,
+                       const std::string& setting, long max_rss_kb) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA, kB, kC}};
+  s.api_extra = api_extra;
+  initDb(s);
+  fake.post("/_fake/faults", R"({"collection": ")" + kA + R"(", "every": 1, )" + fault + "}");
+  const std::string rss = oura::test::makeTempDir() + "/rss";
+  const RunResult faulty = scrape(s, sampleHighWaterMark(rss));
+  EXPECT_EQ(requestsTo(fake, kA), 1) << "a body over a cap is not asked for again";
+  const long hwm = highWaterMarkKb(rss);
+  EXPECT_GT(hwm, 0) << "no memory sample was taken";
+  EXPECT_LT(hwm, max_rss_kb) << "resident memory grew with the hostile body";
+  Expected want;
+  want.exit_code = 1;
+  want.outcomes[kA] = "failed";
+  want.messages[kA] = {setting};
+  expectInvariant(s, faulty, want);
+}
+
+}  // namespace
+
+TEST(FaultInjection, ADrippingBodyIsCutOffAtTheResponseDeadlineThenReported) {
+  // One byte every 0.2 s never trips the read timeout; the whole-response deadline does.
+  retryableCase(R"("drip")", "", {"no complete response within 1 s", "api.response_timeout"},
+                "response_timeout = 1\n");
+}
+
+TEST(FaultInjection, AnEndlessChunkedBodyIsCappedNotRetried) {
+  oversizedBodyCase(R"("kind": "endless")", "max_response_bytes = 4194304\n",
+                    "api.max_response_bytes", 150 * 1024);
+}
+
+TEST(FaultInjection, AGzipBombIsCappedWhileInflating) {
+  oversizedBodyCase(R"("kind": "gzip_bomb", "size": 268435456)", "max_decoded_bytes = 4194304\n",
+                    "api.max_decoded_bytes", 150 * 1024);
+}
+
+TEST(FaultInjection, AHugeJsonStringIsRefusedBeforeParsing) {
+  // 48 MB in one string, within the page caps: the string cap refuses it before the parser
+  // builds it (a 200 MB string took 1.67 GB).
+  oversizedBodyCase(R"("kind": "huge_string", "size": 48000000)",
+                    "max_response_bytes = 67108864\nmax_decoded_bytes = 67108864\n"
+                    "max_string_bytes = 1048576\n",
+                    "api.max_string_bytes", 250 * 1024);
+}
+
+TEST(FaultInjection, SigtermDuringABlockedReceiveEndsTheRunWithin10Seconds) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA, kB, kC}};
+  initDb(s);
+  // A drips its body for far longer than the test: the program sits in recv().
+  fake.post("/_fake/faults", R"({"collection": ")" + kA + R"(", "kind": "drip", "every": 1})");
+  // Liveness bound, not a timing assertion: gone 10 s after SIGTERM, else the script fails (99).
+  const RunResult faulty = scrape(
+      s, "sleep 2; kill -TERM $pid; for i in $(seq 1 100); do grep -q VmHWM /proc/$pid/status "
+         "2>/dev/null || break; sleep 0.1; done; ! grep -q VmHWM /proc/$pid/status 2>/dev/null");
+  EXPECT_EQ(faulty.exitCode(), 75) << faulty.result.err;
+  ASSERT_FALSE(faulty.summary.isNull()) << faulty.result.err;
+  auto a = summaryOf(faulty, kA);
+  ASSERT_FALSE(a.isNull());
+  EXPECT_EQ(a->getValue<std::string>("outcome"), "interrupted") << messageOf(a);
+  expectSyncStateNotAhead(s);
+  expectRepairedByCleanRun(s);
+}
+
+// --- shutdown while the database makes the program wait (issue 10 item 10) -------------------
+
+TEST(FaultInjection, SigtermWhileInitDbWaitsOnATableLockExits75AndAppliesNothing) {
+  namespace fs = std::filesystem;
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA}};
+  initDb(s);
+  // The program's migrations and one more that needs daily_sleep's table lock.
+  const std::string sql = oura::test::makeTempDir();
+  int next = 1;
+  for (const auto& entry : fs::directory_iterator(envOr("OURA_SOURCE_DIR", "") + "/sql")) {
+    fs::copy_file(entry.path(), fs::path(sql) / entry.path().filename());
+    ++next;
+  }
+  char name[32];
+  std::snprintf(name, sizeof name, "%03d_lock_probe.sql", next);
+  oura::test::writeFile(sql, name, "ALTER TABLE oura.daily_sleep ADD COLUMN lock_probe integer;\n");
+  std::string text = manifest(s);
+  const std::string from = "sql_dir = \"" + envOr("OURA_SOURCE_DIR", "") + "/sql\"";
+  text.replace(text.find(from), from.size(), "sql_dir = \"" + sql + "\"");
+  const std::string config = oura::test::writeFile(oura::test::makeTempDir(), "m.toml", text);
+  // Another session holds the table for 60 s; init-db queues behind it and gets SIGTERM.
+  // Liveness bound, not a timing assertion: gone 10 s after SIGTERM, else exit 99.
+  const std::string script =
+      "psql -X -q -h '" + s.pg.host + "' -p " + s.pg.port + " -U " + envOr("PGUSER", "postgres") +
+      " -d " + s.db +
+      " -c 'BEGIN; LOCK TABLE oura.daily_sleep IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); "
+      "COMMIT' >/dev/null 2>&1 & holder=$!; sleep 1; \"$OURA_BINARY\" --config " + config +
+      " init-db & pid=$!; sleep 2; kill -TERM $pid; for i in $(seq 1 100); do "
+      "kill -0 $pid 2>/dev/null && ! grep -q '^State:.*Z' /proc/$pid/status || break; sleep 0.1; "
+      "done; if grep -q VmHWM /proc/$pid/status 2>/dev/null; then kill -KILL $pid $holder; wait; "
+      "exit 99; fi; wait $pid; code=$?; kill $holder; wait $holder; exit $code";
+  CommandResult r = oura::test::runCommand(
+      "bash", {"-c", script},
+      {{"OURA_FAULTS_TOKEN", fake.token()}, {"OURA_BINARY", envOr("OURA_BINARY", "oura-collector")}});
+  EXPECT_EQ(r.exit_code, 75) << r.out << r.err;
+  EXPECT_NE(r.err.find("init-db interrupted"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("run init-db again"), std::string::npos) << r.err;
+  // Nothing of the cancelled migration: no record, no column.
+  EXPECT_EQ(psql(s.pg, s.db, "SELECT count(*) FROM oura.schema_migrations WHERE version = " +
+                                 std::to_string(next)),
+            "0\n");
+  EXPECT_EQ(psql(s.pg, s.db,
+                 "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'oura' "
+                 "AND table_name = 'daily_sleep' AND column_name = 'lock_probe'"),
+            "0\n");
+}
+
+TEST(FaultInjection, AHugeNextTokenIsShortenedInMessagesAndTheRunLog) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA, kB, kC}};
+  initDb(s);
+  // A's first page hands out a 2 MB next_token (a 10 MB one trips api.max_string_bytes first):
+  // the request that carries it fails (the server refuses such a request line), and every
+  // message naming its URL must stay short.
+  fake.post("/_fake/faults",
+            R"({"collection": ")" + kA + R"(", "kind": "huge_token", "size": 2000000})");
+  const RunResult faulty = scrape(s);
+  EXPECT_EQ(faulty.exitCode(), 1) << faulty.result.err.substr(0, 2000);
+  EXPECT_LT(faulty.result.err.size(), 200000u) << "stderr carries the token";
+  ASSERT_FALSE(faulty.summary.isNull());
+  const std::string message = messageOf(summaryOf(faulty, kA));
+  EXPECT_NE(message.find("characters in all)"), std::string::npos) << message.substr(0, 2000);
+  EXPECT_LT(message.size(), 5000u);
+  EXPECT_LE(std::stol(psql(s.pg, s.db, "SELECT coalesce(max(length(error)), 0) FROM oura.runs")),
+            5000);
+  expectRepairedByCleanRun(s);
+}
+
+// --- a damaged schema (issue 10 item 9) -------------------------------------------------------
+
+namespace {
+
+CommandResult runInitDb(const Case& s, const std::string& command = "init-db") {
+  const std::string config =
+      oura::test::writeFile(oura::test::makeTempDir(), "manifest.toml", manifest(s));
+  return oura::test::runCommand(envOr("OURA_BINARY", "oura-collector"),
+                                {"--config", config, command},
+                                {{"OURA_FAULTS_TOKEN", s.fake.token()}});
+}
+
+}  // namespace
+
+TEST(FaultInjection, InitDbReCreatesADroppedTableWithoutTouchingData) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA, kB}};
+  initDb(s);
+  ASSERT_EQ(scrape(s).exitCode(), 0);
+  const long sleep_rows = count(s, kB, "true");
+  ASSERT_GT(sleep_rows, 0);
+  psql(s.pg, s.db, "DROP TABLE oura." + kA);
+  CommandResult r = runInitDb(s);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("missing: table oura." + kA), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("re-created"), std::string::npos) << r.err;
+  EXPECT_EQ(count(s, kB, "true"), sleep_rows) << "init-db touched stored rows";
+  EXPECT_EQ(count(s, kA, "true"), 0);  // back, empty: the next scrape fills it
+  // A second init-db finds nothing to repair.
+  r = runInitDb(s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("missing"), std::string::npos) << r.err;
+  s.fake.reset();
+  psql(s.pg, s.db, "DELETE FROM oura.sync_state");
+  const RunResult again = scrape(s);
+  EXPECT_EQ(again.exitCode(), 0) << again.result.err;
+  expectLanded(s, kA);
+}
+
+TEST(FaultInjection, InitDbNamesAColumnThatDiffersFromTheMigrations) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA}};
+  initDb(s);
+  psql(s.pg, s.db, "ALTER TABLE oura." + kA + " ALTER COLUMN day TYPE text");
+  CommandResult r = runInitDb(s);
+  EXPECT_EQ(r.exit_code, 78) << r.out << r.err;
+  EXPECT_NE(r.err.find("different: column oura." + kA + ".day (is text NOT NULL, the migrations "
+                       "make date NOT NULL)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(FaultInjection, ASchemaNewerThanTheProgramIsReportedAlikeByInitDbAndCheckConfig) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  Case s{fake, sharedCluster(), db.name(), {kA}};
+  initDb(s);
+  psql(s.pg, s.db, "INSERT INTO oura.schema_migrations (version, name) VALUES (99, '099_future.sql')");
+  const CommandResult init = runInitDb(s);
+  const CommandResult check = runInitDb(s, "check-config");
+  EXPECT_EQ(init.exit_code, 78) << init.out << init.err;
+  EXPECT_EQ(check.exit_code, 78) << check.out << check.err;
+  const std::string words = "SCHEMA AHEAD (migration 99, this program knows ";
+  EXPECT_NE((init.out + init.err).find(words), std::string::npos) << init.out << init.err;
+  EXPECT_NE((check.out + check.err).find(words), std::string::npos) << check.out << check.err;
 }

@@ -1220,3 +1220,55 @@ TEST(OAuthMessages, TheEnvStoreIsNeverToldToLogIn) {
   EXPECT_EQ(login.exit_code, 78) << login.err;
   EXPECT_NE(login.err.find("README \"Where the tokens live\""), std::string::npos) << login.err;
 }
+
+// Applications made in Oura's new developer portal get 400 invalid_request from the legacy token
+// URL: the login falls back to the new-portal URL, the token store remembers it, and refreshes go
+// straight there. A legacy application never leaves the legacy URL.
+TEST(OAuthTokenUrl, ANewPortalApplicationFallsBackAndRefreshesAtTheRememberedUrl) {
+  FakeOura fake({"--require-oauth", "--new-portal", "--client-secret", kClientSecret});
+  Case setup(fake);
+  const CommandResult login = loginByPaste(fake, setup);
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  expectNoSecrets(everything(login));
+  auto oauth = fake.oauth();
+  EXPECT_EQ(oauth->getValue<int>("legacy_token_calls"), 1);
+  EXPECT_EQ(oauth->getValue<int>("new_portal_token_calls"), 1);
+  EXPECT_EQ(setup.tokens()->getValue<std::string>("token_url"),
+            fake.baseUrl() + "/oauth/v2/ext/oauth-token");
+  // An expired access token: the scrape's refresh goes to the remembered URL only.
+  setup.expire();
+  const CommandResult scrape = setup.run(kScrapeSleep);
+  ASSERT_EQ(scrape.exit_code, 0) << scrape.err;
+  oauth = fake.oauth();
+  EXPECT_EQ(oauth->getValue<int>("legacy_token_calls"), 1) << "the refresh tried the legacy URL";
+  EXPECT_EQ(oauth->getValue<int>("new_portal_token_calls"), 2);
+  EXPECT_EQ(oauth->getValue<int>("refresh_calls"), 1);
+  EXPECT_EQ(setup.tokens()->getValue<std::string>("token_url"),
+            fake.baseUrl() + "/oauth/v2/ext/oauth-token");
+  const CommandResult status = setup.run({"auth", "status"});
+  EXPECT_NE(status.out.find("/oauth/v2/ext/oauth-token"), std::string::npos) << status.out;
+}
+
+TEST(OAuthTokenUrl, ALegacyApplicationStaysOnTheLegacyUrl) {
+  FakeOura fake({"--require-oauth", "--client-secret", kClientSecret});
+  Case setup(fake);
+  ASSERT_EQ(loginByPaste(fake, setup).exit_code, 0);
+  setup.expire();
+  ASSERT_EQ(setup.run(kScrapeSleep).exit_code, 0);
+  auto oauth = fake.oauth();
+  EXPECT_EQ(oauth->getValue<int>("legacy_token_calls"), 2);
+  EXPECT_EQ(oauth->getValue<int>("new_portal_token_calls"), 0);
+  EXPECT_FALSE(setup.tokens()->has("token_url"));
+}
+
+TEST(OAuthTokenUrl, AnExplicitTokenUrlDisablesTheFallback) {
+  FakeOura fake({"--require-oauth", "--new-portal", "--client-secret", kClientSecret});
+  Case setup(fake, "token_url = \"https://api.ouraring.com/oauth/token\"\n");
+  const CommandResult login = loginByPaste(fake, setup);
+  EXPECT_EQ(login.exit_code, 78) << login.err;
+  EXPECT_NE(login.err.find("invalid_request"), std::string::npos) << login.err;
+  auto oauth = fake.oauth();
+  EXPECT_EQ(oauth->getValue<int>("legacy_token_calls"), 1);
+  EXPECT_EQ(oauth->getValue<int>("new_portal_token_calls"), 0);
+  EXPECT_FALSE(setup.hasTokens());
+}

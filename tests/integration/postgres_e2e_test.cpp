@@ -234,7 +234,7 @@ TEST(PostgresEndToEnd, AnIncrementalRunFetchesOnlyTheOverlapAndTheNewDays) {
   CommandResult incremental = run(m, {"scrape", "--collections", "daily_sleep,heartrate"},
                                   fake.token());
   ASSERT_EQ(incremental.exit_code, 0) << incremental.err;
-  // synced through today-5, overlap 2: days today-7 .. today, asked one day wider.
+  // synced through today-5, overlap 2: days today-7 .. today (date windows asked one day wider).
   const auto log = fake.stats()->getArray("log");
   std::map<std::string, int> first_pages;  // path -> requests without a cursor
   for (std::size_t i = 0; i < log->size(); ++i) {
@@ -246,8 +246,9 @@ TEST(PostgresEndToEnd, AnIncrementalRunFetchesOnlyTheOverlapAndTheNewDays) {
       EXPECT_EQ(query->getValue<std::string>("start_date"), oura::core::formatDay(today - 8));
       EXPECT_EQ(query->getValue<std::string>("end_date"), oura::core::formatDay(today + 1));
     } else {
+      // A datetime window asks exactly its days (no widening): from the first day's start.
       EXPECT_EQ(query->getValue<std::string>("start_datetime").substr(0, 10),
-                oura::core::formatDay(today - 8));
+                oura::core::formatDay(today - 7));
     }
   }
   EXPECT_EQ(first_pages, (std::map<std::string, int>{{"/v2/usercollection/daily_sleep", 1},
@@ -470,7 +471,7 @@ TEST(PostgresEndToEnd, TheRunLogRecordsEachRunAndStatusShowsItFromTheDatabase) {
 
   // An empty database: every enabled collection, never synced.
   CommandResult empty = run(m, {"status"}, "");
-  ASSERT_EQ(empty.exit_code, 0) << empty.err;
+  ASSERT_EQ(empty.exit_code, 1) << "never synced is stale\n" << empty.err;
   EXPECT_NE(empty.out.find("account e2e"), std::string::npos) << empty.out;
   for (const std::string& collection : kCollections) {
     EXPECT_NE(statusLine(empty.out, collection).find("never"), std::string::npos)
@@ -541,7 +542,8 @@ TEST(PostgresEndToEnd, TheRunLogRecordsEachRunAndStatusShowsItFromTheDatabase) {
 
   fake.reset();
   CommandResult status = run(m, {"status"}, "");
-  ASSERT_EQ(status.exit_code, 0) << status.err;
+  ASSERT_EQ(status.exit_code, 1) << "daily_sleep's last run failed\n" << status.err;
+  EXPECT_NE(status.out.find("daily_sleep: FAILED"), std::string::npos) << status.out;
   EXPECT_EQ(fake.stats()->getValue<int>("total"), 0) << "status sends nothing to Oura";
   const std::string sleep_line = statusLine(status.out, "daily_sleep");
   EXPECT_NE(sleep_line.find("failed"), std::string::npos) << status.out;
@@ -561,7 +563,7 @@ TEST(PostgresEndToEnd, TheRunLogRecordsEachRunAndStatusShowsItFromTheDatabase) {
   EXPECT_NE(sleep_line.find("2024-04-05"), std::string::npos) << status.out;
   // --account of another account: nothing recorded for it.
   CommandResult nobody = run(m, {"status", "--account", "nobody"}, "");
-  ASSERT_EQ(nobody.exit_code, 0) << nobody.err;
+  ASSERT_EQ(nobody.exit_code, 1) << "never synced is stale\n" << nobody.err;
   EXPECT_NE(statusLine(nobody.out, "daily_sleep").find("never"), std::string::npos) << nobody.out;
 
   CommandResult purge = run(m, {"purge", "--account", "e2e", "--yes"}, "");

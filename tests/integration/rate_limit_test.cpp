@@ -38,7 +38,7 @@ std::string manifest(const FakeOura& fake) {
 CommandResult scrape(const FakeOura& fake, const std::vector<std::string>& args) {
   const std::string dir = oura::test::makeTempDir();
   const std::string path = oura::test::writeFile(dir, "manifest.toml", manifest(fake));
-  std::vector<std::string> argv = {"--config", path, "scrape"};
+  std::vector<std::string> argv = {"--config", path, "scrape", "--summary"};
   argv.insert(argv.end(), args.begin(), args.end());
   return oura::test::runCommand(oura::test::envOr("OURA_BINARY", "oura-collector"), argv,
                                 {{"OURA_E2E_TOKEN", fake.token()}});

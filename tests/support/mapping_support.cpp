@@ -176,7 +176,8 @@ std::size_t absentRequired(const sdk::CollectionSpec& spec, const Object::Ptr& d
   std::size_t n = 0;
   for (const auto& column : spec.streams[0].columns) {
     Var ignored;
-    if (column.required && column.json_path != "$" && !findPath(doc, column.json_path, ignored)) {
+    if (column.required && !column.known_absent && column.json_path != "$" &&
+        !findPath(doc, column.json_path, ignored)) {
       ++n;
     }
   }

@@ -3,6 +3,9 @@
 #include "plugin_host/loader.hpp"
 
 #include <dlfcn.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -281,6 +284,108 @@ TEST_F(LoaderTest, DiscoverLoadsEveryPluginAndReportsTheRest) {
     for (const auto& error : found.errors) named = named || error.find(file) != std::string::npos;
     EXPECT_TRUE(named) << file << " is not named in any discover() error";
   }
+}
+
+// A private folder under /tmp (0700, under the root-owned sticky /tmp) holding a copy of the
+// good sink; removed at the end.
+class TrustTest : public LoaderTest {
+ protected:
+  void SetUp() override {
+    LoaderTest::SetUp();
+    char pattern[] = "/tmp/oura-trust-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    root_ = pattern;
+    dir_ = root_ / "plugins";
+    fs::create_directory(dir_);
+    fs::permissions(dir_, fs::perms::owner_all);
+    fs::copy_file(fs::path(pluginDir()) / "oura-sink-good.so", dir_ / "oura-sink-good.so");
+    fs::permissions(dir_ / "oura-sink-good.so", static_cast<fs::perms>(0755));
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+  std::string file() const { return (dir_ / "oura-sink-good.so").string(); }
+  fs::path root_;
+  fs::path dir_;
+};
+
+TEST_F(TrustTest, PrivateFolderUnderStickyTmpLoads) {
+  PluginLoader loader({dir_.string()});
+  EXPECT_EQ(loader.load(sdk::PluginKind::Sink, "good").descriptor->name, std::string("good"));
+}
+
+TEST_F(TrustTest, WorldWritableFolderIsRefusedBeforeDlopen) {
+  ::chmod(dir_.c_str(), 0777);
+  PluginLoader loader({dir_.string()});
+  const std::string message =
+      configErrorOf([&] { loader.load(sdk::PluginKind::Sink, "good"); });
+  EXPECT_NE(message.find(dir_.string() + ": writable by group and others (mode 0777)"),
+            std::string::npos)
+      << message;
+  EXPECT_FALSE(isLoaded(file())) << "the library was opened before the check";
+  // `oura-collector plugins` (discover) refuses the folder the same way, loading nothing.
+  PluginLoader::Discovered found = PluginLoader({dir_.string()}).discover();
+  EXPECT_TRUE(found.plugins.empty());
+  ASSERT_EQ(found.errors.size(), 1u);
+  EXPECT_NE(found.errors[0].find("mode 0777"), std::string::npos) << found.errors[0];
+}
+
+TEST_F(TrustTest, GroupWritableFileIsRefused) {
+  ::chmod(file().c_str(), 0664);
+  PluginLoader loader({dir_.string()});
+  const std::string message =
+      configErrorOf([&] { loader.load(sdk::PluginKind::Sink, "good"); });
+  EXPECT_NE(message.find(file() + ": writable by group (mode 0664)"), std::string::npos)
+      << message;
+  EXPECT_FALSE(isLoaded(file()));
+}
+
+TEST_F(TrustTest, FileOwnedByAnotherUserIsRefused) {
+  if (::geteuid() != 0) {
+    // Without root no file can be given away; a folder of another owner is still in reach:
+    // the root-owned sticky /tmp cannot directly hold a plugin.
+    PluginLoader loader({"/tmp"});
+    fs::copy_file(file(), "/tmp/oura-sink-good-trust.so", fs::copy_options::overwrite_existing);
+    const std::string message =
+        configErrorOf([&] { loader.loadFile("/tmp/oura-sink-good-trust.so"); });
+    fs::remove("/tmp/oura-sink-good-trust.so");
+    EXPECT_NE(message.find("/tmp: writable by"), std::string::npos) << message;
+    return;
+  }
+  ASSERT_EQ(::chown(file().c_str(), 65534, 65534), 0);
+  PluginLoader loader({dir_.string()});
+  const std::string message =
+      configErrorOf([&] { loader.load(sdk::PluginKind::Sink, "good"); });
+  EXPECT_NE(message.find(file() + ": owned by uid 65534"), std::string::npos) << message;
+  EXPECT_FALSE(isLoaded(file()));
+}
+
+TEST_F(TrustTest, StickyFolderMayNotHoldThePluginItself) {
+  const fs::path sticky = root_ / "sticky";
+  fs::create_directory(sticky);
+  ::chmod(sticky.c_str(), 01777);
+  fs::copy_file(file(), sticky / "oura-sink-good.so");
+  PluginLoader loader({sticky.string()});
+  const std::string message =
+      configErrorOf([&] { loader.load(sdk::PluginKind::Sink, "good"); });
+  EXPECT_NE(message.find(sticky.string() + ": writable by group and others (mode 01777)"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(TrustTest, SymlinkIntoAWritableFolderIsRefused) {
+  const fs::path open_dir = root_ / "open";
+  fs::create_directory(open_dir);
+  fs::rename(file(), open_dir / "oura-sink-good.so");
+  ::chmod(open_dir.c_str(), 0777);
+  fs::create_symlink(open_dir / "oura-sink-good.so", file());
+  PluginLoader loader({dir_.string()});
+  const std::string message =
+      configErrorOf([&] { loader.load(sdk::PluginKind::Sink, "good"); });
+  EXPECT_NE(message.find(open_dir.string() + ": writable by group and others"), std::string::npos)
+      << message;
+  EXPECT_FALSE(isLoaded((open_dir / "oura-sink-good.so").string()));
 }
 
 }  // namespace

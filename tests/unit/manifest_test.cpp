@@ -685,8 +685,88 @@ TEST(OAuthTokenResponse, IsParsedWithOptionalFields) {
       oura::core::parseTokenResponse(bad);
       ADD_FAILURE() << bad;
     } catch (const oura::core::OAuthError& e) {
-      EXPECT_EQ(e.code(), 69) << bad;
+      EXPECT_EQ(e.Error::kind(), oura::core::ErrorKind::Unavailable) << bad;  // exit 69
       EXPECT_EQ(e.kind(), oura::core::OAuthError::Kind::OutcomeUnknown) << bad;
     }
   }
+}
+
+// --- hostile manifests (issue 10 item 8) -----------------------------------------------------
+
+TEST_F(ManifestTest, DeepNestingIsRefusedBeforeTomlSeesIt) {
+  // 50,000 parts overflowed toml++'s stack (SIGSEGV); each shape is refused with its line.
+  std::string key = "a";
+  for (int i = 0; i < 50000; ++i) key += ".a";
+  std::string message = errorOf(std::string(kMinimal) + "\n" + key + " = 1\n");
+  EXPECT_EQ(message, file_ + ":10: a dotted key or table header has more than 32 parts");
+  message = errorOf(std::string(kMinimal) + "[" + key + "]\n");
+  EXPECT_EQ(message, file_ + ":9: a dotted key or table header has more than 32 parts");
+  message = errorOf(std::string(kMinimal) + "[[" + key + "]]\n");
+  EXPECT_EQ(message, file_ + ":9: a dotted key or table header has more than 32 parts");
+  message = errorOf(std::string(kMinimal) + "[sinks.config]\nx = {" + key + " = 1}\n");
+  EXPECT_EQ(message, file_ + ":10: a dotted key or table header has more than 32 parts");
+  message = errorOf(std::string(kMinimal) + "[sinks.config]\nx = " + std::string(50000, '[') +
+                    std::string(50000, ']') + "\n");
+  EXPECT_EQ(message, file_ + ":10: arrays and inline tables nest more than 32 deep");
+  std::string inline_tables = "x = ";
+  for (int i = 0; i < 50000; ++i) inline_tables += "{a = ";
+  message = errorOf(std::string(kMinimal) + "[sinks.config]\n" + inline_tables + "\n");
+  EXPECT_EQ(message, file_ + ":10: arrays and inline tables nest more than 32 deep");
+  // Dots inside strings, comments and numbers are not key parts.
+  Manifest m = load(std::string(kMinimal) + "[sinks.config]\n# " + key + "\nnote = \"" + key +
+                    "\"\nratios = [1.5, 2.5, 3.5, 4.5]\n'quoted.key.with.dots' = '" + key +
+                    "'\nmulti = \"\"\"\n" + key + "\n\"\"\"\n");
+  EXPECT_EQ(m.sinks.at(0).config.size(), 4u);
+}
+
+TEST_F(ManifestTest, ControlCharactersInLabelsAreRefusedAndNotEchoed) {
+  const std::string message = errorOf(std::string(kMinimal) +
+                                      "[collector]\naccount = \"evil\\u0000name\"\n");
+  EXPECT_EQ(message, at(10, 11) +
+                         "collector.account: contains a control character (U+0000 at offset "
+                         "4); the value is not shown");
+  const std::string escape = errorOf(std::string(kMinimal) +
+                                     "[collector]\naccount = \"red\\u001b[31mtext\"\n");
+  EXPECT_NE(escape.find("U+001B"), std::string::npos) << escape;
+  EXPECT_EQ(escape.find("red"), std::string::npos) << escape;
+}
+
+TEST_F(ManifestTest, UrlsWithUserInfoOrLineBreaksAreRefusedWithoutEchoingThem) {
+  std::string message = errorOf(std::string(kMinimal) +
+                                "[api]\nbase_url = \"https://user:hunter2@api.example.com\"\n");
+  EXPECT_TRUE(startsWith(message, at(10, 12) + "api.base_url: must not carry user info"))
+      << message;
+  EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  message = errorOf(std::string(kMinimal) +
+                    "[oauth]\nclient_id = \"a\"\ntoken_url = \"https://u:hunter2@x.example/t\"\n");
+  EXPECT_TRUE(startsWith(message, at(11, 13) + "oauth.token_url: must not carry user info"))
+      << message;
+  EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  message = errorOf(std::string(kMinimal) +
+                    "[api]\nbase_url = \"https://api.example.com/\\r\\nX-Injected: 1\"\n");
+  EXPECT_TRUE(startsWith(message, at(10, 12) + "api.base_url: contains a control character"))
+      << message;
+  EXPECT_EQ(message.find("Injected"), std::string::npos) << message;
+  message = errorOf(std::string(kMinimal) +
+                    "[oauth]\nclient_id = \"a\"\nredirect_uri = \"http://u:hunter2@127.0.0.1:1/c\"\n");
+  EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+}
+
+TEST_F(ManifestTest, ASecretGivenAsAVariableNameIsNotEchoed) {
+  const std::string message = configErrorOf(
+      std::string(kMinimal) +
+          "[sinks.config]\ndsn = \"x\"\npassword = { env = \"pa55/w0rd+s3cret=\" }\n",
+      kSinkSchema);
+  EXPECT_TRUE(startsWith(message, at(11, 20) + "sinks[0].config.password.env: is not an "
+                                               "environment variable name"))
+      << message;
+  EXPECT_EQ(message.find("s3cret"), std::string::npos) << message;
+}
+
+TEST_F(ManifestTest, AnEmptyCollectionsListIsRefusedLikeAnEmptyCollectionsOption) {
+  // `--collections ""` is a usage error (64); `collections = []` must not mean "everything".
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "[collector]\ncollections = []\n"),
+            at(10, 15) +
+                "collector.collections: must name at least one collection; leave the key out "
+                "to fetch every collection the endpoints serve");
 }

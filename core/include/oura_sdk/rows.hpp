@@ -37,6 +37,9 @@ struct Column {
   std::string json_path;
   bool required = false;    ///< documented-required in the OpenAPI schema; absence is warned
   std::string description;  ///< meaning and unit (seconds, bpm, metres, kcal, degrees Celsius)
+  /// Documented-required but known to be absent from real data (heartrate `timestamp_unix`,
+  /// daily_cardiovascular_age `id`): its absence is expected, NULL without a warning.
+  bool known_absent = false;
 };
 
 /// An embedded time series (OpenAPI `PublicSample`: `{interval, items, timestamp}`) flattened into

@@ -25,6 +25,10 @@ inline constexpr Presence kOptional = Presence::Optional;
 Column column(const std::string& json_path, ColumnType type, Presence presence,
               std::string description);
 
+/// `c` marked `known_absent`: documented as required, yet real data never carries it, so its
+/// absence is not a warning (the value is NULL). Say so in the column's description.
+Column knownAbsent(Column c);
+
 /// The document's `id` column: text, documented-required, json_path "id".
 /// @param description what the id identifies and whether it is the key, e.g. "Oura's document
 ///        id of the workout (a UUID); key (a day can have several)"

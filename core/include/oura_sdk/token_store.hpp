@@ -49,6 +49,11 @@ struct TokenSet {
   /// request. `auth login` stores a new set without it. A store persists it like the other
   /// fields.
   std::optional<std::int64_t> refresh_rejected_at;
+  /// The token endpoint that issued these tokens, when it is not the configured one: the URL
+  /// of applications made in Oura's new developer portal, found by `auth login`'s fallback, so
+  /// that refreshes go straight there. Empty: the configured oauth.token_url. Stores that can
+  /// persist it do (the JSON token formats); others leave it empty and the fallback runs again.
+  std::string token_url;
 };
 
 /// The store's cross-process refresh lock; released when destroyed.

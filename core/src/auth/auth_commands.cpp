@@ -32,7 +32,7 @@
 #include <oura_sdk/errors.hpp>
 #include <thread>
 
-#include "cli/exit_codes.hpp"
+#include "errors.hpp"
 #include "auth/oauth_client.hpp"
 #include "auth/token_provider.hpp"
 
@@ -54,7 +54,7 @@ std::string joinScopes(const std::vector<std::string>& scopes) {
 
 const OAuthSettings& requireOAuth(const Runtime& rt) {
   if (!rt.manifest.oauth) {
-    throw ExitError(kExitConfig, rt.manifest.file +
+    throw Error(ErrorKind::Config, rt.manifest.file +
                                      ": the manifest has no [oauth] table; add one with the "
                                      "client_id and client_secret of your Oura application "
                                      "(docs/manifest.md \"[oauth]\")");
@@ -64,7 +64,7 @@ const OAuthSettings& requireOAuth(const Runtime& rt) {
 
 void requireWritable(const Runtime& rt) {
   if (!rt.token_store->writable()) {
-    throw ExitError(kExitConfig, "token store " + rt.token_store->describe() +
+    throw Error(ErrorKind::Config, "token store " + rt.token_store->describe() +
                                      " is read-only; `auth` needs a store that keeps tokens "
                                      "(file, postgres or azure-keyvault: README \"Where the "
                                      "tokens live\")");
@@ -129,29 +129,29 @@ bool stateMatches(const Callback& cb, const AuthorizationRequest& request) {
 }
 
 // Checks the callback against the request: the state first (a redirect that is not this
-// login's says nothing about it), then the server's error, then the code. Throws ExitError (77,
+// login's says nothing about it), then the server's error, then the code. Throws Error (77,
 // or 64 for a code too long) saying what went wrong.
 void checkCallback(const Callback& cb, const AuthorizationRequest& request) {
   if (!stateMatches(cb, request)) {
-    throw ExitError(kExitLoginNeeded,
+    throw Error(ErrorKind::LoginNeeded,
                     std::string("the redirect's state ") +
                         (cb.state ? "does not match the one this login sent" : "is missing") +
                         " (a stale or forged redirect); no token was stored. Run "
                         "`oura-collector auth login` again and use the URL it prints");
   }
   if (!cb.error.empty()) {
-    throw ExitError(kExitLoginNeeded, "the authorization was not granted: " + escaped(cb.error) +
+    throw Error(ErrorKind::LoginNeeded, "the authorization was not granted: " + escaped(cb.error) +
                                           (cb.error_description.empty()
                                                ? std::string()
                                                : " (" + escaped(cb.error_description) + ")") +
                                           "; no token was stored");
   }
   if (cb.code.empty()) {
-    throw ExitError(kExitLoginNeeded,
+    throw Error(ErrorKind::LoginNeeded,
                     "the redirect carries no authorization code; no token was stored");
   }
   if (cb.code.size() > kMaxCode) {
-    throw ExitError(kExitUsage, "the redirect's authorization code is " +
+    throw Error(ErrorKind::Usage, "the redirect's authorization code is " +
                                     std::to_string(cb.code.size()) + " bytes, more than " +
                                     std::to_string(kMaxCode) + ": refused; no token was stored");
   }
@@ -168,26 +168,26 @@ sdk::TokenSet exchangeAndSave(Runtime& rt, const OAuthSettings& oauth, OAuthClie
   try {
     lock = store.lock(oauth.lock_timeout);
   } catch (const sdk::TokenLockTimeout& e) {
-    throw ExitError(kExitInterrupted,
+    throw Error(ErrorKind::Interrupted,
                     "token store " + store.describe() + ": another process holds the refresh lock: " +
                         e.what() +
                         "; the authorization code was not used and nothing was stored: run "
                         "`oura-collector auth login` again when it has finished");
   } catch (const sdk::UnavailableError& e) {
-    throw ExitError(kExitUnavailable, "token store " + store.describe() +
+    throw Error(ErrorKind::Unavailable, "token store " + store.describe() +
                                           ": cannot take the refresh lock: " + e.what() +
                                           "; the authorization code was not used");
   }
   TokenResponse response = client.exchangeCode(code, code_verifier);
   if (response.refresh_token && !validRefreshToken(*response.refresh_token)) {
-    throw ExitError(kExitUnavailable,
+    throw Error(ErrorKind::Unavailable,
                     "the token endpoint answered the authorization-code exchange with a refresh "
                     "token that has characters a refresh token cannot have (RFC 6749: printable "
                     "ASCII only); nothing was stored. Run `oura-collector auth login` again");
   }
   const bool access_ok = validBearerToken(response.access_token);
   if (!access_ok && !response.refresh_token) {
-    throw ExitError(kExitUnavailable,
+    throw Error(ErrorKind::Unavailable,
                     "the token endpoint answered the authorization-code exchange with an access "
                     "token that has characters a bearer token cannot have (RFC 6750) and no "
                     "refresh token; nothing was stored. Run `oura-collector auth login` again");
@@ -206,11 +206,12 @@ sdk::TokenSet exchangeAndSave(Runtime& rt, const OAuthSettings& oauth, OAuthClie
     tokens.scopes = response.scopes.value_or(oauth.scopes);
     tokens.generation = expected + 1;
     tokens.refreshed_at = nowSeconds();
+    tokens.token_url = response.token_url;  // the new-portal URL when the fallback found it
     const SaveOutcome outcome =
         saveTokens(store, tokens, expected, oauth.save_retry, "the login's tokens");
     if (outcome.saved) return tokens;
     if (outcome.lost && attempt == 0) continue;  // a writer that ignores the lock: once more
-    throw ExitError(outcome.exit_code,
+    throw Error(outcome.failure,
                     "token store " + store.describe() + ": the new login's tokens could not be "
                     "saved" + (outcome.lost ? ": " + outcome.problem
                                             : " (tried for " +
@@ -269,15 +270,15 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // Waits for this login's redirect. Throws ExitError 75 on SIGINT/SIGTERM, 77 after kLoginWait.
+  // Waits for this login's redirect. Throws Error 75 on SIGINT/SIGTERM, 77 after kLoginWait.
   Poco::URI wait(const std::atomic<bool>& stop) {
     std::unique_lock lock(shared_->mutex);
     const auto deadline = std::chrono::steady_clock::now() + kLoginWait;
     int reported = 0;
     while (!shared_->received) {
-      if (stop) throw ExitError(kExitInterrupted, "login interrupted; nothing was stored");
+      if (stop) throw Error(ErrorKind::Interrupted, "login interrupted; nothing was stored");
       if (std::chrono::steady_clock::now() > deadline) {
-        throw ExitError(kExitLoginNeeded, "no redirect arrived within 10 minutes; nothing was "
+        throw Error(ErrorKind::LoginNeeded, "no redirect arrived within 10 minutes; nothing was "
                                           "stored. Run `oura-collector auth login` again");
       }
       if (shared_->ignored > reported) {
@@ -426,14 +427,14 @@ void openBrowserQuietly(const std::string& url) {
   }
 }
 
-// --no-listen: one line from stdin, the address the browser was sent to. Throws ExitError: 75
+// --no-listen: one line from stdin, the address the browser was sent to. Throws Error: 75
 // on SIGINT/SIGTERM, 64 for nothing, something that is not the redirect, or a code too long.
 Poco::URI readPastedRedirect(const OAuthSettings& oauth, const std::string& path,
                              const std::atomic<bool>& stop) {
   const std::string nothing_stored = "; nothing was stored";
   // Wait for input without blocking the stop request (a signal may land on another thread).
   for (;;) {
-    if (stop) throw ExitError(kExitInterrupted, "login interrupted" + nothing_stored);
+    if (stop) throw Error(ErrorKind::Interrupted, "login interrupted" + nothing_stored);
     pollfd fd{STDIN_FILENO, POLLIN, 0};
     const int ready = ::poll(&fd, 1, 200);
     if (ready > 0) break;
@@ -441,35 +442,35 @@ Poco::URI readPastedRedirect(const OAuthSettings& oauth, const std::string& path
   }
   std::string line;
   const bool got = static_cast<bool>(std::getline(std::cin, line));
-  if (stop) throw ExitError(kExitInterrupted, "login interrupted" + nothing_stored);
-  if (!got) throw ExitError(kExitUsage, "no redirected URL on stdin" + nothing_stored);
+  if (stop) throw Error(ErrorKind::Interrupted, "login interrupted" + nothing_stored);
+  if (!got) throw Error(ErrorKind::Usage, "no redirected URL on stdin" + nothing_stored);
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
     line.pop_back();
   }
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.erase(0, 1);
   if (line.empty()) {
-    throw ExitError(kExitUsage, "nothing pasted: paste the full address the browser shows after "
+    throw Error(ErrorKind::Usage, "nothing pasted: paste the full address the browser shows after "
                                 "you allowed access (it starts with " + oauth.redirect_uri + "?)" +
                                     nothing_stored);
   }
   if (line.size() > kMaxPasted) {
-    throw ExitError(kExitUsage, "the pasted line is " + std::to_string(line.size()) +
+    throw Error(ErrorKind::Usage, "the pasted line is " + std::to_string(line.size()) +
                                     " bytes, too long for a redirected URL" + nothing_stored);
   }
   Poco::URI pasted;
   try {
     pasted = Poco::URI(line);
   } catch (const Poco::Exception& e) {
-    throw ExitError(kExitUsage, "the pasted text is not a URL (" + e.message() + ")" +
+    throw Error(ErrorKind::Usage, "the pasted text is not a URL (" + e.message() + ")" +
                                     nothing_stored);
   }
   const std::string scheme = Poco::toLower(pasted.getScheme());
   if (scheme != "http" && scheme != "https") {
-    throw ExitError(kExitUsage, "the pasted text is not the http(s) address the browser was sent "
+    throw Error(ErrorKind::Usage, "the pasted text is not the http(s) address the browser was sent "
                                 "to (it starts with " + oauth.redirect_uri + "?)" + nothing_stored);
   }
   if (pasted.getPath() != path) {
-    throw ExitError(kExitUsage, "the pasted URL's path is '" + escaped(pasted.getPath()) +
+    throw Error(ErrorKind::Usage, "the pasted URL's path is '" + escaped(pasted.getPath()) +
                                     "', not the redirect URI's '" + path + "' (" +
                                     oauth.redirect_uri + "); paste the address the browser was "
                                     "sent to" + nothing_stored);
@@ -477,7 +478,7 @@ Poco::URI readPastedRedirect(const OAuthSettings& oauth, const std::string& path
   return pasted;
 }
 
-int login(Runtime& rt, bool no_listen, const std::atomic<bool>& stop) {
+ErrorKind login(Runtime& rt, bool no_listen, const std::atomic<bool>& stop) {
   const OAuthSettings& oauth = requireOAuth(rt);
   requireWritable(rt);
   checkWritable(rt);
@@ -499,14 +500,14 @@ int login(Runtime& rt, bool no_listen, const std::atomic<bool>& stop) {
     const sdk::TokenSet saved =
         exchangeAndSave(rt, oauth, client, callback.code, request.code_verifier, note);
     printLoggedIn(rt, saved, note);
-    return kExitOk;
+    return ErrorKind::None;
   }
 
   std::unique_ptr<Listener> listener;
   try {
     listener = std::make_unique<Listener>(redirect, path, request.state);
   } catch (const Poco::Exception& e) {
-    throw ExitError(kExitUnavailable,
+    throw Error(ErrorKind::Unavailable,
                     "cannot listen on " + redirect.getHost() + ":" +
                         std::to_string(redirect.getPort()) + " (oauth.redirect_uri): " +
                         e.displayText() + "; free the port, or use `auth login --no-listen`");
@@ -524,14 +525,14 @@ int login(Runtime& rt, bool no_listen, const std::atomic<bool>& stop) {
                      "oura-collector has stored its tokens. You can close this window.");
     listener.reset();
     printLoggedIn(rt, saved, note);
-    return kExitOk;
+    return ErrorKind::None;
   } catch (const std::exception&) {
     listener->answer(false, "Login failed", "See the terminal for what went wrong.");
     throw;
   }
 }
 
-int status(Runtime& rt) {
+ErrorKind status(Runtime& rt) {
   sdk::TokenStore& store = *rt.token_store;
   std::cout << "token store: " << rt.token_store_name << " (" << store.describe() << ")"
             << (store.writable() ? "" : ", read-only") << "\n";
@@ -541,6 +542,10 @@ int status(Runtime& rt) {
                                   : std::string("no [oauth] table (no login, no refresh)"))
             << "\n";
   std::optional<sdk::TokenSet> tokens = store.load();
+  if (tokens && !tokens->token_url.empty()) {
+    std::cout << "token URL in use: " << tokens->token_url
+              << " (found by the login's fallback; refreshes go there)\n";
+  }
   // The check every other command makes before using the tokens.
   const bool can_refresh = rt.manifest.oauth && store.writable();
   const std::optional<std::string> problem = loginNeededReason(tokens, store, can_refresh);
@@ -548,7 +553,7 @@ int status(Runtime& rt) {
     // The same sentence a run would say: `auth login` for a writable store, else how to provide
     // a token (the env store: login refuses it).
     std::cout << "token: none (" << problem.value_or("no token stored") << ")\n";
-    return kExitLoginNeeded;
+    return ErrorKind::LoginNeeded;
   }
   std::cout << "token: "
             << (tokens->access_token.empty()    ? "a refresh token only"
@@ -581,12 +586,12 @@ int status(Runtime& rt) {
   }
   if (problem) {
     std::cout << "login needed: " << *problem << "\n";
-    return kExitLoginNeeded;
+    return ErrorKind::LoginNeeded;
   }
-  return kExitOk;
+  return ErrorKind::None;
 }
 
-int refresh(Runtime& rt) {
+ErrorKind refresh(Runtime& rt) {
   const OAuthSettings& oauth = requireOAuth(rt);
   requireWritable(rt);
   StoreTokenProvider provider(*rt.token_store, &oauth);
@@ -595,16 +600,16 @@ int refresh(Runtime& rt) {
   try {
     tokens = provider.forceRefresh();
   } catch (const sdk::LoginNeededError& e) {
-    throw ExitError(kExitLoginNeeded, e.what());
+    throw Error(ErrorKind::LoginNeeded, e.what());
   }
   std::cout << "Refreshed; tokens stored in " << rt.token_store->describe() << " (generation "
             << tokens.generation << ").\n";
   if (tokens.expires_at) std::cout << "The access token expires at " << formatTime(*tokens.expires_at) << "\n";
   std::cout << "Granted scopes: " << joinScopes(tokens.scopes) << "\n";
-  return kExitOk;
+  return ErrorKind::None;
 }
 
-int logout(Runtime& rt) {
+ErrorKind logout(Runtime& rt) {
   requireWritable(rt);
   sdk::TokenStore& store = *rt.token_store;
   const std::chrono::seconds lock_timeout =
@@ -613,15 +618,15 @@ int logout(Runtime& rt) {
   try {
     lock = store.lock(lock_timeout);
   } catch (const sdk::TokenLockTimeout& e) {
-    throw ExitError(kExitInterrupted, "token store " + store.describe() +
+    throw Error(ErrorKind::Interrupted, "token store " + store.describe() +
                                           ": another process holds the refresh lock: " + e.what());
   }
   std::optional<sdk::TokenSet> tokens = store.load();
   if (!tokens) {
     std::cout << "No tokens in " << store.describe() << "; nothing to do.\n";
-    return kExitOk;
+    return ErrorKind::None;
   }
-  int code = kExitOk;
+  ErrorKind code = ErrorKind::None;
   if (rt.manifest.oauth && !rt.manifest.oauth->revoke_url.empty()) {
     const bool refresh = !tokens->refresh_token.empty();
     try {
@@ -631,12 +636,12 @@ int logout(Runtime& rt) {
       std::cout << "The grant was revoked at " << rt.manifest.oauth->revoke_url << ".\n";
     } catch (const OAuthError& e) {
       // Decided: the local tokens go anyway (the user asked to log out), after saying that the
-      // grant may still be live at Oura; the exit code is the revocation's.
+      // grant may still be live at Oura; the command ends as the revocation failed.
       std::cerr << "oura-collector: the revocation failed: " << e.what()
                 << "\noura-collector: the grant may still be valid at Oura: revoke it in the "
                    "Oura web app (My account, connected applications). Removing the stored "
                    "tokens anyway.\n";
-      code = e.code();
+      code = e.Error::kind();
     }
   } else {
     std::cout << "No oauth.revoke_url: the grant is not revoked at the server (remove the "
@@ -649,21 +654,21 @@ int logout(Runtime& rt) {
 
 }  // namespace
 
-int runAuthCommand(Runtime& rt, const std::vector<std::string>& args, bool no_listen,
-                   const std::atomic<bool>& stop) {
+ErrorKind runAuthCommand(Runtime& rt, const std::vector<std::string>& args, bool no_listen,
+                         const std::atomic<bool>& stop) {
   if (args.empty()) {
-    throw ExitError(kExitUsage, "usage: oura-collector auth login|status|refresh|logout");
+    throw Error(ErrorKind::Usage, "usage: oura-collector auth login|status|refresh|logout");
   }
   if (args.size() > 1) {
-    throw ExitError(kExitUsage, "auth " + args[0] + " takes no arguments, got '" + args[1] + "'");
+    throw Error(ErrorKind::Usage, "auth " + args[0] + " takes no arguments, got '" + args[1] + "'");
   }
   const std::string& sub = args[0];
-  if (no_listen && sub != "login") throw ExitError(kExitUsage, "--no-listen is for auth login");
+  if (no_listen && sub != "login") throw Error(ErrorKind::Usage, "--no-listen is for auth login");
   if (sub == "login") return login(rt, no_listen, stop);
   if (sub == "status") return status(rt);
   if (sub == "refresh") return refresh(rt);
   if (sub == "logout") return logout(rt);
-  throw ExitError(kExitUsage, "unknown auth subcommand '" + sub +
+  throw Error(ErrorKind::Usage, "unknown auth subcommand '" + sub +
                                   "' (login, status, refresh, logout)");
 }
 

@@ -4,6 +4,7 @@
 
 #include "http/retry_policy.hpp"
 #include "http/session.hpp"
+#include "http/network_watch.hpp"
 
 #include <oura_sdk/errors.hpp>
 
@@ -99,9 +100,9 @@ std::string describeError(const std::string& error, const std::string& descripti
 }  // namespace
 
 OAuthError::OAuthError(Kind kind, const std::string& message)
-    : ExitError(kind == Kind::LoginNeeded ? kExitLoginNeeded
-                : kind == Kind::Config    ? kExitConfig
-                                          : kExitUnavailable,
+    : Error(kind == Kind::LoginNeeded ? ErrorKind::LoginNeeded
+                : kind == Kind::Config    ? ErrorKind::Config
+                                          : ErrorKind::Unavailable,
                 message),
       kind_(kind) {}
 
@@ -127,7 +128,8 @@ void applyOAuthBaseUrl(OAuthSettings& settings, const std::string& base_url) {
     throw sdk::ConfigError("environment variable OURA_OAUTH_BASE_URL: expected "
                            "scheme://host[:port], got '" + base_url + "'");
   }
-  for (std::string* url : {&settings.authorize_url, &settings.token_url, &settings.revoke_url}) {
+  for (std::string* url : {&settings.authorize_url, &settings.token_url, &settings.revoke_url,
+                           &settings.new_portal_token_url}) {
     if (url->empty()) continue;
     try {
       Poco::URI uri(*url);
@@ -199,6 +201,7 @@ struct OAuthClient::Impl {
   OAuthSettings settings;
   Poco::URI authorize;
   Poco::URI token;
+  std::optional<Poco::URI> new_portal_token;  // unset when token_url is explicit
   std::optional<Poco::URI> revoke_uri;
   Poco::Net::Context::Ptr context;  // null when every URL is http:// (loopback tests)
   RetryPolicy backoff{kBackoff};
@@ -206,10 +209,16 @@ struct OAuthClient::Impl {
   explicit Impl(OAuthSettings s) : settings(std::move(s)) {
     authorize = checkedUrl(settings, "authorize_url", settings.authorize_url);
     token = checkedUrl(settings, "token_url", settings.token_url);
+    if (!settings.token_url_explicit && !settings.new_portal_token_url.empty() &&
+        settings.new_portal_token_url != settings.token_url) {
+      new_portal_token = checkedUrl(settings, "token_url", settings.new_portal_token_url);
+    }
     if (!settings.revoke_url.empty()) {
       revoke_uri = checkedUrl(settings, "revoke_url", settings.revoke_url);
     }
     const bool any_https = Poco::icompare(token.getScheme(), "https") == 0 ||
+                           (new_portal_token &&
+                            Poco::icompare(new_portal_token->getScheme(), "https") == 0) ||
                            (revoke_uri && Poco::icompare(revoke_uri->getScheme(), "https") == 0);
     if (any_https) {
       try {
@@ -242,6 +251,20 @@ struct OAuthClient::Impl {
       out.problem = e.displayText();
       return out;
     }
+    // SIGINT/SIGTERM shuts the socket down at once; the exchange then fails and stops here.
+    NetworkWatch watch(*session, std::nullopt);
+    out = exchangeOn(*session, uri, form);
+    watch.throwIfStopped();
+    return out;
+  }
+
+  // Token responses are small: a larger body is refused rather than read into memory.
+  static constexpr std::size_t kMaxTokenResponse = 1 << 20;
+
+  Result exchangeOn(Poco::Net::HTTPClientSession& s, const Poco::URI& uri,
+                    Poco::Net::HTMLForm& form) {
+    Result out;
+    auto* session = &s;
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, uri.getPathEtc(),
                                    Poco::Net::HTTPMessage::HTTP_1_1);
     request.set("Accept", "application/json");
@@ -270,7 +293,13 @@ struct OAuthClient::Impl {
     try {
       Poco::Net::HTTPResponse response;
       std::istream& in = session->receiveResponse(response);
-      Poco::StreamCopier::copyToString(in, out.body);
+      char buffer[16 * 1024];
+      while (in.peek() != std::char_traits<char>::eof()) {
+        out.body.append(buffer, static_cast<std::size_t>(in.readsome(buffer, sizeof buffer)));
+        if (out.body.size() > kMaxTokenResponse) {
+          throw Poco::IOException("the response is larger than 1 MiB, not a token response");
+        }
+      }
       if (in.bad()) throw Poco::IOException("the response body could not be read");
       if (response.hasContentLength() &&
           static_cast<std::streamsize>(out.body.size()) < response.getContentLength64()) {
@@ -399,6 +428,38 @@ struct OAuthClient::Impl {
     }
   }
 
+  // POSTs to the token endpoint: straight to the new-portal URL when `remembered` names it;
+  // else to token_url and, when that answers 400 invalid_request or 401 invalid_client (what the
+  // legacy URL says to applications of the new developer portal) and token_url was not set
+  // explicitly, to the new-portal URL. Neither error spends a code or a refresh token.
+  TokenResponse postWithFallback(Poco::Net::HTMLForm& form, const std::string& what,
+                                 const std::string& remembered) {
+    if (new_portal_token && remembered == settings.new_portal_token_url) {
+      TokenResponse response = parseTokenResponse(post(*new_portal_token, form, what, "token_url"));
+      response.token_url = settings.new_portal_token_url;
+      return response;
+    }
+    try {
+      return parseTokenResponse(post(token, form, what, "token_url"));
+    } catch (const OAuthError& e) {
+      if (!new_portal_token || (e.error != "invalid_request" && e.error != "invalid_client")) throw;
+      oauthLog().information(what + ": the token URL " + settings.token_url + " answered " +
+                             e.error + "; trying the URL of applications made in Oura's new "
+                             "developer portal, " + settings.new_portal_token_url);
+      try {
+        TokenResponse response =
+            parseTokenResponse(post(*new_portal_token, form, what, "token_url"));
+        response.token_url = settings.new_portal_token_url;
+        return response;
+      } catch (const OAuthError& second) {
+        if (second.kind() != OAuthError::Kind::Config) throw;
+        OAuthError both(second.kind(), std::string(e.what()) + "; and then " + second.what());
+        both.error = second.error;
+        throw both;
+      }
+    }
+  }
+
   void addClient(Poco::Net::HTMLForm& form) const {
     if (!settings.client_secret_problem.empty()) {
       throw sdk::ConfigError(settings.client_secret_problem);
@@ -447,17 +508,16 @@ TokenResponse OAuthClient::exchangeCode(const std::string& code, const std::stri
   form.set("redirect_uri", impl_->settings.redirect_uri);
   if (!code_verifier.empty()) form.set("code_verifier", code_verifier);
   impl_->addClient(form);
-  return parseTokenResponse(
-      impl_->post(impl_->token, form, "the authorization-code exchange", "token_url"));
+  return impl_->postWithFallback(form, "the authorization-code exchange", "");
 }
 
-TokenResponse OAuthClient::refresh(const std::string& refresh_token) {
+TokenResponse OAuthClient::refresh(const std::string& refresh_token, const std::string& token_url) {
   Poco::Net::HTMLForm form;
   form.setEncoding(Poco::Net::HTMLForm::ENCODING_URL);
   form.set("grant_type", "refresh_token");
   form.set("refresh_token", refresh_token);
   impl_->addClient(form);
-  return parseTokenResponse(impl_->post(impl_->token, form, "the refresh grant", "token_url"));
+  return impl_->postWithFallback(form, "the refresh grant", token_url);
 }
 
 void OAuthClient::revoke(const std::string& token, const std::string& hint) {

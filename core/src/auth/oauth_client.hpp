@@ -12,7 +12,7 @@
 //                                                        then 69
 // Secrets (client secret, codes, tokens) never appear in messages or logs.
 
-#include "cli/exit_codes.hpp"
+#include "errors.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -33,6 +33,11 @@ struct OAuthSettings {
   std::string client_secret_problem;
   std::string authorize_url = "https://cloud.ouraring.com/oauth/authorize";
   std::string token_url = "https://api.ouraring.com/oauth/token";
+  // Applications made in Oura's new developer portal get 400 invalid_request (or 401
+  // invalid_client) from the legacy token_url; their tokens come from this URL. Tried after the
+  // legacy one unless the manifest sets token_url itself (`token_url_explicit`).
+  std::string new_portal_token_url = "https://moi.ouraring.com/oauth/v2/ext/oauth-token";
+  bool token_url_explicit = false;
   std::string revoke_url = "https://api.ouraring.com/oauth/revoke";  // empty: none
   // Every scope of the OpenAPI's OAuth2 scheme (components.securitySchemes.OAuth2).
   std::vector<std::string> scopes = {"email",   "personal", "daily",   "heartrate",
@@ -54,8 +59,8 @@ struct OAuthSettings {
 // (OURA_OAUTH_BASE_URL). Throws sdk::ConfigError when `base_url` is not an http(s) URL.
 void applyOAuthBaseUrl(OAuthSettings& settings, const std::string& base_url);
 
-// A failed token request, classified; `code()` is the exit code (77, 78 or 69).
-class OAuthError : public ExitError {
+// A failed token request, classified; `Error::kind()` is LoginNeeded, Config or Unavailable.
+class OAuthError : public Error {
  public:
   enum class Kind {
     LoginNeeded,     // invalid_grant: the grant (code or refresh token) is not valid
@@ -77,6 +82,8 @@ struct TokenResponse {
   std::optional<std::string> refresh_token;  // absent: keep the old one
   std::optional<std::int64_t> expires_in;    // seconds
   std::optional<std::vector<std::string>> scopes;  // `scope`, split at spaces
+  // The token endpoint that answered, when it was not oauth.token_url (the new-portal URL).
+  std::string token_url;
 };
 
 // Parses a token endpoint's 200 body. Throws OAuthError (OutcomeUnknown: the server answered
@@ -110,8 +117,10 @@ class OAuthClient {
   TokenResponse exchangeCode(const std::string& code, const std::string& code_verifier);
 
   // grant_type=refresh_token with `refresh_token`; a timeout after sending is retried exactly
-  // once with the same token. Throws OAuthError.
-  TokenResponse refresh(const std::string& refresh_token);
+  // once with the same token. `token_url`: the endpoint that issued it (TokenSet::token_url),
+  // used instead of oauth.token_url when it is the new-portal URL and token_url was not set
+  // explicitly. Throws OAuthError.
+  TokenResponse refresh(const std::string& refresh_token, const std::string& token_url = "");
 
   // RFC 7009 revocation of `token` at revoke_url (token_type_hint `hint`). Throws OAuthError
   // when the server refuses or cannot be reached; does nothing when revoke_url is empty.

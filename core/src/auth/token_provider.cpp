@@ -97,17 +97,17 @@ SaveOutcome saveTokens(sdk::TokenStore& store, const sdk::TokenSet& tokens,
         return out;
       }
       out.lost = true;
-      out.exit_code = kExitInterrupted;
+      out.failure = ErrorKind::Interrupted;
       out.problem = "another writer changed the store (it holds " +
                     (now ? "generation " + std::to_string(now->generation)
                          : std::string("no tokens")) +
                     ", not generation " + std::to_string(expected_generation) + ")";
       return out;
     } catch (const sdk::ConfigError& e) {
-      out.exit_code = kExitConfig;
+      out.failure = ErrorKind::Config;
       out.problem = e.what();
     } catch (const std::exception& e) {
-      out.exit_code = kExitUnavailable;
+      out.failure = ErrorKind::Unavailable;
       out.problem = e.what();
     }
     const auto now = std::chrono::steady_clock::now();
@@ -180,20 +180,20 @@ void StoreTokenProvider::prepare() {
   // A refresh without the client secret would fail after the "refresh started" mark: say so
   // before anything (the manifest defers this error to the commands that send token requests).
   if (!oauth_->client_secret_problem.empty()) {
-    throw ExitError(kExitConfig, oauth_->client_secret_problem);
+    throw Error(ErrorKind::Config, oauth_->client_secret_problem);
   }
   try {
     store_.checkWritable();
   } catch (const sdk::UnavailableError& e) {
-    throw ExitError(kExitUnavailable, "token store " + store_.describe() +
+    throw Error(ErrorKind::Unavailable, "token store " + store_.describe() +
                                           " is unreachable, so no refresh could be saved: " +
                                           e.what());
   } catch (const sdk::ConfigError& e) {
     // The store's own words say what is wrong (a damaged, unsafe or unwritable token file, a
     // missing table...).
-    throw ExitError(kExitConfig, e.what());
+    throw Error(ErrorKind::Config, e.what());
   } catch (const std::exception& e) {
-    throw ExitError(kExitConfig, "token store " + store_.describe() +
+    throw Error(ErrorKind::Config, "token store " + store_.describe() +
                                      " cannot be checked for a refresh (a refreshed token must be "
                                      "saved before it is used): " +
                                      e.what());
@@ -246,7 +246,7 @@ bool StoreTokenProvider::refreshAfterUnauthorized(const std::string& rejected_to
 sdk::TokenSet StoreTokenProvider::forceRefresh() {
   std::lock_guard lock(mutex_);
   if (!canRefresh()) {
-    throw ExitError(kExitConfig,
+    throw Error(ErrorKind::Config,
                     store_.writable()
                         ? "cannot refresh: the manifest has no [oauth] table (client_id, token_url)"
                         : "cannot refresh: token store " + store_.describe() +
@@ -258,7 +258,7 @@ sdk::TokenSet StoreTokenProvider::forceRefresh() {
   return *tokens_;
 }
 
-std::optional<ExitError> StoreTokenProvider::unsavedRefresh() {
+std::optional<Error> StoreTokenProvider::unsavedRefresh() {
   std::lock_guard lock(mutex_);
   return unsaved_;
 }
@@ -279,13 +279,13 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
   try {
     held = store_.lock(oauth_->lock_timeout);
   } catch (const sdk::TokenLockTimeout& e) {
-    throw ExitError(kExitInterrupted, "token store " + store + ": another process is refreshing "
+    throw Error(ErrorKind::Interrupted, "token store " + store + ": another process is refreshing "
                                       "and kept the lock for " +
                                           std::to_string(oauth_->lock_timeout.count()) +
                                           " s (oauth.lock_timeout_seconds): " + e.what() +
                                           "; try again");
   } catch (const sdk::UnavailableError& e) {
-    throw ExitError(kExitUnavailable, "token store " + store + ": cannot take the refresh lock: " +
+    throw Error(ErrorKind::Unavailable, "token store " + store + ": cannot take the refresh lock: " +
                                           e.what());
   }
   failpoint("after-lock");
@@ -334,7 +334,7 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
   marked.refresh_started_at = nowSeconds();
   marked.generation = before.generation + 1;
   if (!store_.save(marked, before.generation)) {
-    throw ExitError(kExitInterrupted, "token store " + store + " changed while its refresh lock "
+    throw Error(ErrorKind::Interrupted, "token store " + store + " changed while its refresh lock "
                                       "was held (generation " +
                                           std::to_string(before.generation) +
                                           " is no longer current); nothing was refreshed; try "
@@ -345,7 +345,7 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
   // 5. The refresh grant.
   TokenResponse response;
   try {
-    response = client_->refresh(before.refresh_token);
+    response = client_->refresh(before.refresh_token, before.token_url);
   } catch (const OAuthError& e) {
     // The stored tokens stay as they were. The mark is taken back unless the request may have
     // been acted on (no answer twice): then the next run learns the outcome from its refresh.
@@ -376,7 +376,7 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
       }
       message += "; log in again with `oura-collector auth login` (the stored tokens were kept "
                  "for diagnosis)";
-      failed_ = ExitError(kExitLoginNeeded, message);
+      failed_ = Error(ErrorKind::LoginNeeded, message);
       failed_login_needed_ = true;
       throw sdk::LoginNeededError(message);
     }
@@ -385,7 +385,7 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
       message += ". The refresh mark stays in " + store +
                  "; the next run tries the stored refresh token and says whether it was spent";
     }
-    failed_ = ExitError(e.code(), message);
+    failed_ = Error(e.Error::kind(), message);
     throw *failed_;
   }
   failpoint("after-response");
@@ -393,8 +393,8 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
   // The answer's tokens are checked before anything is saved. A refresh token that cannot be
   // one: nothing is saved and the mark stays (the stored refresh token may have been spent).
   if (response.refresh_token && !validRefreshToken(*response.refresh_token)) {
-    failed_ = ExitError(
-        kExitUnavailable,
+    failed_ = Error(
+        ErrorKind::Unavailable,
         "the token endpoint answered the refresh grant with a refresh token that has characters "
         "a refresh token cannot have (RFC 6749: printable ASCII only); nothing was saved. The "
         "refresh mark stays in " + store + " (the stored refresh token may have been spent): the "
@@ -414,6 +414,7 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
   fresh.generation = marked.generation + 1;
   fresh.refreshed_at = nowSeconds();
   fresh.refresh_started_at.reset();
+  fresh.token_url = response.token_url;
   const SaveOutcome outcome =
       saveTokens(store_, fresh, marked.generation, oauth_->save_retry, "the refreshed tokens");
   if (!outcome.saved) {
@@ -435,7 +436,7 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
                  "the store works again";
     }
     authLog().error("REFRESHED TOKENS NOT SAVED: " + message);
-    unsaved_ = ExitError(outcome.exit_code, message);
+    unsaved_ = Error(outcome.failure, message);
   }
   failpoint("after-save");
   held.reset();  // release the lock
@@ -448,7 +449,7 @@ bool StoreTokenProvider::refreshLocked(Reason reason, const std::string& rejecte
     message += unsaved_ ? "; " + std::string(unsaved_->what())
                         : "; the new refresh token was saved in " + store +
                               " without it: the next run refreshes";
-    failed_ = ExitError(unsaved_ ? unsaved_->code() : kExitUnavailable, message);
+    failed_ = Error(unsaved_ ? unsaved_->kind() : ErrorKind::Unavailable, message);
     throw *failed_;
   }
   authLog().information("token store " + store + ": access token refreshed (generation " +

@@ -48,12 +48,12 @@ class StoreTokenProvider : public TokenProvider {
   ~StoreTokenProvider() override;
 
   // Step 1: when this provider may refresh, checks that the store is writable.
-  // Throws ExitError: 69 (store unreachable) or 78 (not writable) naming the store.
+  // Throws Error: Unavailable (store unreachable) or Config (not writable) naming the store.
   void prepare();
 
   // The current access token; refreshes first when it expires within refresh_margin_seconds or
   // a previous refresh was interrupted (a mark found). Throws sdk::LoginNeededError (exit 77)
-  // with a sentence saying how to provide a token, ExitError (69, 75, 78) when a refresh fails.
+  // with a sentence saying how to provide a token, Error (Unavailable, Interrupted, Config) when a refresh fails.
   std::string accessToken() override;
 
   // After a 401: read-only stores cannot refresh (false; "provide a new token"). Writable stores
@@ -62,14 +62,14 @@ class StoreTokenProvider : public TokenProvider {
   bool refreshAfterUnauthorized(const std::string& rejected_token) override;
 
   // `auth refresh`: a refresh now, whatever the expiry. Returns the new tokens. Throws the
-  // ExitError of unsavedRefresh() when the new pair could not be saved.
+  // Error of unsavedRefresh() when the new pair could not be saved.
   sdk::TokenSet forceRefresh();
 
   // Set when this process refreshed but could not save the new pair (the store kept failing
   // for oauth.save_retry_seconds: 69, or 78 for a store refusing by configuration) or lost the
   // compare-and-set to another writer (75). Its message says what happened and that a login
   // may be needed; the tokens are used from memory until the process ends.
-  std::optional<ExitError> unsavedRefresh();
+  std::optional<Error> unsavedRefresh();
 
   // The granted scopes when the store knows them; empty when unknown.
   std::vector<std::string> scopes();
@@ -93,9 +93,9 @@ class StoreTokenProvider : public TokenProvider {
   std::mutex mutex_;
   std::optional<sdk::TokenSet> tokens_;
   bool loaded_ = false;
-  std::optional<ExitError> failed_;        // a refresh failed: thrown again, never retried
+  std::optional<Error> failed_;        // a refresh failed: thrown again, never retried
   bool failed_login_needed_ = false;       // failed_ is a login-needed error
-  std::optional<ExitError> unsaved_;       // refreshed, but the new pair is in memory only
+  std::optional<Error> unsaved_;       // refreshed, but the new pair is in memory only
 };
 
 // RFC 6750 b64token (letters, digits, -._~+/=): the only access tokens ever sent as a bearer
@@ -117,7 +117,8 @@ std::chrono::seconds effectiveRefreshMargin(const sdk::TokenSet& tokens,
 struct SaveOutcome {
   bool saved = false;
   bool lost = false;    // another writer got there first: its tokens are left in place
-  int exit_code = 0;    // when not saved: 75 (lost), 78 (the store refuses: configuration), 69
+  ErrorKind failure = ErrorKind::None;  // when not saved: Interrupted (lost), Config (the store
+                                        // refuses), Unavailable
   std::string problem;  // when not saved: what the store said
 };
 SaveOutcome saveTokens(sdk::TokenStore& store, const sdk::TokenSet& tokens,

@@ -1,9 +1,16 @@
 #include "cli/application.hpp"
 #include "cli/report_command.hpp"
 
+#include "http/rate_limiter.hpp"
+
 #include "auth/auth_commands.hpp"
 #include "sync/days.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/help.hpp"
+#include "cli/logging.hpp"
+#include "cli/metrics.hpp"
+#include "cli/output.hpp"
+#include "cli/status_report.hpp"
 #include "plugin_host/loader.hpp"
 #include "config/manifest.hpp"
 #include "schema/migrations.hpp"
@@ -14,6 +21,7 @@
 #include "schema/schema_check.hpp"
 #include "sync/reprocess.hpp"
 #include "sync/scrape.hpp"
+#include "sync/sink_writer.hpp"
 #include "auth/token_provider.hpp"
 #include "cli/run_command.hpp"
 
@@ -54,49 +62,6 @@ namespace oura::core {
 namespace {
 
 constexpr const char* kDefaultManifest = "/etc/oura-collector/oura-collector.toml";
-
-const char* kCommands =
-    "Commands:\n"
-    "  scrape         fetch the enabled collections and hand the rows to the sinks\n"
-    "                 (--dry-run: JSON Lines on stdout instead of the manifest's sinks)\n"
-    "  run [--every DURATION] [--jitter DURATION]\n"
-    "                 long-running: a scrape now, then every DURATION (default 1h) plus a\n"
-    "                 random delay up to the jitter (default a tenth of it); failed runs\n"
-    "                 (77, 78 included) are tried again at the next interval; SIGTERM\n"
-    "                 ends the run in flight cleanly and exits 0 (containers, compose)\n"
-    "  check-config   validate the manifest and every plugin's configuration, load the\n"
-    "                 plugins, check the sinks' database schema; never calls Oura\n"
-    "  plugins        list the plugins found in the plugin directories\n"
-    "  init-db        create or upgrade the database schema of the sinks (sql/ migrations)\n"
-    "  purge --account ID --yes\n"
-    "                 delete one account's rows and sync state from the sinks\n"
-    "  reprocess      re-map the raw documents the sinks stored (after an upgrade added\n"
-    "                 columns), without fetching; --collections narrows it; --rejected:\n"
-    "                 retry the quarantined documents (oura.rejected_documents) instead\n"
-    "  status [--account ID]\n"
-    "                 per collection: the last synced day, days behind, the last run and\n"
-    "                 the last error, from the sinks' run log (no token, no Oura request);\n"
-    "                 without --account: collector.account, else every account recorded\n"
-    "  report --output FILE [--days N] [--until DATE] [--account ID]\n"
-    "                 a self-contained HTML report of the last N days (default 30): scores,\n"
-    "                 sleep and the collector's health, from the database (no token, no\n"
-    "                 Oura request); FILE - writes it to stdout\n"
-    "  plugins describe NAME\n"
-    "                 a plugin's configuration keys and, for endpoints, its collections,\n"
-    "                 streams and columns\n"
-    "  auth login [--no-listen]\n"
-    "                 authorize this program at Oura (OAuth2, manifest [oauth]) and store\n"
-    "                 the tokens; --no-listen: paste the redirected URL instead of the\n"
-    "                 loopback listener (headless machines)\n"
-    "  auth status    the token store, whether a token is present, its expiry, scopes,\n"
-    "                 last refresh and any interrupted refresh (never a token)\n"
-    "  auth refresh   refresh the access token now\n"
-    "  auth logout    revoke the grant (oauth.revoke_url) and remove the stored tokens\n"
-    "\n"
-    "Exit codes: 0 ok; 1 partial (some collections failed, the rest landed); 64 usage;\n"
-    "69 a required service unreachable at start; 70 internal error; 75 interrupted or\n"
-    "locked, safe to run again; 77 login needed; 78 configuration error.\n";
-
 
 std::string describeDefault(const sdk::ConfigKey& key) {
   if (!key.default_value) return key.required ? "(required)" : "(unset)";
@@ -162,50 +127,24 @@ std::shared_ptr<sdk::EndpointPlugin> defaultEndpoint(PluginLoader& loader, const
 
 }  // namespace
 
-CollectorApplication::CollectorApplication(const std::atomic<bool>& stop) : stop_(stop) {
+CollectorApplication::CollectorApplication(std::atomic<bool>& stop) : stop_(stop) {
   setUnixOptions(true);
 }
 
 void CollectorApplication::defineOptions(Poco::Util::OptionSet& options) {
   Poco::Util::Application::defineOptions(options);
-  using Poco::Util::Option;
-  options.addOption(Option("help", "h", "print this help and exit"));
-  options.addOption(Option("version", "V", "print the version and exit"));
-  options.addOption(Option("config", "c",
-                           "the manifest (default: $OURA_CONFIG, else " +
-                               std::string(kDefaultManifest) + ")")
-                        .argument("FILE"));
-  options.addOption(Option("dry-run", "n", "scrape: write JSON Lines to stdout, not to the "
-                                           "manifest's sinks; keeps no sync state"));
-  options.addOption(Option("days", "d", "scrape, report: the last N days, today included").argument("N"));
-  options.addOption(Option("since", "", "scrape: first day (YYYY-MM-DD)").argument("DATE"));
-  options.addOption(Option("until", "", "scrape, report: last day (YYYY-MM-DD), default today").argument("DATE"));
-  options.addOption(Option("collections", "", "scrape: only these collections (comma-separated)")
-                        .argument("LIST")
-                        .repeatable(true));
-  options.addOption(Option("summary-json", "", "scrape, reprocess: also write the run summary "
-                           "as JSON to FILE (replaced atomically)").argument("FILE"));
-  options.addOption(Option("every", "", "run: the interval between scrapes (90s, 30m, 1h, 1d; "
-                                       "default 1h)").argument("DURATION"));
-  options.addOption(Option("jitter", "", "run: at most this random delay added to each interval "
-                                        "(default a tenth of --every; 0s: none)")
-                        .argument("DURATION"));
-  options.addOption(Option("log-level", "", "error, warning, information (default) or debug")
-                        .argument("LEVEL"));
-  options.addOption(Option("account", "", "purge: the account label whose data is deleted; "
-                                       "status: the account shown")
-                        .argument("ID"));
-  options.addOption(Option("output", "o", "report: the HTML file to write (- for stdout)")
-                        .argument("FILE"));
-  options.addOption(Option("yes", "", "purge: really delete (there is no undo)"));
-  options.addOption(Option("rejected", "", "reprocess: the quarantined (rejected) documents "
-                                           "instead of the stored ones"));
-  options.addOption(Option("no-listen", "", "auth login: paste the redirected URL on stdin "
-                                            "instead of listening for it"));
+  // From the one table of options (cli/help.hpp): help, completion and this never disagree.
+  for (const OptionInfo& o : allOptions()) {
+    Poco::Util::Option option(o.name, o.short_name, o.description);
+    if (*o.argument) option.argument(o.argument);
+    option.repeatable(o.repeatable);
+    options.addOption(option);
+  }
 }
 
 void CollectorApplication::handleOption(const std::string& name, const std::string& value) {
   Poco::Util::Application::handleOption(name, value);
+  given_options_.push_back(name);
   if (name == "help") {
     help_ = true;
     stopOptionsProcessing();
@@ -249,11 +188,45 @@ void CollectorApplication::handleOption(const std::string& name, const std::stri
   } else if (name == "summary-json") {
     summary_json_ = value;
   } else if (name == "log-level") {
-    if (value != "error" && value != "warning" && value != "information" && value != "debug" &&
-        value != "notice" && value != "trace" && value != "fatal" && value != "critical") {
-      throw Poco::Util::InvalidArgumentException("--log-level: unknown level '" + value + "'");
+    try {
+      parseLogLevel(value, "--log-level");
+    } catch (const std::invalid_argument& e) {
+      throw Poco::Util::InvalidArgumentException(e.what());
     }
     log_level_ = value;
+  } else if (name == "log-format") {
+    try {
+      parseLogFormat(value, "--log-format");
+    } catch (const std::invalid_argument& e) {
+      throw Poco::Util::InvalidArgumentException(e.what());
+    }
+    log_format_ = value;
+  } else if (name == "quiet") {
+    quiet_ = true;
+  } else if (name == "summary") {
+    summary_ = true;
+  } else if (name == "metrics-file") {
+    metrics_file_ = value;
+  } else if (name == "pushgateway") {
+    try {
+      checkPushgatewayUrl(value);
+    } catch (const std::invalid_argument& e) {
+      throw Poco::Util::InvalidArgumentException(e.what());
+    }
+    pushgateway_ = value;
+  } else if (name == "format") {
+    if (value != "table" && value != "json") {
+      throw Poco::Util::InvalidArgumentException("--format: unknown format '" + value +
+                                                 "'; use table or json");
+    }
+    format_ = value;
+  } else if (name == "max-age") {
+    try {
+      parseMaxAge(value);
+    } catch (const std::invalid_argument& e) {
+      throw Poco::Util::InvalidArgumentException(e.what());
+    }
+    max_age_ = value;
   }
 }
 
@@ -270,28 +243,27 @@ int CollectorApplication::runCommandLine(int argc, char** argv) {
   return run();
 }
 
-namespace {
-
-// On a terminal, log lines first clear the line, so a progress line being redrawn there
-// (app/progress.hpp) never runs into them.
-class TerminalChannel : public Poco::Channel {
- public:
-  void log(const Poco::Message& message) override {
-    std::cerr << "\r\033[K" << message.getText() << std::endl;
-  }
-};
-
-}  // namespace
-
 void CollectorApplication::setUpLogging() {
-  Poco::AutoPtr<Poco::PatternFormatter> formatter(
-      new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S %p %s: %t"));
-  Poco::AutoPtr<Poco::Channel> console;
-  if (Progress::stderrIsTerminal()) console = new TerminalChannel;
-  else console = new Poco::ConsoleChannel(std::cerr);
-  Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, console));
-  Poco::Logger::setChannel("", channel);
-  Poco::Logger::setLevel("", Poco::Logger::parseLevel(log_level_));
+  Poco::Message::Priority level = Poco::Message::PRIO_INFORMATION;
+  if (log_level_) level = parseLogLevel(*log_level_, "--log-level");
+  else if (quiet_) level = Poco::Message::PRIO_WARNING;  // --quiet: only problems
+  const LogFormat format = log_format_ ? parseLogFormat(*log_format_, "--log-format") : LogFormat::Text;
+  configureLogging(format, level, Progress::stderrIsTerminal(), stderrIsJournal());
+}
+
+void CollectorApplication::applyManifestLogging(const Manifest& manifest) {
+  if (log_format_ || !manifest.log_format) return;
+  const Poco::Message::Priority level =
+      static_cast<Poco::Message::Priority>(Poco::Logger::root().getLevel());
+  configureLogging(parseLogFormat(*manifest.log_format, manifest.file + ": collector.log_format"),
+                   level, Progress::stderrIsTerminal(), stderrIsJournal());
+}
+
+Manifest CollectorApplication::loadManifestFor(const std::string& path) {
+  Manifest manifest = loadEffectiveManifest(path);
+  applyManifestLogging(manifest);
+  metrics_.account = manifest.account;
+  return manifest;
 }
 
 int CollectorApplication::main(const std::vector<std::string>& args) {
@@ -315,11 +287,101 @@ int CollectorApplication::main(const std::vector<std::string>& args) {
       return kExitUsage;
     }
   }
+  for (const auto& [option, value] : {std::pair{"--metrics-file", metrics_file_},
+                                      std::pair{"--pushgateway", pushgateway_}}) {
+    if (value && !summarised) {
+      std::cerr << "oura-collector: " << option << " is an option of scrape, run and reprocess\n";
+      return kExitUsage;
+    }
+  }
+  if (metrics_file_) {
+    const std::filesystem::path target(*metrics_file_);
+    const std::filesystem::path folder =
+        target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(folder, ec) ||
+        ::access(folder.c_str(), W_OK | X_OK) != 0 || std::filesystem::is_directory(target, ec)) {
+      std::cerr << "oura-collector: --metrics-file " << *metrics_file_
+                << ": the folder must exist and be writable, and the file must not be a folder\n";
+      return kExitUsage;
+    }
+  }
   std::string error;
-  const int code = runCommand(args, error);
-  // run writes it after every scrape (commandRun).
+  int code = runCommand(args, error);
+  // A closed standard output (`scrape --dry-run | head`): the reader has what it wanted; the run
+  // stopped before anything new started and keeps no state for what it could not write. Exit 0
+  // quietly, as head(1) users expect (with SIGPIPE ignored, the 141 of a killed writer would make
+  // `set -o pipefail` scripts fail for a reader's choice).
+  if (stdout_closed_) code = kExitOk;
+  // run writes them after every scrape (commandRun).
   if (summary_json_ && args[0] != "run") writeSummaryJson(args[0], started_ms, code, error);
+  if (summarised && args[0] != "run" && (metrics_file_ || pushgateway_)) {
+    writeMetrics(args[0], started_ms, code);
+  }
   return code;
+}
+
+void CollectorApplication::gatherMetrics(Runtime& rt) {
+  metrics_.account = rt.manifest.account;
+  for (SinkInstance& sink : rt.sinks) {
+    try {
+      std::lock_guard lock(*sink.mutex);
+      const auto status = sink.plugin->status(rt.manifest.account);
+      if (!status) continue;
+      for (const sdk::CollectionStatus& s : *status) {
+        if (!s.synced_through) continue;
+        // With several sinks, the earliest day is what all of them hold.
+        auto [it, added] = metrics_.synced_through.try_emplace(s.collection, *s.synced_through);
+        if (!added && *s.synced_through < it->second) it->second = *s.synced_through;
+      }
+    } catch (const std::exception& e) {
+      Poco::Logger::get("oura.metrics")
+          .warning("sink " + sink.name + ": cannot read the sync state for the metrics: " + e.what());
+    }
+  }
+  try {
+    metrics_.tokens = rt.token_store->load();
+  } catch (const std::exception& e) {
+    Poco::Logger::get("oura.metrics")
+        .warning(std::string("cannot read the token store for the metrics: ") + e.what());
+  }
+}
+
+void CollectorApplication::writeMetrics(const std::string& command, std::int64_t started_ms,
+                                        int code) {
+  RunMetrics& m = metrics_;
+  m.command = command;
+  m.exit_code = code;
+  m.started_at = static_cast<double>(started_ms) / 1000.0;
+  m.finished_at = static_cast<double>(Poco::Timestamp().epochMicroseconds() / 1000) / 1000.0;
+  m.summary = last_summary_ ? &*last_summary_ : nullptr;
+  // The last success of a collection that did not end ok this time: the previous file's value.
+  if (metrics_file_) {
+    std::ifstream previous(*metrics_file_);
+    std::stringstream text;
+    text << previous.rdbuf();
+    m.last_success = previousSuccesses(text.str());
+  }
+  if (m.summary) {
+    for (const CollectionSummary& c : m.summary->collections) {
+      if (c.outcome == Outcome::Ok) m.last_success[c.collection] = m.finished_at;
+    }
+  }
+  const std::string text = renderMetrics(m);
+  if (metrics_file_) {
+    try {
+      writeMetricsFile(*metrics_file_, text);
+    } catch (const std::exception& e) {
+      std::cerr << "oura-collector: " << e.what() << "\n";
+    }
+  }
+  if (pushgateway_) {
+    try {
+      pushMetrics(*pushgateway_, m.account, command, text);
+    } catch (const std::exception& e) {
+      std::cerr << "oura-collector: " << e.what() << "\n";
+    }
+  }
 }
 
 int CollectorApplication::runCommand(const std::vector<std::string>& args, std::string& error) {
@@ -330,25 +392,9 @@ int CollectorApplication::runCommand(const std::vector<std::string>& args, std::
   };
   try {
     return dispatch(args);
-  } catch (const ExitError& e) {
-    return fail(e.code(), "", e.what());
-  } catch (const sdk::ConfigError& e) {
-    return fail(kExitConfig, "configuration error: ", e.what());
-  } catch (const sdk::LoginNeededError& e) {
-    return fail(kExitLoginNeeded, "login needed: ", e.what());
-  } catch (const sdk::UnavailableError& e) {
-    return fail(kExitUnavailable, "", e.what());
-  } catch (const sdk::TokenLockTimeout& e) {
-    return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
-  } catch (const sdk::RunLockedError& e) {
-    return fail(kExitInterrupted, "", std::string(e.what()) + "; try again");
-  } catch (const sdk::Error& e) {
-    // A plugin's error that is not a bug: a store or database that failed (disk full, I/O).
-    return fail(kExitUnavailable, "", e.what());
-  } catch (const Poco::Exception& e) {
-    return fail(kExitInternal, "internal error: ", e.displayText());
-  } catch (const std::exception& e) {
-    return fail(kExitInternal, "internal error: ", e.what());
+  } catch (...) {
+    const Failure failure = classify(std::current_exception());
+    return fail(exitCode(failure.kind), failure.prefix, failure.message);
   }
 }
 
@@ -360,7 +406,7 @@ void CollectorApplication::writeSummaryJson(const std::string& command, std::int
   const std::int64_t finished_ms = Poco::Timestamp().epochMicroseconds() / 1000;
   const std::string& path = *summary_json_;
   std::ostringstream text;
-  summary.writeJson(text, command, started_ms, finished_ms, code, error);
+  summary.writeJson(text, command, started_ms, finished_ms, code, exitName(code), error);
   const std::string body = text.str();
   // A new file of our own (mkstemp: O_EXCL, never through a planted symbolic link), written
   // whole, then renamed over the target.
@@ -387,25 +433,37 @@ void CollectorApplication::writeSummaryJson(const std::string& command, std::int
   }
 }
 
-void CollectorApplication::printHelp() const {
-  Poco::Util::HelpFormatter help(options());
-  help.setCommand("oura-collector");
-  help.setUsage("[OPTIONS] COMMAND [ARGS]");
-  help.setHeader("Collects your Oura Ring data (Oura API v2) into PostgreSQL, or prints it as "
-                 "JSON Lines for a dry run.");
-  help.setUnixStyle(true);
-  std::ostringstream formatted;
-  help.format(formatted);
-  // GNU layout ("Usage:", options indented), which help2man turns into the man page.
-  std::istringstream lines(formatted.str());
-  bool options = false;
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("usage:", 0) == 0) line[0] = 'U';
-    if (line.rfind("-", 0) == 0) options = true;
-    std::cout << (options && !line.empty() ? "  " : "") << line << "\n";
+int CollectorApplication::commandHelp(const std::vector<std::string>& given) {
+  // `scrape --help --dry-run`: what follows --help is not parsed as options.
+  std::vector<std::string> words;
+  for (const std::string& w : given) {
+    if (w.rfind("-", 0) != 0) words.push_back(w);
   }
-  // The command list is laid out by hand: HelpFormatter's footer would re-wrap it.
-  std::cout << "\n" << kCommands;
+  if (words.empty()) {
+    printProgramHelp(std::cout);
+    return kExitOk;
+  }
+  std::size_t used = 0;
+  const CommandInfo* command = findCommand(words, used);
+  if (command == nullptr || used != words.size()) {
+    std::string name;
+    for (const auto& w : words) name += (name.empty() ? "" : " ") + w;
+    throw Error(ErrorKind::Usage, "no command '" + name + "'.\nTry 'oura-collector --help'.");
+  }
+  printCommandHelp(*command, std::cout);
+  return kExitOk;
+}
+
+void CollectorApplication::checkOptions(const std::vector<std::string>& words) const {
+  std::size_t used = 0;
+  const CommandInfo* command = findCommand(words, used);
+  if (command == nullptr) return;  // dispatch names the unknown command
+  for (const std::string& option : given_options_) {
+    if (!optionAllowed(*command, option)) {
+      throw Error(ErrorKind::Usage, "--" + option + " is not an option of " + command->name +
+                                      ".\nTry 'oura-collector help " + command->name + "'.");
+    }
+  }
 }
 
 std::string CollectorApplication::manifestPath() const {
@@ -415,21 +473,29 @@ std::string CollectorApplication::manifestPath() const {
 }
 
 int CollectorApplication::dispatch(const std::vector<std::string>& args) {
-  if (help_) {
-    printHelp();
-    return kExitOk;
-  }
+  if (help_) return commandHelp(args);  // `--help`, `CMD --help`
   if (version_) {
     std::cout << "oura-collector " << OURA_VERSION << " (plugin API " << sdk::kApiVersion << ", "
               << sdk::buildFingerprint() << ")\n";
     return kExitOk;
   }
   if (args.empty()) {
-    throw ExitError(kExitUsage, "no command given.\nTry 'oura-collector --help'.");
+    throw Error(ErrorKind::Usage, "no command given.\nTry 'oura-collector --help'.");
   }
-  setUpLogging();
   const std::string& command = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "help") return commandHelp(rest);
+  checkOptions(args);
+  setUpLogging();
+  if (command == "completion") {
+    if (rest.size() != 1) throw Error(ErrorKind::Usage, "usage: oura-collector completion bash|zsh");
+    try {
+      printCompletion(rest[0], std::cout);
+    } catch (const std::invalid_argument& e) {
+      throw Error(ErrorKind::Usage, e.what());
+    }
+    return kExitOk;
+  }
   if (command == "scrape") return commandScrape(rest);
   if (command == "run") return commandRun(rest);
   if (command == "check-config") return commandCheckConfig(rest);
@@ -440,16 +506,32 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   if (command == "status") return commandStatus(rest);
   if (command == "report") return commandReport(rest);
   if (command == "auth") {
-    auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
-    return runAuthCommand(*runtime, rest, no_listen_, stop_);
+    auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
+    return exitCode(runAuthCommand(*runtime, rest, no_listen_, stop_));
   }
-  throw ExitError(kExitUsage, "unknown command '" + command + "'.\nTry 'oura-collector --help'.");
+  throw Error(ErrorKind::Usage, "unknown command '" + command + "'.\nTry 'oura-collector --help'.");
+}
+
+// After scrape and reprocess: the run log (interrupted runs too), the sinks closed, the summary
+// table on stderr; returns the run's exit code.
+int CollectorApplication::finishRun(Runtime& runtime, const RunSummary& summary,
+                                    const std::string& command) {
+  const int code = exitCode(summary.ending());
+  recordRun(runtime, summary, command, code, exitName(code));
+  last_summary_ = summary;
+  // The metrics read the sinks' sync state: before they close.
+  if (metrics_file_ || pushgateway_) gatherMetrics(runtime);
+  closeSinks(runtime, Poco::Logger::get("oura." + command));
+  // A dry run whose reader went away (`| head`) stops quietly with 0 (docs/operations.md).
+  if (stdout_closed_) return kExitOk;
+  reportRun(summary, {Progress::stderrIsTerminal(), summary_, quiet_}, std::cerr);
+  return code;
 }
 
 int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "scrape takes no arguments, got '" + args[0] + "'");
-  if (days_ && since_) throw ExitError(kExitUsage, "--days and --since exclude each other");
-  Manifest manifest = loadEffectiveManifest(manifestPath());
+  if (!args.empty()) throw Error(ErrorKind::Usage, "scrape takes no arguments, got '" + args[0] + "'");
+  if (days_ && since_) throw Error(ErrorKind::Usage, "--days and --since exclude each other");
+  Manifest manifest = loadManifestFor(manifestPath());
   auto runtime = buildRuntime(std::move(manifest), dry_run_);
   ScrapeOptions options;
   options.dry_run = dry_run_;
@@ -459,20 +541,28 @@ int CollectorApplication::commandScrape(const std::vector<std::string>& args) {
   options.collections = collections_;
   options.overlap_days = runtime->manifest.overlap_days;
   if (!dry_run_) requireCurrentSchema(*runtime);
-  RunSummary summary = runScrape(*runtime, options, stop_);
-  std::cout.flush();
-  summary.print(std::cerr);
-  last_summary_ = summary;
-  return summary.exitCode();
+  RunSummary summary;
+  {
+    // A dry run's reader may go away (`| head`): stop, keep nothing, exit 0 (main()).
+    std::optional<StdoutWatch> watch;
+    if (dry_run_) {
+      watch.emplace(stop_);
+      silenceWhenStdoutCloses(true);
+    }
+    summary = runScrape(*runtime, options, stop_);
+    std::cout.flush();
+    stdout_closed_ = dry_run_ && ((watch && watch->closed()) || stdoutClosed());
+  }
+  return finishRun(*runtime, summary, "scrape");
 }
 
 // The long-running mode (cli/run_command.hpp): every run is a whole `scrape` through
 // runCommand, so each run's errors map to their exit codes and its summary is printed as usual.
 int CollectorApplication::commandRun(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "run takes no arguments, got '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "run takes no arguments, got '" + args[0] + "'");
   if (days_ || since_ || until_) {
-    throw ExitError(kExitUsage, "run is incremental: --days, --since and --until are for a "
-                                "one-shot scrape (a backfill)");
+    throw Error(ErrorKind::Usage, "run is incremental: --days, --since and --until are for a "
+                                    "one-shot scrape (a backfill)");
   }
   RunEverySchedule schedule;
   if (every_) schedule.every = *every_;
@@ -485,6 +575,7 @@ int CollectorApplication::commandRun(const std::vector<std::string>& args) {
         std::string error;
         const int code = runCommand({"scrape"}, error);
         if (summary_json_) writeSummaryJson("scrape", started_ms, code, error);
+        if (metrics_file_ || pushgateway_) writeMetrics("scrape", started_ms, code);
         return code;
       },
       stop_, Poco::Logger::get("oura.run"));
@@ -492,15 +583,15 @@ int CollectorApplication::commandRun(const std::vector<std::string>& args) {
 
 int CollectorApplication::commandCheckConfig(const std::vector<std::string>& args) {
   if (!args.empty()) {
-    throw ExitError(kExitUsage, "check-config takes no arguments, got '" + args[0] + "'");
+    throw Error(ErrorKind::Usage, "check-config takes no arguments, got '" + args[0] + "'");
   }
   const std::string path = manifestPath();
-  auto runtime = buildRuntime(loadEffectiveManifest(path), false);
+  auto runtime = buildRuntime(loadManifestFor(path), false);
   checkApiSettings(runtime->manifest);
   // The enabled list must name served collections.
   for (const std::string& name : runtime->manifest.collections) {
     if (!runtime->find(name)) {
-      throw ExitError(kExitConfig, path + ": collector.collections: unknown collection '" + name + "'");
+      throw Error(ErrorKind::Config, path + ": collector.collections: unknown collection '" + name + "'");
     }
   }
   std::cout << "manifest " << path << ": OK\n";
@@ -516,17 +607,31 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
   } else {
     std::cout << "  oauth: none (no login, no refresh)\n";
   }
-  // Whether the store holds a token (never the token itself); reading the store is local.
+  // What a scrape checks first, in its order: the store can keep a refreshed token (78 when,
+  // say, the token folder does not exist; 69 when the store is unreachable), then whether it
+  // holds a usable token (77). Never the token itself; reading the store is local.
   std::string token_state;
+  int token_code = kExitOk;
   try {
+    StoreTokenProvider provider(*runtime->token_store,
+                                runtime->manifest.oauth ? &*runtime->manifest.oauth : nullptr);
+    provider.prepare();
     const auto tokens = runtime->token_store->load();
     const bool can_refresh = runtime->manifest.oauth && runtime->token_store->writable();
     const auto problem = loginNeededReason(tokens, *runtime->token_store, can_refresh);
+    if (problem) token_code = kExitLoginNeeded;
     token_state = problem ? "LOGIN NEEDED (scrape would exit 77): " + *problem
                   : tokens->access_token.empty() ? "a refresh token only (the first run refreshes)"
                                                  : "a token is present";
+  } catch (const Error& e) {
+    token_code = exitCode(e.kind());
+    token_state = "UNUSABLE (scrape would exit " + std::to_string(token_code) + "): " + e.what();
+  } catch (const sdk::UnavailableError& e) {
+    token_code = kExitUnavailable;
+    token_state = std::string("UNREACHABLE (scrape would exit 69): ") + e.what();
   } catch (const std::exception& e) {
-    token_state = std::string("cannot be read: ") + e.what();
+    token_code = kExitConfig;
+    token_state = std::string("CANNOT BE READ (scrape would exit 78): ") + e.what();
   }
   std::cout << "  token store: " << runtime->token_store_name << " ("
             << runtime->token_store->describe() << "): " << token_state << "\n";
@@ -573,27 +678,51 @@ int CollectorApplication::commandCheckConfig(const std::vector<std::string>& arg
       code = kExitConfig;
     }
   }
+  // A scrape checks the database schema first, then the token store: the first failure is the
+  // exit code it would have.
+  if (code == kExitOk) code = token_code;
+  if (code != kExitOk) {
+    std::cout << "check-config: a scrape would exit " << code << " (" << exitName(code) << "); see above\n";
+    std::cerr << "oura-collector: check-config: a scrape would exit " << code << " ("
+              << exitName(code) << ")\n";
+  } else {
+    std::cout << "check-config: OK\n";
+  }
   return code;
 }
 
 int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "init-db takes no arguments, got '" + args[0] + "'");
-  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  if (!args.empty()) throw Error(ErrorKind::Usage, "init-db takes no arguments, got '" + args[0] + "'");
+  auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   const std::string dir = migrationsDir(runtime->manifest);
   const std::vector<sdk::Migration> migrations = loadMigrations(dir);
   bool any = false;
   for (SinkInstance& sink : runtime->sinks) {
     std::vector<int> applied;
     try {
-      if (!sink.plugin->schemaVersion()) {
+      const std::optional<int> version = sink.plugin->schemaVersion();
+      if (!version) {
         std::cout << "sink " << sink.name << ": keeps no schema\n";
         continue;
       }
+      if (*version > migrations.back().version) {
+        // Worded as check-config says it: a newer program's schema is not this one's to touch.
+        throw Error(ErrorKind::Config, "sink " + sink.name + ": SCHEMA AHEAD (migration " +
+                                         std::to_string(*version) + ", this program knows " +
+                                         std::to_string(migrations.back().version) +
+                                         "): upgrade oura-collector");
+      }
       applied = sink.plugin->migrate(migrations);
     } catch (const sdk::UnavailableError& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::Error& e) {
-      throw ExitError(kExitConfig, "sink " + sink.name + ": migration failed: " + e.what());
+      if (stop_.load()) {
+        // A wait on the database (a table lock) cancelled by SIGINT/SIGTERM: each migration is
+        // one transaction, so the one in progress left nothing behind.
+        throw Error(ErrorKind::Interrupted, "sink " + sink.name + ": init-db interrupted: " +
+                                              e.what() + "; run init-db again");
+      }
+      throw Error(ErrorKind::Config, "sink " + sink.name + ": migration failed: " + e.what());
     }
     any = true;
     if (applied.empty()) {
@@ -609,15 +738,15 @@ int CollectorApplication::commandInitDb(const std::vector<std::string>& args) {
 }
 
 int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "purge takes no arguments, got '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "purge takes no arguments, got '" + args[0] + "'");
   if (!account_ || account_->empty()) {
-    throw ExitError(kExitUsage, "purge needs --account ID (the account label whose data goes)");
+    throw Error(ErrorKind::Usage, "purge needs --account ID (the account label whose data goes)");
   }
   if (!yes_) {
-    throw ExitError(kExitUsage, "purge deletes every row and the sync state of account '" +
+    throw Error(ErrorKind::Usage, "purge deletes every row and the sync state of account '" +
                                     *account_ + "' for good; add --yes to do it");
   }
-  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   for (SinkInstance& sink : runtime->sinks) {
     try {
       if (!sink.plugin->schemaVersion()) {
@@ -628,11 +757,11 @@ int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
       std::cout << "sink " << sink.name << ": deleted " << rows << " rows of account '"
                 << *account_ << "'\n";
     } catch (const sdk::UnavailableError& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::RunLockedError& e) {
-      throw ExitError(kExitInterrupted, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Interrupted, "sink " + sink.name + ": " + e.what());
     } catch (const sdk::Error& e) {
-      throw ExitError(kExitPartial, "sink " + sink.name + ": purge failed, nothing deleted: " +
+      throw Error(ErrorKind::Partial, "sink " + sink.name + ": purge failed, nothing deleted: " +
                                         e.what());
     }
   }
@@ -641,42 +770,46 @@ int CollectorApplication::commandPurge(const std::vector<std::string>& args) {
 
 int CollectorApplication::commandReprocess(const std::vector<std::string>& args) {
   if (!args.empty()) {
-    throw ExitError(kExitUsage, "reprocess takes no arguments, got '" + args[0] + "'");
+    throw Error(ErrorKind::Usage, "reprocess takes no arguments, got '" + args[0] + "'");
   }
-  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   requireCurrentSchema(*runtime);
   RunSummary summary = runReprocess(*runtime, collections_, stop_, rejected_);
-  summary.print(std::cerr);
-  last_summary_ = summary;
-  return summary.exitCode();
+  return finishRun(*runtime, summary, "reprocess");
 }
 
 // Reads the sinks' sync state and run log; loads the plugins but needs no token and sends
 // nothing to Oura. The schema must be current (the run log is migration 3).
 int CollectorApplication::commandStatus(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "status takes no arguments, got '" + args[0] + "'");
-  if (account_ && account_->empty()) throw ExitError(kExitUsage, "--account needs an account label");
-  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  if (!args.empty()) throw Error(ErrorKind::Usage, "status takes no arguments, got '" + args[0] + "'");
+  if (account_ && account_->empty()) throw Error(ErrorKind::Usage, "--account needs an account label");
+  auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   requireCurrentSchema(*runtime);
   // Without collector.account a scrape keys rows by Oura's user id, which only a request could
   // tell: show every account the sinks know then.
   const std::string account =
       account_ ? *account_ : runtime->manifest.account_explicit ? runtime->manifest.account : "";
-  printStatus(*runtime, account, std::cout, today(), nowMs());
-  return kExitOk;
+  // Stale: synced longer ago than --max-age, by default the overlap plus one day (a daily run
+  // that keeps failing is noticed the day its overlap no longer covers the gap).
+  const std::chrono::seconds max_age =
+      max_age_ ? parseMaxAge(*max_age_)
+               : std::chrono::seconds((runtime->manifest.overlap_days + 1) * 86400LL);
+  const StatusVerdict verdict = reportStatus(*runtime, account, format_.value_or("table") == "json",
+                                             max_age, std::cout, today(), nowMs());
+  return verdict.problems.empty() ? kExitOk : kExitPartial;
 }
 
 int CollectorApplication::commandReport(const std::vector<std::string>& args) {
-  if (!args.empty()) throw ExitError(kExitUsage, "report takes no arguments, got '" + args[0] + "'");
-  if (since_) throw ExitError(kExitUsage, "report takes --days and --until, not --since");
-  if (account_ && account_->empty()) throw ExitError(kExitUsage, "--account needs an account label");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "report takes no arguments, got '" + args[0] + "'");
+  if (since_) throw Error(ErrorKind::Usage, "report takes --days and --until, not --since");
+  if (account_ && account_->empty()) throw Error(ErrorKind::Usage, "--account needs an account label");
   ReportOptions options;
   options.days = days_.value_or(30);
   options.until = until_;
   options.account = account_;
   options.output = output_.value_or("");
   checkReportOptions(options);
-  auto runtime = buildRuntime(loadEffectiveManifest(manifestPath()), false);
+  auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   requireCurrentSchema(*runtime);
   return runReportCommand(*runtime, options);
 }
@@ -700,7 +833,7 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
   }
 
   if (!args.empty() && args[0] == "describe") {
-    if (args.size() != 2) throw ExitError(kExitUsage, "usage: oura-collector plugins describe NAME");
+    if (args.size() != 2) throw Error(ErrorKind::Usage, "usage: oura-collector plugins describe NAME");
     bool any = false;
     for (const LoadedPlugin& p : found.plugins) {
       if (args[1] != p.descriptor->name) continue;
@@ -742,10 +875,10 @@ int CollectorApplication::commandPlugins(const std::vector<std::string>& args) {
         }
       }
     }
-    if (!any) throw ExitError(kExitUsage, "no plugin named '" + args[1] + "' in " + dirs.front());
+    if (!any) throw Error(ErrorKind::Usage, "no plugin named '" + args[1] + "' in " + dirs.front());
     return kExitOk;
   }
-  if (!args.empty()) throw ExitError(kExitUsage, "unknown plugins subcommand '" + args[0] + "'");
+  if (!args.empty()) throw Error(ErrorKind::Usage, "unknown plugins subcommand '" + args[0] + "'");
 
   // The name column as wide as the longest name ("azure-keyvault"), plus a space.
   int name_width = 5;

@@ -1,7 +1,10 @@
 #pragma once
-// The exit codes of every command (DESIGN.md "Exit codes"; README "Exit codes").
+// The exit codes of every command (DESIGN.md "Errors and exit codes"; README "Exit codes"; the
+// table of docs/retries.md), and the one place that turns the engine's errors into them.
 
-#include <stdexcept>
+#include "errors.hpp"
+
+#include <exception>
 #include <string>
 
 namespace oura::core {
@@ -17,14 +20,20 @@ enum ExitCode : int {
   kExitConfig = 78,       // configuration error (manifest, plugin config, plugin load)
 };
 
-// Ends a command with a given exit code and a message for the user (stderr).
-class ExitError : public std::runtime_error {
- public:
-  ExitError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  int code() const noexcept { return code_; }
+// The exit code of a kind of ending (ErrorKind::None: 0).
+int exitCode(ErrorKind kind) noexcept;
+// An exit code as one word (--summary-json, the run log): ok, partial, usage, unavailable,
+// interrupted, login_needed, config; anything else is internal.
+const char* exitName(int code) noexcept;
 
- private:
-  int code_;
+// A command that ended with an exception, as the user sees it: "oura-collector: " + prefix +
+// message on stderr, and the exit code of `kind`.
+struct Failure {
+  ErrorKind kind = ErrorKind::Internal;
+  std::string prefix;   // "configuration error: ", "login needed: ", "internal error: " or ""
+  std::string message;
 };
+// Classifies the exception `error` (core::Error, the SDK's errors, Poco's, the standard ones).
+Failure classify(const std::exception_ptr& error);
 
 }  // namespace oura::core

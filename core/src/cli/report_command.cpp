@@ -28,7 +28,7 @@ void writeAtomically(const std::string& path, const std::string& body) {
   std::string temp = path + ".XXXXXX";
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) {
-    throw ExitError(kExitUnavailable, "--output " + path + ": cannot create a file beside it: " +
+    throw Error(ErrorKind::Unavailable, "--output " + path + ": cannot create a file beside it: " +
                                           std::strerror(errno));
   }
   bool ok = ::fchmod(fd, 0644) == 0;
@@ -44,7 +44,7 @@ void writeAtomically(const std::string& path, const std::string& body) {
   if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(ok ? errno : saved);
     ::unlink(temp.c_str());
-    throw ExitError(kExitUnavailable, "--output " + path + ": cannot write it: " + why);
+    throw Error(ErrorKind::Unavailable, "--output " + path + ": cannot write it: " + why);
   }
 }
 
@@ -53,17 +53,17 @@ void writeAtomically(const std::string& path, const std::string& body) {
 void checkReportOptions(const ReportOptions& options) {
   const std::string& path = options.output;
   if (options.days < 1 || options.days > 3660) {
-    throw ExitError(kExitUsage, "report --days takes 1 to 3660 days, not " + std::to_string(options.days));
+    throw Error(ErrorKind::Usage, "report --days takes 1 to 3660 days, not " + std::to_string(options.days));
   }
   if (options.until) {
     try {
       parseDay(*options.until);
     } catch (const std::exception&) {
-      throw ExitError(kExitUsage, "--until takes a day (YYYY-MM-DD), not '" + *options.until + "'");
+      throw Error(ErrorKind::Usage, "--until takes a day (YYYY-MM-DD), not '" + *options.until + "'");
     }
   }
   if (path.empty()) {
-    throw ExitError(kExitUsage, "report needs --output FILE (an .html file, or - for stdout)");
+    throw Error(ErrorKind::Usage, "report needs --output FILE (an .html file, or - for stdout)");
   }
   if (path == "-") return;
   const std::filesystem::path target(path);
@@ -72,7 +72,7 @@ void checkReportOptions(const ReportOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_directory(folder, ec) || ::access(folder.c_str(), W_OK | X_OK) != 0 ||
       std::filesystem::is_directory(target, ec)) {
-    throw ExitError(kExitUsage, "--output " + path +
+    throw Error(ErrorKind::Usage, "--output " + path +
                                     ": the folder must exist and be writable, and the file "
                                     "must not be a folder");
   }
@@ -100,7 +100,7 @@ int runReportCommand(Runtime& rt, const ReportOptions& options) {
         if (accounts.size() != 1) {
           std::string names;
           for (const auto& a : accounts) names += (names.empty() ? "" : ", ") + a;
-          throw ExitError(kExitUsage, source + " holds " +
+          throw Error(ErrorKind::Usage, source + " holds " +
                                           (accounts.empty() ? std::string("no account yet")
                                                             : "the accounts " + names) +
                                           ": choose one with --account (or collector.account)");
@@ -135,16 +135,16 @@ int runReportCommand(Runtime& rt, const ReportOptions& options) {
       }
       return kExitOk;
     } catch (const sdk::UnavailableError& e) {
-      throw ExitError(kExitUnavailable, source + ": " + e.what());
+      throw Error(ErrorKind::Unavailable, source + ": " + e.what());
     } catch (const sdk::ConfigError& e) {
-      throw ExitError(kExitConfig, source + ": " + e.what());
-    } catch (const ExitError&) {
+      throw Error(ErrorKind::Config, source + ": " + e.what());
+    } catch (const Error&) {
       throw;
     } catch (const sdk::Error& e) {
-      throw ExitError(kExitUnavailable, source + ": cannot read the data: " + e.what());
+      throw Error(ErrorKind::Unavailable, source + ": cannot read the data: " + e.what());
     }
   }
-  throw ExitError(kExitConfig, "no sink of the manifest can read its data back for a report "
+  throw Error(ErrorKind::Config, "no sink of the manifest can read its data back for a report "
                                "(the postgres sink can; stdout cannot)");
 }
 

@@ -17,13 +17,13 @@ struct ReportOptions {
   std::string output;                 // --output FILE ("-": stdout)
 };
 
-// The command line's checks, before the manifest is read or anything connects. Throws ExitError
+// The command line's checks, before the manifest is read or anything connects. Throws Error
 // 64: no --output, a folder that cannot be written, a bad --until, --days out of range.
 void checkReportOptions(const ReportOptions& options);
 
 // Reads the first sink that can answer daySummaries() (the postgres sink) and writes the page to
 // `options.output` (a temporary file beside it, renamed over it). Returns the exit code.
-// Throws ExitError: 64 (no --output, a bad --until, an output folder that cannot be written, an
+// Throws Error: 64 (no --output, a bad --until, an output folder that cannot be written, an
 // account that has to be chosen), 69 (the database is unreachable, the file cannot be written),
 // 78 (no sink can read back, the schema is behind).
 int runReportCommand(Runtime& runtime, const ReportOptions& options);

@@ -1,7 +1,7 @@
 #include "config/api_settings.hpp"
 
 #include "auth/token_provider.hpp"
-#include "cli/exit_codes.hpp"
+#include "errors.hpp"
 #include "http/api_client.hpp"
 #include "http/rate_limiter.hpp"
 #include "http/retry_policy.hpp"
@@ -29,7 +29,7 @@ void checkApiSettings(const Manifest& manifest) {
   try {
     ApiClient client(manifest.http, limiter, policy, tokens);  // validates; connects to nothing
   } catch (const sdk::ConfigError& e) {
-    throw ExitError(kExitConfig, apiSettingsProblem(manifest, e.what()));
+    throw Error(ErrorKind::Config, apiSettingsProblem(manifest, e.what()));
   }
 }
 

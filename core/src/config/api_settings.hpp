@@ -12,7 +12,7 @@ namespace oura::core {
 std::string apiSettingsProblem(const Manifest& manifest, const std::string& problem);
 
 // Validates the api.* settings the way a scrape would (URL, plain http only to loopback, TLS
-// set-up with the CA file) without connecting. Throws ExitError(78).
+// set-up with the CA file) without connecting. Throws Error (Config).
 void checkApiSettings(const Manifest& manifest);
 
 }  // namespace oura::core

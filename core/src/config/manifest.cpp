@@ -1,15 +1,19 @@
 // The TOML manifest: reading, validating and resolving. See manifest.hpp and docs/manifest.md.
 #include "config/manifest.hpp"
 
+#include "config/nesting_bound.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -115,6 +119,46 @@ std::string resolveReference(const toml::table& ref, const std::string& file,
 // ---------------------------------------------------------------------------------------------
 // Typed readers. Each returns nothing when the key is absent and throws on a wrong type.
 
+// Labels, URLs, paths: a NUL would cut the value short in C APIs and the run log, CR/LF/ESC
+// would forge log lines or drive a terminal. The value is never echoed (it may be a secret put
+// in the wrong place).
+void rejectControlCharacters(const std::string& value, const std::string& file,
+                             const toml::node& node, const std::string& key_path) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(c));
+      fail(file, node.source(), key_path,
+           "contains a control character (" + std::string(code) + " at offset " +
+               std::to_string(i) + "); the value is not shown");
+    }
+  }
+}
+
+// An http(s) URL with a host, no user info and no control characters. Returns the problem, or
+// nothing; the problem names the URL only when it is safe to show (no user info or control
+// characters: those may hold a password, or forge a log line).
+std::optional<std::string> httpUrlProblem(const std::string& url, const std::string& expected) {
+  Poco::URI uri;
+  try {
+    uri = Poco::URI(url);
+  } catch (const Poco::Exception&) {
+    return expected + "; the value is not a URL (not shown)";
+  }
+  if (!uri.getUserInfo().empty()) {
+    return "must not carry user info (user:password@); the value is not shown. Credentials "
+           "belong in [oauth] client_id / client_secret";
+  }
+  const bool http = url.rfind("http://", 0) == 0;
+  const bool https = url.rfind("https://", 0) == 0;
+  const std::size_t scheme = http ? 7 : 8;
+  if ((!http && !https) || url.size() <= scheme || url[scheme] == '/' || uri.getHost().empty()) {
+    return expected + ", got '" + url + "'";
+  }
+  return std::nullopt;
+}
+
 const toml::table* optionalTable(const toml::table& parent, std::string_view key,
                                  const std::string& file, const std::string& path) {
   const toml::node* node = parent.get(key);
@@ -134,6 +178,7 @@ std::optional<std::string> optionalString(const toml::table& parent, std::string
   if (!allow_empty && value->get().empty()) {
     fail(file, node->source(), join(path, key), "must not be empty");
   }
+  rejectControlCharacters(value->get(), file, *node, join(path, key));
   return value->get();
 }
 
@@ -207,6 +252,7 @@ std::optional<std::vector<std::string>> optionalStringList(const toml::table& pa
     const std::string element_path = indexed(join(path, key), i);
     if (!value) wrongType(file, element, element_path, "a string");
     if (value->get().empty()) fail(file, element.source(), element_path, "must not be empty");
+    rejectControlCharacters(value->get(), file, element, element_path);
     if (!seen.insert(value->get()).second) {
       fail(file, element.source(), element_path, "duplicate entry '" + value->get() + "'");
     }
@@ -271,8 +317,16 @@ void readCollector(const toml::table& root, const std::string& file, const fs::p
     return;
   }
   const std::string path = "collector";
-  rejectUnknownKeys(*t, {"account", "plugin_dirs", "collections", "days", "overlap_days", "sql_dir"},
+  rejectUnknownKeys(*t, {"account", "plugin_dirs", "collections", "days", "overlap_days", "sql_dir",
+                         "log_format"},
                     file, path);
+  if (auto format = optionalString(*t, "log_format", file, path)) {
+    if (*format != "text" && *format != "json") {
+      fail(file, t->get("log_format")->source(), join(path, "log_format"),
+           "must be \"text\" or \"json\", got '" + *format + "'");
+    }
+    m.log_format = *format;
+  }
   if (auto account = optionalString(*t, "account", file, path)) {
     m.account = *account;
     m.account_explicit = true;
@@ -284,6 +338,12 @@ void readCollector(const toml::table& root, const std::string& file, const fs::p
     m.plugin_dirs = defaultPluginDirs();
   }
   if (auto collections = optionalStringList(*t, "collections", file, path)) {
+    // The same rule as `--collections ""`: an empty selection is a mistake, not "everything".
+    if (collections->empty()) {
+      fail(file, t->get("collections")->source(), join(path, "collections"),
+           "must name at least one collection; leave the key out to fetch every collection the "
+           "endpoints serve");
+    }
     m.collections = *collections;
   }
   if (auto days = optionalCount(*t, "days", file, path, 1)) m.days = *days;
@@ -296,14 +356,26 @@ void readApi(const toml::table& root, const std::string& file, const fs::path& f
   const toml::table* t = optionalTable(root, "api", file, "");
   if (!t) return;
   const std::string path = "api";
-  rejectUnknownKeys(*t, {"base_url", "connect_timeout", "read_timeout", "ca_file"}, file, path);
+  rejectUnknownKeys(*t,
+                    {"base_url", "connect_timeout", "read_timeout", "response_timeout",
+                     "max_response_bytes", "max_decoded_bytes", "max_string_bytes", "ca_file"},
+                    file, path);
+  if (auto v = optionalSeconds(*t, "response_timeout", file, path, true)) {
+    m.http.response_timeout = std::chrono::ceil<std::chrono::seconds>(*v);
+  }
+  if (auto v = optionalCount(*t, "max_response_bytes", file, path, 1024)) {
+    m.http.max_response_bytes = static_cast<std::size_t>(*v);
+  }
+  if (auto v = optionalCount(*t, "max_decoded_bytes", file, path, 1024)) {
+    m.http.max_decoded_bytes = static_cast<std::size_t>(*v);
+  }
+  if (auto v = optionalCount(*t, "max_string_bytes", file, path, 1024)) {
+    m.http.max_string_bytes = static_cast<std::size_t>(*v);
+  }
   if (auto url = optionalString(*t, "base_url", file, path)) {
-    const bool http = url->rfind("http://", 0) == 0;
-    const bool https = url->rfind("https://", 0) == 0;
-    const std::size_t scheme = http ? 7 : 8;
-    if ((!http && !https) || url->size() <= scheme || (*url)[scheme] == '/') {
-      fail(file, t->get("base_url")->source(), join(path, "base_url"),
-           "must be an http:// or https:// URL with a host, got '" + *url + "'");
+    const std::size_t scheme = url->rfind("http://", 0) == 0 ? 7 : 8;
+    if (auto problem = httpUrlProblem(*url, "must be an http:// or https:// URL with a host")) {
+      fail(file, t->get("base_url")->source(), join(path, "base_url"), *problem);
     }
     while (url->size() > scheme + 1 && url->back() == '/') url->pop_back();
     m.http.base_url = *url;
@@ -333,12 +405,9 @@ std::optional<std::string> optionalUrl(const toml::table& t, std::string_view ke
                                        bool allow_empty) {
   auto url = optionalString(t, key, file, path, allow_empty);
   if (!url || url->empty()) return url;
-  const bool http = url->rfind("http://", 0) == 0;
-  const bool https = url->rfind("https://", 0) == 0;
-  const std::size_t scheme = http ? 7 : 8;
-  if ((!http && !https) || url->size() <= scheme || (*url)[scheme] == '/') {
-    fail(file, t.get(key)->source(), join(path, key),
-         "must be an https:// URL with a host (http:// only for 127.0.0.1), got '" + *url + "'");
+  if (auto problem = httpUrlProblem(
+          *url, "must be an https:// URL with a host (http:// only for 127.0.0.1)")) {
+    fail(file, t.get(key)->source(), join(path, key), *problem);
   }
   return url;
 }
@@ -353,9 +422,12 @@ std::string checkedRedirectUri(const toml::table& t, const std::string& file,
   const toml::node* node = t.get("redirect_uri");
   const std::string key = join(path, "redirect_uri");
   auto bad = [&](const std::string& problem) {
+    // A URL with user info may hold a password: never echoed.
+    const bool secretive = value->find('@') != std::string::npos;
     fail(file, node->source(), key,
-         problem + ", got '" + *value +
-             "'; it must be an http:// loopback URL with a port and a path that `auth login` "
+         problem + (secretive ? std::string("; the value is not shown")
+                              : ", got '" + *value + "'") +
+             "; it must be an http:// loopback URL with a port and a path that `auth login` "
              "listens on, e.g. http://127.0.0.1:8765/callback");
   };
   Poco::URI uri;
@@ -397,6 +469,19 @@ void readOAuth(const toml::table& root, const std::string& file, const fs::path&
     fail(file, t->source(), join(path, "client_id"),
          "missing required key (the client id of your Oura application)");
   }
+  {
+    // The sample manifest's placeholder (etc/oura-collector.toml) left in place: a login would
+    // fail at Oura with an unhelpful page, and a refresh with invalid_client.
+    std::string lower = *client_id;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower.rfind("your-", 0) == 0 || lower.rfind("your_", 0) == 0 ||
+        lower.find('<') != std::string::npos || lower == "changeme" || lower == "client-id") {
+      fail(file, t->get("client_id")->source(), join(path, "client_id"),
+           "'" + *client_id + "' is the sample's placeholder: set the client id of your Oura "
+           "application (https://cloud.ouraring.com/oauth/applications)");
+    }
+  }
   o.client_id = *client_id;
   if (const toml::node* secret = t->get("client_secret")) {
     const std::string key = join(path, "client_secret");
@@ -413,7 +498,10 @@ void readOAuth(const toml::table& root, const std::string& file, const fs::path&
     }
   }
   if (auto v = optionalUrl(*t, "authorize_url", file, path, false)) o.authorize_url = *v;
-  if (auto v = optionalUrl(*t, "token_url", file, path, false)) o.token_url = *v;
+  if (auto v = optionalUrl(*t, "token_url", file, path, false)) {
+    o.token_url = *v;
+    o.token_url_explicit = true;  // no fallback to the new-portal URL
+  }
   if (auto v = optionalUrl(*t, "revoke_url", file, path, true)) o.revoke_url = *v;
   if (auto v = optionalStringList(*t, "scopes", file, path)) {
     if (v->empty()) fail(file, t->get("scopes")->source(), join(path, "scopes"), "must not be empty");
@@ -568,14 +656,24 @@ Manifest loadManifest(const std::string& path) {
     if (fs::exists(path, ec) && fs::file_size(path, ec) > kMaxManifest) {
       throw sdk::ConfigError(path + ": the manifest is larger than 1 MiB");
     }
-    std::ifstream probe(path);
-    if (!probe) {
+  }
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
       throw sdk::ConfigError(path + ": cannot read the manifest: " + std::strerror(errno));
     }
+    std::ostringstream all;
+    all << in.rdbuf();
+    text = std::move(all).str();
+  }
+  // toml++ recurses per nesting level: a deep key must be refused before it sees the text.
+  if (auto problem = checkTomlNesting(text)) {
+    throw sdk::ConfigError(path + ":" + std::to_string(problem->line) + ": " + problem->message);
   }
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     throw sdk::ConfigError(position(path, e.source()) + ": " + std::string(e.description()));
   }
@@ -637,6 +735,20 @@ std::string resolveReference(const toml::table& ref, const std::string& file,
     const auto* name = env->as_string();
     if (!name) wrongType(file, *env, join(key_path, "env"), "a string");
     if (name->get().empty()) fail(file, env->source(), join(key_path, "env"), "must not be empty");
+    // POSIX names: letters, digits, '_', not starting with a digit. Anything else may be the
+    // secret itself typed where its variable's name belongs: never shown.
+    const std::string& var = name->get();
+    const bool posix_name =
+        var.size() <= 255 && !std::isdigit(static_cast<unsigned char>(var[0])) &&
+        std::all_of(var.begin(), var.end(), [](unsigned char c) {
+          return std::isalnum(c) != 0 || c == '_';
+        });
+    if (!posix_name) {
+      fail(file, env->source(), join(key_path, "env"),
+           "is not an environment variable name (letters, digits and '_'); the value is not "
+           "shown, in case it is the secret itself: give the variable's name, e.g. { env = "
+           "\"OURA_CLIENT_SECRET\" }");
+    }
     const char* value = std::getenv(name->get().c_str());
     if (!value) {
       fail(file, env->source(), key_path, "environment variable " + name->get() + " is not set");

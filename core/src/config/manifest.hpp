@@ -72,6 +72,7 @@ struct Manifest {
   std::vector<std::string> collections;  // empty: all served
   int days = 7;                          // window of a run without sync state, --days or --since
   int overlap_days = 2;                  // an incremental run starts this many days before state
+  std::optional<std::string> log_format;  // collector.log_format: "text" or "json"
   std::string sql_dir;                   // the migrations folder; empty: $OURA_SQL_DIR or installed
   HttpSettings http;
   bool base_url_from_environment = false;  // api.base_url came from $OURA_API_BASE_URL

@@ -5,6 +5,8 @@
 
 #include "http/session.hpp"
 
+#include "http/network_watch.hpp"
+
 #include "http/page_parser.hpp"
 
 #include <Poco/Exception.h>
@@ -39,6 +41,7 @@ namespace oura::core {
 namespace {
 
 constexpr std::size_t kExcerptChars = 200;
+constexpr std::size_t kShownUrlChars = 300;
 
 Poco::Logger& httpLog() { return Poco::Logger::get("oura.http"); }
 
@@ -80,6 +83,7 @@ struct Exchange {
   std::string transport_error;  // set when status == 0
   bool stale = false;           // a reused keep-alive connection was found dropped
   bool fatal = false;           // a transport failure that retrying cannot fix (certificate)
+  std::optional<std::string> refused;  // a response over a cap: not retried (it will not shrink)
 };
 
 }  // namespace
@@ -169,14 +173,106 @@ struct ApiClient::Impl {
     return *session;
   }
 
-  // One request and its fully read response. Never throws for network trouble.
+  // One request and its fully read response. Never throws for network trouble; throws
+  // StopRequested when SIGINT/SIGTERM came while waiting on the network.
   Exchange exchange(const std::string& uri, const std::string& token, RequestStats& stats) {
-    Exchange out;
     RateLimiter::Permit permit = limiter.acquire();
+    if (networkStopRequested()) throw StopRequested();
     const bool reused = session && exchanges_on_session > 0;
     ++stats.requests;
-    try {
+    Exchange out;
+    NetworkWatch::Fired fired = NetworkWatch::Fired::Nothing;
+    bool reset = false;
+    {
       Poco::Net::HTTPClientSession& s = currentSession();
+      // Shuts the socket down on SIGTERM or when the whole exchange overruns its deadline.
+      NetworkWatch watch(s, NetworkWatch::Clock::now() + settings.response_timeout);
+      out = exchangeOn(s, uri, token, reused, reset);
+      fired = watch.fired();
+    }
+    if (reset || fired != NetworkWatch::Fired::Nothing) resetSession();
+    if (fired == NetworkWatch::Fired::Stop) throw StopRequested();
+    if (fired == NetworkWatch::Fired::Deadline) {
+      out = transport(std::move(out),
+                      "no complete response within " +
+                          std::to_string(settings.response_timeout.count()) +
+                          " s (api.response_timeout)");
+      out.stale = false;
+      out.refused.reset();
+    }
+    return out;
+  }
+
+  // Reads `in` to its end into `raw`, one receive at a time; nothing when it fit, else why not.
+  std::optional<std::string> readCapped(std::istream& in, std::string& raw) const {
+    char buffer[64 * 1024];
+    while (in.peek() != std::char_traits<char>::eof()) {  // at most one receive per peek
+      const std::streamsize n = in.readsome(buffer, sizeof buffer);
+      raw.append(buffer, static_cast<std::size_t>(n));
+      if (raw.size() > settings.max_response_bytes) {
+        return "the response is larger than " + std::to_string(settings.max_response_bytes) +
+               " bytes (api.max_response_bytes); not read further";
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Gunzips `raw` into `body`, at most max_decoded_bytes.
+  std::optional<std::string> inflateCapped(const std::string& raw, std::string& body) const {
+    std::istringstream compressed(raw);
+    Poco::InflatingInputStream inflater(compressed, Poco::InflatingStreamBuf::STREAM_GZIP);
+    char buffer[64 * 1024];
+    for (;;) {
+      inflater.read(buffer, sizeof buffer);
+      const std::streamsize n = inflater.gcount();
+      if (n <= 0) break;
+      body.append(buffer, static_cast<std::size_t>(n));
+      if (body.size() > settings.max_decoded_bytes) {
+        body.clear();
+        return "the response decompresses to more than " +
+               std::to_string(settings.max_decoded_bytes) +
+               " bytes (api.max_decoded_bytes); not read further";
+      }
+    }
+    if (inflater.bad()) throw Poco::IOException("the gzip body could not be decompressed");
+    return std::nullopt;
+  }
+
+  // The longest JSON string in `body` must fit max_string_bytes (a string is built whole by the
+  // parser). Counts raw bytes between unescaped quotes.
+  std::optional<std::string> longStringProblem(const std::string& body) const {
+    bool in_string = false;
+    std::size_t length = 0;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      const char c = body[i];
+      if (!in_string) {
+        if (c == '"') {
+          in_string = true;
+          length = 0;
+        }
+        continue;
+      }
+      if (c == '\\') {
+        ++i;
+        length += 2;
+      } else if (c == '"') {
+        in_string = false;
+      } else {
+        ++length;
+      }
+      if (length > settings.max_string_bytes) {
+        return "the response holds a JSON string longer than " +
+               std::to_string(settings.max_string_bytes) + " bytes (api.max_string_bytes)";
+      }
+    }
+    return std::nullopt;
+  }
+
+  Exchange exchangeOn(Poco::Net::HTTPClientSession& s, const std::string& uri,
+                      const std::string& token, bool reused, bool& reset) {
+    Exchange out;
+    reset = true;  // until the exchange completes
+    try {
       Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, uri,
                                      Poco::Net::HTTPMessage::HTTP_1_1);
       request.set("Authorization", "Bearer " + token);
@@ -187,62 +283,76 @@ struct ApiClient::Impl {
       s.sendRequest(request);
       Poco::Net::HTTPResponse response;
       std::istream& in = s.receiveResponse(response);
-      std::string raw;
-      Poco::StreamCopier::copyToString(in, raw);
-      if (in.bad()) throw Poco::IOException("the response stream failed while reading the body");
-      ++exchanges_on_session;
       out.status = static_cast<int>(response.getStatus());
       out.reason = response.getReason();
+      if (response.hasContentLength() &&
+          response.getContentLength64() > static_cast<Poco::Int64>(settings.max_response_bytes)) {
+        out.refused = "the response announces " + std::to_string(response.getContentLength64()) +
+                      " bytes, more than " + std::to_string(settings.max_response_bytes) +
+                      " (api.max_response_bytes); not read";
+        return out;
+      }
+      std::string raw;
+      if (auto too_large = readCapped(in, raw)) {
+        out.refused = *too_large;
+        return out;
+      }
+      if (in.bad()) throw Poco::IOException("the response stream failed while reading the body");
+      ++exchanges_on_session;
       if (response.has("Retry-After")) out.retry_after = response.get("Retry-After");
       out.server_limit = ServerRateLimit::parse(response.get("X-RateLimit-Limit", ""),
                                                 response.get("X-RateLimit-Remaining", ""),
                                                 response.get("X-RateLimit-Reset", ""));
       if (response.hasContentLength() &&
           static_cast<std::streamsize>(raw.size()) < response.getContentLength64()) {
-        resetSession();
         return transport(std::move(out),
                          "the body was cut short (" + std::to_string(raw.size()) + " of " +
                              std::to_string(response.getContentLength64()) + " bytes)");
       }
       if (out.status == 200 && raw.empty()) {
-        resetSession();
         return transport(std::move(out), "status 200 with an empty body (connection cut short)");
       }
       if (Poco::icompare(response.get("Content-Encoding", ""), "gzip") == 0) {
-        std::istringstream compressed(raw);
-        Poco::InflatingInputStream inflater(compressed, Poco::InflatingStreamBuf::STREAM_GZIP);
-        Poco::StreamCopier::copyToString(inflater, out.body);
-        if (inflater.bad()) throw Poco::IOException("the gzip body could not be decompressed");
+        if (auto too_large = inflateCapped(raw, out.body)) {
+          out.refused = *too_large;
+          return out;
+        }
       } else {
+        if (raw.size() > settings.max_decoded_bytes) {
+          out.refused = "the response is larger than " +
+                        std::to_string(settings.max_decoded_bytes) +
+                        " bytes (api.max_decoded_bytes)";
+          return out;
+        }
         out.body = std::move(raw);
       }
-      if (!response.getKeepAlive()) resetSession();
+      if (auto long_string = longStringProblem(out.body)) {
+        out.body.clear();
+        out.refused = *long_string;
+        reset = !response.getKeepAlive();
+        return out;
+      }
+      reset = !response.getKeepAlive();
       return out;
     } catch (const Poco::Net::CertificateValidationException& e) {
-      resetSession();
       out = transport(std::move(out), "TLS certificate rejected: " + e.displayText());
       out.fatal = true;
       return out;
     } catch (const Poco::Net::SSLException& e) {
-      resetSession();
       out = transport(std::move(out), "TLS error: " + e.displayText());
       out.fatal = e.displayText().find("certificate verify failed") != std::string::npos;
       return out;
     } catch (const Poco::Net::NoMessageException& e) {
-      resetSession();
       out = transport(std::move(out), "connection closed without a response: " + e.displayText());
       out.stale = reused;
       return out;
     } catch (const Poco::Net::ConnectionResetException& e) {
-      resetSession();
       out = transport(std::move(out), "connection reset: " + e.displayText());
       out.stale = reused;
       return out;
     } catch (const Poco::TimeoutException& e) {
-      resetSession();
       return transport(std::move(out), "timeout: " + e.displayText());
     } catch (const Poco::Exception& e) {
-      resetSession();
       return transport(std::move(out), e.displayText());
     }
   }
@@ -279,6 +389,11 @@ struct ApiClient::Impl {
   }
 };
 
+std::string shownUrl(const std::string& url) {
+  if (url.size() <= kShownUrlChars) return url;
+  return url.substr(0, kShownUrlChars) + "...(" + std::to_string(url.size()) + " characters in all)";
+}
+
 ApiClient::ApiClient(HttpSettings settings, RateLimiter& limiter, RetryPolicy& policy,
                      TokenProvider& tokens)
     : impl_(std::make_unique<Impl>(std::move(settings), limiter, policy, tokens)) {}
@@ -303,7 +418,9 @@ std::string ApiClient::buildUri(const std::string& path, const QueryParams& quer
 HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
                             RequestStats& stats, const BodyCheck& check) {
   Impl& d = *impl_;
-  const std::string url = d.base_path + buildUri(path, query);
+  const std::string request_uri = d.base_path + buildUri(path, query);
+  // What messages and logs show: a server's 10 MB next_token must not become a 10 MB log line.
+  const std::string url = shownUrl(request_uri);
   const RetrySettings& rs = d.policy.settings();
   int attempts = 0;
   int max_attempts = rs.max_attempts;
@@ -314,8 +431,13 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
     const std::string token = d.tokens.accessToken();  // sdk::LoginNeededError when none
     if (attempts > 0) ++stats.retries;
     ++attempts;
-    Exchange ex = d.exchange(url, token, stats);
+    Exchange ex = d.exchange(request_uri, token, stats);
+    if (ex.refused) {
+      throw sdk::HttpError(ex.status, url, "GET " + url + ": HTTP " + std::to_string(ex.status) +
+                                               " but " + *ex.refused);
+    }
     if (!ex.server_limit.empty()) d.adaptToServer(ex.server_limit, url);
+    if (ex.status == 429) ++stats.rate_limited;
     std::optional<std::string> unusable;  // a 2xx body that `check` refused
     if (ex.status >= 200 && ex.status < 300) {
       if (check) unusable = check(ex.body);
@@ -396,7 +518,7 @@ void forEachDocument(ApiClient& client, const std::string& path, const QueryPara
     QueryParams page_query = query;
     if (!cursor.empty()) page_query.emplace_back("next_token", cursor);
     if (page >= max_pages) {
-      const std::string url = ApiClient::buildUri(path, page_query);
+      const std::string url = shownUrl(ApiClient::buildUri(path, page_query));
       throw sdk::HttpError(200, url,
                            "GET " + url + ": more than " + std::to_string(max_pages) +
                                " pages; stopping (is the server repeating itself?)");

@@ -10,6 +10,7 @@
 #include <Poco/JSON/Object.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +29,12 @@ struct HttpSettings {
   std::string base_url = "https://api.ouraring.com";  // http:// only for loopback hosts
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds read_timeout{60};
+  // The whole exchange (connect, request, every byte of the response) must end within this; a
+  // server that drips a byte now and then is cut off ([api] response_timeout).
+  std::chrono::seconds response_timeout{300};
+  std::size_t max_response_bytes = 32u << 20;  // a page as sent (compressed) ([api])
+  std::size_t max_decoded_bytes = 128u << 20;  // a page after gunzip ([api])
+  std::size_t max_string_bytes = 8u << 20;     // one JSON string in a page ([api])
   std::string ca_file;       // empty: the system CA bundle
   std::string user_agent = "oura-collector";
 };
@@ -49,6 +56,7 @@ struct RequestStats {
   std::uint64_t requests = 0;  // HTTP requests sent (every attempt counts)
   std::uint64_t retries = 0;   // attempts after the first
   std::uint64_t pages = 0;     // pages walked by the paginator
+  std::uint64_t rate_limited = 0;  // 429 Too Many Requests answers
 };
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
@@ -87,6 +95,10 @@ class ApiClient {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// `url` as messages and logs show it: at most about 300 characters (a hostile next_token can be
+// megabytes), with its full length named when cut.
+std::string shownUrl(const std::string& url);
 
 // Walks a `{data, next_token}` collection: GET with the query, then with `next_token` added,
 // until next_token is null or absent (never stops on a short page). Calls `on_document` for each

@@ -1,6 +1,8 @@
 // Plugin loading with Boost.DLL. See loader.hpp.
 #include "plugin_host/loader.hpp"
 
+#include "plugin_host/trust.hpp"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -105,6 +107,12 @@ LoadedPlugin PluginLoader::loadFile(const std::string& path) {
   for (const auto& loaded : loaded_) {
     if (loaded.file == file) return loaded;
   }
+  // Before dlopen runs any of its code: who could have put this library here?
+  if (auto reason = untrustedPathReason(path)) {
+    throw sdk::ConfigError("refusing to load plugin " + path + ": " + *reason +
+                           " (a plugin file and every folder above it must be owned by root or "
+                           "the running user and not writable by group or others)");
+  }
 
   auto library = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
@@ -180,6 +188,10 @@ PluginLoader::Discovered PluginLoader::discover() {
   for (const auto& dir : dirs_) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) continue;
+    if (auto reason = untrustedFolderReason(dir)) {
+      result.errors.push_back("refusing plugin folder " + dir + ": " + *reason);
+      continue;
+    }
     std::vector<fs::path> files;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string file_name = it->path().filename().string();

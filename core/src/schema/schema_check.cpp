@@ -1,6 +1,6 @@
 #include "schema/schema_check.hpp"
 
-#include "cli/exit_codes.hpp"
+#include "errors.hpp"
 #include "schema/migrations.hpp"
 
 #include <oura_sdk/errors.hpp>
@@ -16,7 +16,7 @@ void requireCurrentSchema(Runtime& rt) {
       try {
         newest_known = loadMigrations(migrationsDir(rt.manifest)).back().version;
       } catch (const sdk::ConfigError& e) {
-        throw ExitError(kExitConfig, e.what());
+        throw Error(ErrorKind::Config, e.what());
       }
     }
     return *newest_known;
@@ -26,18 +26,18 @@ void requireCurrentSchema(Runtime& rt) {
     try {
       version = sink.plugin->schemaVersion();
     } catch (const std::exception& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what() +
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what() +
                                             "; nothing was fetched");
     }
     if (!version) continue;  // a sink without a schema
     if (*version < newest()) {
-      throw ExitError(kExitConfig,
+      throw Error(ErrorKind::Config,
                       "sink " + sink.name + ": the database schema is at migration " +
                           std::to_string(*version) + ", this program needs " +
                           std::to_string(newest()) + ": run `oura-collector init-db` first");
     }
     if (*version > newest()) {
-      throw ExitError(kExitConfig, "sink " + sink.name + ": the database schema is at migration " +
+      throw Error(ErrorKind::Config, "sink " + sink.name + ": the database schema is at migration " +
                                        std::to_string(*version) + ", newer than this program's " +
                                        std::to_string(newest()) + ": upgrade oura-collector");
     }

@@ -7,7 +7,7 @@ namespace oura::core {
 
 // Before a scrape or reprocess into sinks that keep a schema: every such sink's schema must be
 // at the newest migration of the migrations folder (read only when a sink keeps a schema).
-// Throws ExitError(78, "... run init-db") when one is behind, (78) when it is ahead (an older
+// Throws Error (Config, "... run init-db") when one is behind, (Config) when it is ahead (an older
 // program) or the folder is unusable, (69) when a sink cannot be reached.
 void requireCurrentSchema(Runtime& runtime);
 

@@ -289,7 +289,7 @@ void mapByPaths(const CollectionSpec& collection, const Poco::JSON::Object& doc,
     }
     Var value;
     if (column.json_path.empty() || !lookup(doc, column.json_path, value)) {
-      if (column.required) out.warn("required field '" + column.json_path + "' is absent");
+      if (column.required && !column.known_absent) out.warn("required field '" + column.json_path + "' is absent");
       row.emplace_back();  // NULL (std::monostate); push_back(monostate{}) trips a GCC 12 -O3 false warning
       continue;
     }

@@ -14,6 +14,11 @@ Column column(const std::string& json_path, ColumnType type, Presence presence,
                 std::move(description)};
 }
 
+Column knownAbsent(Column c) {
+  c.known_absent = true;
+  return c;
+}
+
 Column idColumn(std::string description) {
   return column("id", ColumnType::Text, Presence::Required, std::move(description));
 }

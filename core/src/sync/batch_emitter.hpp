@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <variant>
@@ -33,11 +34,41 @@ std::string documentId(const Poco::JSON::Object& doc, const std::string& day_fie
 // Thrown inside a run when a stop was asked for (SIGINT/SIGTERM).
 struct Interrupted {};
 
-// Collects one collection's rows, per stream, between two sink batches.
+// The lenient-parsing warnings of one collection, shared by the emitters of its windows (which
+// run on several threads). Warnings are aggregated by kind: nothing is logged per document (a
+// field missing from every heart-rate row would flood the log); the end of the collection logs
+// one line per distinct problem with its count and the first document that showed it.
+class WarningTally {
+ public:
+  // Counts `message`, shown first by `document`.
+  void count(const std::string& message, const std::string& document) {
+    std::lock_guard lock(mutex_);
+    ++counts_.try_emplace(message, Kind{0, document}).first->second.count;
+  }
+  void logCounts(const std::string& collection, Poco::Logger& log) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [message, kind] : counts_) {
+      log.warning(collection + ": " + message + " in " + std::to_string(kind.count) +
+                  (kind.count == 1 ? " document (" : " documents (first: ") + kind.first_document +
+                  ")");
+    }
+  }
+
+ private:
+  struct Kind {
+    std::uint64_t count;
+    std::string first_document;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::string, Kind> counts_;
+};
+
+// Collects the rows of one window of a collection, per stream, between two sink batches.
 class BatchEmitter : public sdk::RowEmitter {
  public:
-  BatchEmitter(const sdk::CollectionSpec& spec, CollectionSummary& summary, Poco::Logger& log)
-      : spec_(spec), summary_(summary), log_(log) {
+  BatchEmitter(const sdk::CollectionSpec& spec, CollectionSummary& summary, Poco::Logger& log,
+               WarningTally& tally)
+      : spec_(spec), summary_(summary), log_(log), tally_(tally) {
     for (const auto& key : spec_.streams.at(0).primary_key) {
       key_columns_.push_back(spec_.streams[0].columnIndex(key));
     }
@@ -57,28 +88,15 @@ class BatchEmitter : public sdk::RowEmitter {
     streams_[stream_index].rows.push_back(std::move(row));
     ++pending_;
   }
-  // Each distinct problem is logged once per collection, with the first document that showed
-  // it (a field missing from every heart-rate row would otherwise flood the log); the run
-  // summary counts every occurrence, and the end of the collection logs the count per problem.
+  // Counted in the summary and in the collection's tally (WarningTally: one line per kind at
+  // the end of the collection, nothing per document).
   void warn(const std::string& message) override {
     ++summary_.warnings;
-    auto [it, first] = warning_counts_.try_emplace(message, 0);
-    ++it->second;
-    if (first && warning_counts_.size() <= 50) {
-      if (document_object_ != nullptr) {
-        document_ = documentId(*document_object_, spec_.day_field);
-        document_object_ = nullptr;
-      }
-      log_.warning(spec_.name + " document " + document_ + ": " + message +
-                   " (logged once; the run summary counts every document)");
+    if (document_object_ != nullptr) {  // the id is worked out at the document's first warning
+      document_ = documentId(*document_object_, spec_.day_field);
+      document_object_ = nullptr;
     }
-  }
-  void logWarningCounts() const {
-    for (const auto& [message, count] : warning_counts_) {
-      if (count > 1) {
-        log_.warning(spec_.name + ": " + std::to_string(count) + " documents: " + message);
-      }
-    }
+    tally_.count(message, document_);
   }
   void setDocument(std::string id) {
     document_ = std::move(id);
@@ -142,7 +160,7 @@ class BatchEmitter : public sdk::RowEmitter {
   std::size_t pending_ = 0;
   std::string document_;
   const Poco::JSON::Object* document_object_ = nullptr;
-  std::map<std::string, std::uint64_t> warning_counts_;
+  WarningTally& tally_;
   std::vector<std::size_t> key_columns_;  // primary-key column indexes of streams[0]
   std::vector<sdk::Row> window_keys_;
   std::vector<sdk::RejectedDocument> rejected_;

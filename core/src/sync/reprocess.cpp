@@ -21,6 +21,7 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
   for (const auto* c : selected) specs.push_back(c->spec);
   openSinks(rt, specs);
   RunSummary summary;
+  summary.started_at_ms = started_ms;
   for (const ServedCollection* served : selected) {
     const sdk::CollectionSpec& spec = *served->spec;
     CollectionSummary s;
@@ -30,7 +31,8 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
     try {
       for (SinkInstance& sink : rt.sinks) {
         if (stop) throw Interrupted{};
-        BatchEmitter emitter(spec, s, log);
+        WarningTally tally;
+        BatchEmitter emitter(spec, s, log, tally);
         std::vector<std::string> accepted;  // rejected documents that map now
         auto flush = [&] {
           sdk::SinkBatch batch;
@@ -92,7 +94,7 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
           continue;
         }
         flush();
-        emitter.logWarningCounts();
+        tally.logCounts(spec.name, log);
       }
     } catch (const Interrupted&) {
       s.outcome = Outcome::Interrupted;
@@ -103,8 +105,6 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
     }
     summary.collections.push_back(std::move(s));
   }
-  recordRun(rt, summary, "reprocess", started_ms);  // the run log, interrupted runs too
-  closeSinks(rt, Poco::Logger::get("oura.reprocess"));
   return summary;
 }
 

@@ -1,7 +1,7 @@
 #include "sync/run_log.hpp"
 
 #include "sync/days.hpp"
-#include "cli/exit_codes.hpp"
+#include "errors.hpp"
 
 #include <oura_sdk/errors.hpp>
 
@@ -40,25 +40,6 @@ std::string oneLine(std::string text) {
   std::replace(text.begin(), text.end(), '\n', ' ');
   std::replace(text.begin(), text.end(), '\r', ' ');
   return text;
-}
-
-// The enabled collections of the manifest (its list, else every served collection), by name.
-std::vector<std::string> enabledCollections(const Runtime& rt) {
-  std::vector<std::string> out;
-  if (rt.manifest.collections.empty()) {
-    for (const auto& c : rt.collections) out.push_back(c.spec->name);
-    return out;
-  }
-  std::set<std::string> seen;
-  for (const std::string& item : rt.manifest.collections) {
-    std::stringstream in(item);
-    for (std::string name; std::getline(in, name, ',');) {
-      name.erase(0, name.find_first_not_of(" \t"));
-      name.erase(name.find_last_not_of(" \t") + 1);
-      if (!name.empty() && seen.insert(name).second) out.push_back(name);
-    }
-  }
-  return out;
 }
 
 void printAccount(const std::string& account, const std::vector<std::string>& enabled,
@@ -135,18 +116,37 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
 
 }  // namespace
 
+std::vector<std::string> enabledCollections(const Runtime& rt) {
+  std::vector<std::string> out;
+  if (rt.manifest.collections.empty()) {
+    for (const auto& c : rt.collections) out.push_back(c.spec->name);
+    return out;
+  }
+  std::set<std::string> seen;
+  for (const std::string& item : rt.manifest.collections) {
+    std::stringstream in(item);
+    for (std::string name; std::getline(in, name, ',');) {
+      name.erase(0, name.find_first_not_of(" \t"));
+      name.erase(name.find_last_not_of(" \t") + 1);
+      if (!name.empty() && seen.insert(name).second) out.push_back(name);
+    }
+  }
+  return out;
+}
+
 std::int64_t nowMs() { return Poco::Timestamp().epochMicroseconds() / 1000; }
 
 sdk::RunRecord makeRunRecord(const RunSummary& summary, const std::string& account,
                              const std::string& command, std::int64_t started_at_ms,
-                             std::int64_t finished_at_ms) {
+                             std::int64_t finished_at_ms, int exit_code,
+                             const std::string& outcome) {
   sdk::RunRecord run;
   run.account = account;
   run.command = command;
   run.started_at_ms = started_at_ms;
   run.finished_at_ms = finished_at_ms;
-  run.exit_code = summary.exitCode();
-  run.outcome = exitName(run.exit_code);
+  run.exit_code = exit_code;
+  run.outcome = outcome;
   run.program_version = OURA_VERSION;
   for (const CollectionSummary& c : summary.collections) {
     sdk::RunCollectionRecord r;
@@ -180,11 +180,11 @@ sdk::RunRecord makeRunRecord(const RunSummary& summary, const std::string& accou
   return run;
 }
 
-void recordRun(Runtime& rt, const RunSummary& summary, const std::string& command,
-               std::int64_t started_at_ms) noexcept {
+void recordRun(Runtime& rt, const RunSummary& summary, const std::string& command, int exit_code,
+               const std::string& outcome) noexcept {
   try {
-    const sdk::RunRecord run =
-        makeRunRecord(summary, rt.manifest.account, command, started_at_ms, nowMs());
+    const sdk::RunRecord run = makeRunRecord(summary, rt.manifest.account, command,
+                                             summary.started_at_ms, nowMs(), exit_code, outcome);
     for (SinkInstance& sink : rt.sinks) {
       try {
         std::lock_guard lock(*sink.mutex);
@@ -211,9 +211,9 @@ void printStatus(Runtime& rt, const std::string& account, std::ostream& out, lon
       std::lock_guard lock(*sink.mutex);
       status = sink.plugin->status(account);
     } catch (const sdk::UnavailableError& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
     } catch (const std::exception& e) {
-      throw ExitError(kExitConfig, "sink " + sink.name + ": cannot read the status: " + e.what());
+      throw Error(ErrorKind::Config, "sink " + sink.name + ": cannot read the status: " + e.what());
     }
     if (any) out << "\n";
     any = true;

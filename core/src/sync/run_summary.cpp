@@ -1,6 +1,5 @@
 #include "sync/run_summary.hpp"
 
-#include "cli/exit_codes.hpp"
 
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
@@ -9,6 +8,8 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <string>
+#include <vector>
 
 namespace oura::core {
 
@@ -24,7 +25,7 @@ const char* toString(Outcome outcome) noexcept {
   return "unknown";
 }
 
-int RunSummary::exitCode() const {
+ErrorKind RunSummary::ending() const {
   bool any_failed = false, any_interrupted = false, any_login = false;
   std::size_t unauthorised = 0;
   for (const auto& c : collections) {
@@ -33,34 +34,51 @@ int RunSummary::exitCode() const {
     any_login |= c.outcome == Outcome::LoginNeeded;
     unauthorised += c.outcome == Outcome::NotAuthorised;
   }
-  if (any_login) return kExitLoginNeeded;
+  if (any_login) return ErrorKind::LoginNeeded;
   // Not one collection reached the API: it is unreachable, nothing was done.
   if (!collections.empty() &&
       std::all_of(collections.begin(), collections.end(),
                   [](const CollectionSummary& c) { return c.unreachable; })) {
-    return kExitUnavailable;
+    return ErrorKind::Unavailable;
   }
-  if (!collections.empty() && unauthorised == collections.size()) return kExitLoginNeeded;
-  if (any_interrupted) return kExitInterrupted;
+  if (!collections.empty() && unauthorised == collections.size()) return ErrorKind::LoginNeeded;
+  if (any_interrupted) return ErrorKind::Interrupted;
   // The data landed, but the refreshed token is in no store: the command did not succeed.
-  if (token_exit != 0) return token_exit;
-  if (any_failed) return kExitPartial;
-  return kExitOk;
+  if (token_failure != ErrorKind::None) return token_failure;
+  if (any_failed) return ErrorKind::Partial;
+  return ErrorKind::None;
 }
 
-void RunSummary::print(std::ostream& out) const {
+void RunSummary::print(std::ostream& out, int exit_code) const {
+  // Every column as wide as its widest cell (header or value), two spaces apart.
+  const std::vector<std::string> headers = {"requests", "retries", "docs",    "rows",
+                                            "inserted", "updated", "skipped", "warnings"};
+  const auto cells = [](const CollectionSummary& c) {
+    return std::vector<std::uint64_t>{c.requests, c.retries,  c.documents, c.rows,
+                                      c.inserted, c.updated, c.skipped,   c.warnings};
+  };
   std::size_t width = 10;
-  for (const auto& c : collections) width = std::max(width, c.collection.size());
-  out << std::left << std::setw(static_cast<int>(width)) << "collection" << std::right
-      << std::setw(9) << "requests" << std::setw(8) << "retries" << std::setw(7) << "docs"
-      << std::setw(9) << "rows" << std::setw(9) << "inserted" << std::setw(8) << "updated"
-      << std::setw(8) << "skipped" << std::setw(9) << "warnings" << "  outcome\n";
+  std::vector<std::size_t> widths;
+  for (const auto& h : headers) widths.push_back(h.size());
   for (const auto& c : collections) {
-    out << std::left << std::setw(static_cast<int>(width)) << c.collection << std::right
-        << std::setw(9) << c.requests << std::setw(8) << c.retries << std::setw(7) << c.documents
-        << std::setw(9) << c.rows << std::setw(9) << c.inserted << std::setw(8) << c.updated
-        << std::setw(8) << c.skipped << std::setw(9) << c.warnings << "  "
-        << toString(c.outcome) << "\n";
+    width = std::max(width, c.collection.size());
+    const auto values = cells(c);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      widths[i] = std::max(widths[i], std::to_string(values[i]).size());
+    }
+  }
+  out << std::left << std::setw(static_cast<int>(width)) << "collection" << std::right;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    out << "  " << std::setw(static_cast<int>(widths[i])) << headers[i];
+  }
+  out << "  outcome\n";
+  for (const auto& c : collections) {
+    out << std::left << std::setw(static_cast<int>(width)) << c.collection << std::right;
+    const auto values = cells(c);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      out << "  " << std::setw(static_cast<int>(widths[i])) << values[i];
+    }
+    out << "  " << toString(c.outcome) << "\n";
   }
   for (const auto& c : collections) {
     if (c.outcome != Outcome::Ok && !c.message.empty()) {
@@ -78,23 +96,24 @@ void RunSummary::print(std::ostream& out) const {
     }
   }
   if (!token_problem.empty()) out << "- token store: " << token_problem << "\n";
-  const int code = exitCode();
-  out << "exit " << code
-      << (code == token_exit && !token_problem.empty()
-              ? (token_exit == kExitInterrupted
+  const ErrorKind kind = ending();
+  out << "exit " << exit_code
+      << (kind == token_failure && !token_problem.empty()
+              ? (token_failure == ErrorKind::Interrupted
                      ? ": the refreshed token could not be saved (see above); run again"
                      : ": the refreshed token could not be saved (see above); a login will be "
                        "needed")
-          : code == kExitOk          ? ": every collection synced"
-          : code == kExitPartial
+          : kind == ErrorKind::None    ? ": every collection synced"
+          : kind == ErrorKind::Partial
               ? (std::all_of(collections.begin(), collections.end(),
                              [](const CollectionSummary& c) { return c.outcome == Outcome::Failed; })
                      ? ": every collection failed (see above)"
                      : ": partial, some collections failed (see above); the rest landed")
-          : code == kExitLoginNeeded ? ": login needed"
-          : code == kExitInterrupted ? ": interrupted; safe to run again"
-          : code == kExitUnavailable ? ": the Oura API could not be reached; nothing was done"
-                                     : "")
+          : kind == ErrorKind::LoginNeeded ? ": login needed"
+          : kind == ErrorKind::Interrupted ? ": interrupted; safe to run again"
+          : kind == ErrorKind::Unavailable
+              ? ": the Oura API could not be reached; nothing was done"
+              : "")
       << "\n";
 }
 
@@ -111,19 +130,6 @@ const char* outcomeName(Outcome outcome) noexcept {
   return "unknown";
 }
 
-const char* exitName(int code) noexcept {
-  switch (code) {
-    case kExitOk: return "ok";
-    case kExitPartial: return "partial";
-    case kExitUsage: return "usage";
-    case kExitUnavailable: return "unavailable";
-    case kExitInterrupted: return "interrupted";
-    case kExitLoginNeeded: return "login_needed";
-    case kExitConfig: return "config";
-    default: return "internal";
-  }
-}
-
 namespace {
 
 std::string isoTime(std::int64_t ms) {
@@ -135,13 +141,13 @@ std::string isoTime(std::int64_t ms) {
 
 void RunSummary::writeJson(std::ostream& out, const std::string& command,
                            std::int64_t started_at_ms, std::int64_t finished_at_ms, int exit_code,
-                           const std::string& error) const {
+                           const std::string& outcome, const std::string& error) const {
   Poco::JSON::Object root(Poco::JSON_PRESERVE_KEY_ORDER);
   root.set("command", command);
   root.set("started_at", isoTime(started_at_ms));
   root.set("finished_at", isoTime(finished_at_ms));
   root.set("exit_code", exit_code);
-  root.set("outcome", std::string(exitName(exit_code)));
+  root.set("outcome", outcome);
   if (!error.empty()) root.set("error", error);
   else if (!token_problem.empty()) root.set("error", token_problem);
   else root.set("error", Poco::Dynamic::Var());

@@ -1,6 +1,9 @@
 #pragma once
-// The outcome of a run: per collection, what was fetched and written and how it ended; the exit
-// code of docs/retries.md's table for the whole run; the table on stderr and --summary-json.
+// The outcome of a run: per collection, what was fetched and written and how it ended; how the
+// whole run ended (an ErrorKind, which cli/exit_codes.hpp turns into docs/retries.md's exit code);
+// the table on stderr and --summary-json.
+
+#include "errors.hpp"
 
 #include <cstdint>
 #include <ostream>
@@ -22,9 +25,6 @@ const char* toString(Outcome outcome) noexcept;
 // The outcome as one word for machines (--summary-json, the run log): ok, failed,
 // not_authorised, upgrade_required, login_needed, interrupted.
 const char* outcomeName(Outcome outcome) noexcept;
-// An exit code as one word (--summary-json, the run log): ok, partial, usage, unavailable,
-// interrupted, login_needed, config; anything else is internal.
-const char* exitName(int code) noexcept;
 
 struct CollectionSummary {
   std::string collection;
@@ -42,6 +42,8 @@ struct CollectionSummary {
   std::uint64_t warnings = 0;    // lenient-parsing warnings (absent required key, wrong type)
   std::uint64_t inserted = 0;    // as reported by the sinks
   std::uint64_t updated = 0;
+  std::uint64_t rate_limited = 0;  // 429 answers among the requests
+  double duration_seconds = 0;     // from its start to its end (metrics)
   Outcome outcome = Outcome::Ok;
   bool unreachable = false;      // failed without ever reaching the API (connection refused...)
   std::string message;           // what failed and what to do
@@ -50,14 +52,16 @@ struct CollectionSummary {
 struct RunSummary {
   std::vector<CollectionSummary> collections;
   // Set when the run refreshed its token but could not save the new pair (token_provider.hpp
-  // unsavedRefresh()): its exit code (69, 75 or 78) replaces 0 and 1, and its message is a line
-  // of the summary (and the JSON's `error`).
-  int token_exit = 0;
+  // unsavedRefresh()): its kind (Unavailable, Interrupted or Config) replaces None and Partial,
+  // and its message is a line of the summary (and the JSON's `error`).
+  ErrorKind token_failure = ErrorKind::None;
   std::string token_problem;
-  // The exit code of DESIGN.md's table for this run.
-  int exitCode() const;
-  // A human-readable table and one line per failure with what to do.
-  void print(std::ostream& out) const;
+  std::int64_t started_at_ms = 0;  // when the run started (the run log)
+  // How the run ended (DESIGN.md "Errors and exit codes"): None when every collection synced.
+  ErrorKind ending() const;
+  // A human-readable table, one line per failure with what to do, and the last line
+  // "exit <exit_code>: <what it means>".
+  void print(std::ostream& out, int exit_code) const;
   // The same data as JSON (`--summary-json`, docs/operations.md "Run summary"):
   //   {"command", "started_at", "finished_at" (ISO 8601 UTC), "exit_code", "outcome"
   //    (ok|partial|unavailable|internal|interrupted|login_needed|config|usage), "error"
@@ -68,7 +72,8 @@ struct RunSummary {
   //    "totals": {requests, retries, documents, rows, inserted, updated, skipped, warnings,
   //    rejected, replaced}}
   void writeJson(std::ostream& out, const std::string& command, std::int64_t started_at_ms,
-                 std::int64_t finished_at_ms, int exit_code, const std::string& error) const;
+                 std::int64_t finished_at_ms, int exit_code, const std::string& outcome,
+                 const std::string& error) const;
 };
 
 }  // namespace oura::core

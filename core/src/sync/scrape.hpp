@@ -32,14 +32,16 @@ struct ScrapeOptions {
 std::vector<std::string> splitList(const std::vector<std::string>& items);
 
 // The collections a run covers: `requested` (--collections, comma-separated items) or else the
-// manifest's list, or else every served collection. Throws ExitError: unknown names are 64 from
-// the command line, 78 from the manifest.
+// manifest's list, or else every served collection. Throws Error: unknown names are Usage from
+// the command line, Config from the manifest.
 std::vector<const ServedCollection*> selectCollections(const Runtime& runtime,
                                                        const std::vector<std::string>& requested);
 
-// Runs a scrape. `stop` becomes true on SIGINT/SIGTERM: nothing new starts.
-// Throws ExitError for usage errors (unknown --collections name: 64), configuration errors (78),
-// a missing token (77) and sinks that cannot open (69), all before any request.
+// Runs a scrape. `stop` becomes true on SIGINT/SIGTERM: nothing new starts. The sinks stay open:
+// the caller records the run (run_log.hpp recordRun) and closes them (sink_writer.hpp closeSinks).
+// Throws Error for usage errors (unknown --collections name: Usage), configuration errors
+// (Config), a missing token (LoginNeeded) and sinks that cannot open (Unavailable), all before
+// any request.
 RunSummary runScrape(Runtime& runtime, const ScrapeOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace oura::core

@@ -1,6 +1,6 @@
 #include "sync/sink_writer.hpp"
 
-#include "cli/exit_codes.hpp"
+#include "errors.hpp"
 
 #include <oura_sdk/errors.hpp>
 
@@ -58,12 +58,12 @@ void openSinks(Runtime& rt, const std::vector<const sdk::CollectionSpec*>& specs
     try {
       sink.plugin->open(rt.manifest.account, specs);
     } catch (const sdk::RunLockedError& e) {
-      throw ExitError(kExitInterrupted, "sink " + sink.name + ": " + e.what() +
+      throw Error(ErrorKind::Interrupted, "sink " + sink.name + ": " + e.what() +
                                             "; nothing was done, run again later");
     } catch (const sdk::ConfigError& e) {
-      throw ExitError(kExitConfig, "sink " + sink.name + ": " + e.what());
+      throw Error(ErrorKind::Config, "sink " + sink.name + ": " + e.what());
     } catch (const std::exception& e) {
-      throw ExitError(kExitUnavailable, "sink " + sink.name + " cannot open: " + e.what() +
+      throw Error(ErrorKind::Unavailable, "sink " + sink.name + " cannot open: " + e.what() +
                                             "; nothing was fetched");
     }
   }

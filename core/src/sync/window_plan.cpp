@@ -6,20 +6,43 @@ namespace oura::core {
 
 int requestDays(int max_window_days) { return std::max(1, max_window_days - 2); }
 
-// The windows a collection's run fetches one after another (the window plan of DESIGN.md):
-// date windows of at most max_window_days asked, datetime windows of at most 30 days asked;
-// snapshots and full re-fetches are one request walk.
-std::vector<DayRange> planWindows(const sdk::CollectionSpec& spec, const DayRange& window) {
+QueryParams dateQuery(const DayRange& days) {
+  return {{"start_date", formatDay(days.first - 1)}, {"end_date", formatDay(days.last + 1)}};
+}
+
+QueryParams dateTimeQuery(const DayRange& days) {
+  return {{"start_datetime", formatDay(days.first) + "T00:00:00+00:00"},
+          {"end_datetime", formatDay(days.last + 1) + "T00:00:00+00:00"}};
+}
+
+std::vector<PlannedWindow> planWindows(const sdk::CollectionSpec& spec, const DayRange& window) {
+  std::vector<PlannedWindow> plan;
   switch (spec.strategy) {
     case sdk::SyncStrategy::DateWindow:
-      return splitWindow(window, requestDays(spec.max_window_days));
-    case sdk::SyncStrategy::DateTimeWindow:
-      return splitWindow(window, requestDays(std::min(spec.max_window_days, 30)));
-    case sdk::SyncStrategy::Snapshot:
-    case sdk::SyncStrategy::FullRefetch:
+      for (const DayRange& days : splitWindow(window, requestDays(spec.max_window_days))) {
+        plan.push_back({days, dateQuery(days), Keep::ByDay});
+      }
       break;
+    case sdk::SyncStrategy::DateTimeWindow:
+      for (const DayRange& days :
+           splitWindow(window, std::max(1, std::min(spec.max_window_days, kMaxDateTimeDays)))) {
+        plan.push_back({days, dateTimeQuery(days), Keep::ByDay});
+      }
+      break;
+    case sdk::SyncStrategy::Snapshot:
+      plan.push_back({window, {}, Keep::All});
+      break;
+    case sdk::SyncStrategy::FullRefetch: {
+      // The whole history every run, so a period that was open last time closes: from the first
+      // day Oura can hold (or the run's own start, if earlier) through today, whatever --until
+      // says.
+      const DayRange history{std::min(window.first, parseDay(kHistoryStart)),
+                             std::max(window.last, today())};
+      plan.push_back({history, dateQuery(history), Keep::All});
+      break;
+    }
   }
-  return {window};
+  return plan;
 }
 
 }  // namespace oura::core

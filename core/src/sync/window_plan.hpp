@@ -1,10 +1,13 @@
 #pragma once
-// The window plan (DESIGN.md): which windows a collection's run fetches, and the query of each.
+// The window plan (DESIGN.md "Window plan"): which windows a collection's run fetches, and the
+// query of each.
 
+#include "http/api_client.hpp"
 #include "sync/days.hpp"
 
 #include <oura_sdk/endpoint.hpp>
 
+#include <string>
 #include <vector>
 
 namespace oura::core {
@@ -14,10 +17,12 @@ namespace oura::core {
 inline constexpr const char* kHistoryStart = "2015-01-01";
 // The earliest day a run may ask for (a safety bound well before kHistoryStart).
 inline constexpr const char* kEarliestDay = "2010-01-01";
+// The widest datetime request Oura answers (heartrate, ring_battery_level), in days.
+inline constexpr int kMaxDateTimeDays = 30;
 
 // Which fetched documents a batch keeps.
 enum class Keep {
-  ByDay,  // only those whose own day (CollectionSpec::day_field) is inside the chunk
+  ByDay,  // only those whose own day (CollectionSpec::day_field) is inside the window
   All,    // every document (snapshots and full re-fetches)
 };
 
@@ -25,9 +30,27 @@ enum class Keep {
 // chunk of days must be two days shorter than the widest request allowed.
 int requestDays(int max_window_days);
 
-// The windows a collection's run fetches (the window plan of DESIGN.md): date windows of at
-// most max_window_days asked, datetime windows of at most 30 days asked; snapshots and full
-// re-fetches are one request walk.
-std::vector<DayRange> planWindows(const sdk::CollectionSpec& spec, const DayRange& window);
+// One window of a collection's plan: the days it keeps (and that its sync state records), the
+// query that fetches them, and which documents it keeps.
+struct PlannedWindow {
+  DayRange days;
+  QueryParams query;
+  Keep keep = Keep::ByDay;
+};
+
+// The query of a date window: one day wider on each side (end_date is exclusive for some
+// collections and inclusive for others; /sleep filters on the UTC bedtime start and /workout on
+// the UTC date). Rows are then kept by their own day, so the widening never adds a day.
+QueryParams dateQuery(const DayRange& days);
+// The query of a datetime window: exactly its days by instant, [first 00:00 UTC, last + 1 day
+// 00:00 UTC). Samples carry UTC timestamps and are kept by their UTC date, so a sample at an
+// edge instant (an end bound the server treats as inclusive) is kept by one window only.
+QueryParams dateTimeQuery(const DayRange& days);
+
+// The windows a collection's run fetches (the window plan of DESIGN.md), in order of their days:
+// date windows of at most max_window_days asked (requestDays kept), datetime windows of at most
+// 30 days asked and kept; snapshots are one request walk without days, full re-fetches one walk
+// over the whole history (kHistoryStart, or `window`'s start if earlier, through today or later).
+std::vector<PlannedWindow> planWindows(const sdk::CollectionSpec& spec, const DayRange& window);
 
 }  // namespace oura::core

@@ -158,8 +158,35 @@ FileTokenStore::~FileTokenStore() = default;
 
 std::string FileTokenStore::describe() const { return "file " + path_; }
 
+void FileTokenStore::checkFolder() const {
+  // Whoever may write the folder may swap the token file (or plant one): refused like a file
+  // that group or others may write. A root-owned sticky folder (/tmp) only lets owners replace
+  // their own files.
+  struct stat st {};
+  if (::stat(folder_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;  // reported elsewhere
+  const bool sticky_root = (st.st_mode & S_ISVTX) != 0 && st.st_uid == 0;
+  // A Kubernetes volume with `fsGroup` is group-writable for that group, with the set-group-ID
+  // bit: accepted when the group is this process's own (runAsGroup = fsGroup), so only the pod's
+  // own processes may write there. Others writing it is never accepted.
+  const bool own_fs_group = (st.st_mode & S_ISGID) != 0 && st.st_gid == ::getegid() &&
+                            (st.st_mode & S_IWOTH) == 0;
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_root && !own_fs_group) {
+    throw ConfigError("the folder " + folder_ + " of token file " + path_ + " has mode " +
+                      octalMode(st.st_mode) +
+                      ": group or others may replace the token file there, refused; run `chmod "
+                      "700 " + folder_ + "` (and log in again if someone else may have read or "
+                      "replaced the tokens)");
+  }
+  if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+    throw ConfigError("the folder " + folder_ + " of token file " + path_ + " is owned by uid " +
+                      std::to_string(st.st_uid) +
+                      ", neither this user nor root: refused (its owner may replace the file)");
+  }
+}
+
 std::optional<TokenSet> FileTokenStore::read(bool* exists) const {
   *exists = false;
+  checkFolder();
   Fd fd(::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.fd < 0) {
     const int error = errno;

@@ -40,6 +40,8 @@ class FileTokenStore : public oura::sdk::TokenStore {
  private:
   /// Takes the lock for one save/clear unless this instance already holds it.
   std::unique_ptr<oura::sdk::TokenLock> lockForWrite();
+  // Refuses a folder group or others may write (ConfigError).
+  void checkFolder() const;
   std::optional<oura::sdk::TokenSet> read(bool* exists) const;
   void removeStaleTempFiles() const;
 

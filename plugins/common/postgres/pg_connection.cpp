@@ -1,5 +1,8 @@
 #include "pg_connection.hpp"
 
+#include <dlfcn.h>
+#include <poll.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <oura_sdk/errors.hpp>
@@ -185,9 +188,62 @@ Result Connection::check(PGresult* result) {
   throw PgError(message, sqlstate, lost);
 }
 
+namespace {
+
+// SIGINT/SIGTERM of the program, when the program tells (oura-collector exports
+// oura_stop_requested(); a test harness may not): a database wait must not outlast it.
+bool stopRequested() {
+  using Probe = int (*)();
+  static const Probe probe = reinterpret_cast<Probe>(::dlsym(RTLD_DEFAULT, "oura_stop_requested"));
+  return probe != nullptr && probe() != 0;
+}
+
+}  // namespace
+
+PGresult* Connection::awaitResult() {
+  // Waits in slices of 100 ms so that a stop request cancels the statement (PQcancel): a lock
+  // wait, a long migration. The server then ends it with query_canceled and rolls back.
+  bool cancelled = false;
+  PGresult* last = nullptr;
+  for (;;) {
+    while (PQisBusy(conn_)) {
+      if (!cancelled && stopRequested()) {
+        cancelled = true;
+        if (PGcancel* cancel = PQgetCancel(conn_)) {
+          char error[256];
+          PQcancel(cancel, error, sizeof error);
+          PQfreeCancel(cancel);
+        }
+      }
+      pollfd fd{PQsocket(conn_), POLLIN, 0};
+      if (fd.fd < 0) break;
+      ::poll(&fd, 1, 100);
+      if (PQconsumeInput(conn_) == 0) break;
+    }
+    PGresult* next = PQgetResult(conn_);
+    if (next == nullptr) break;
+    if (last) PQclear(last);
+    last = next;
+    const ExecStatusType status = PQresultStatus(next);
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH ||
+        PQstatus(conn_) == CONNECTION_BAD) {
+      break;
+    }
+  }
+  if (cancelled && last != nullptr && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+    PQclear(last);
+    throw PgError(
+        "stopped by a signal while waiting on the database: the statement was cancelled and its "
+        "transaction rolled back",
+        "57014", false);
+  }
+  return last;
+}
+
 Result Connection::exec(const std::string& sql) {
   if (conn_ == nullptr) throw PgError("not connected", "", true);
-  return check(PQexec(conn_, sql.c_str()));
+  if (PQsendQuery(conn_, sql.c_str()) == 0) return check(nullptr);
+  return check(awaitResult());
 }
 
 Result Connection::exec(const std::string& sql,
@@ -199,8 +255,11 @@ Result Connection::exec(const std::string& sql,
     values.push_back(p ? p->c_str() : nullptr);
     lengths.push_back(p ? static_cast<int>(p->size()) : 0);
   }
-  return check(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                            values.data(), lengths.data(), nullptr, 0));
+  if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                        values.data(), lengths.data(), nullptr, 0) == 0) {
+    return check(nullptr);
+  }
+  return check(awaitResult());
 }
 
 Result Connection::copyIn(const std::string& copy_sql, const std::string& data) {

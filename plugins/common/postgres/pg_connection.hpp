@@ -125,6 +125,9 @@ class Connection {
 
  private:
   Result check(PGresult* result);
+  // The result of the query just sent (the last one of several statements), waiting so that a
+  // stop request (SIGINT/SIGTERM) cancels it. @throws PgError when it was cancelled so.
+  PGresult* awaitResult();
   static void onNotice(void* self, const PGresult* result);
 
   PGconn* conn_ = nullptr;

@@ -116,6 +116,7 @@ std::string encodeTokens(const sdk::TokenSet& tokens, TokenForm form, const std:
   setOptional(o, "refreshed_at", tokens.refreshed_at);
   setOptional(o, "refresh_started_at", tokens.refresh_started_at);
   setOptional(o, "refresh_rejected_at", tokens.refresh_rejected_at);
+  if (!tokens.token_url.empty()) o.set("token_url", tokens.token_url);
   std::ostringstream out;
   if (form == TokenForm::File) {
     o.stringify(out, 2);
@@ -170,6 +171,7 @@ StoredTokens decodeTokens(std::string_view text, TokenForm form) {
   t.refreshed_at = instant(*o, "refreshed_at");
   t.refresh_started_at = instant(*o, "refresh_started_at");
   t.refresh_rejected_at = instant(*o, "refresh_rejected_at");
+  t.token_url = optionalString(*o, "token_url");
   return out;
 }
 
@@ -177,7 +179,7 @@ bool sameTokenSet(const sdk::TokenSet& a, const sdk::TokenSet& b) {
   return a.access_token == b.access_token && a.refresh_token == b.refresh_token &&
          a.expires_at == b.expires_at && a.scopes == b.scopes && a.generation == b.generation &&
          a.refreshed_at == b.refreshed_at && a.refresh_started_at == b.refresh_started_at &&
-         a.refresh_rejected_at == b.refresh_rejected_at;
+         a.refresh_rejected_at == b.refresh_rejected_at && a.token_url == b.token_url;
 }
 
 }  // namespace oura::plugins::tokens

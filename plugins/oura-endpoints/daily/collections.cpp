@@ -211,7 +211,8 @@ CollectionSpec dailyCardiovascularAge() {
       spec.name, spec.openapi_schema, "predicted cardiovascular (vascular) age",
       {
           sdk::dayColumn("day the prediction belongs to", sdk::KeyNote::Key),
-          sdk::idColumn(kDocumentId),
+          // Documented as required, never present in real documents: no warning.
+          sdk::knownAbsent(sdk::idColumn(kDocumentId)),
           column("vascular_age", ColumnType::Integer, kOptional,
                  "predicted vascular age, years (18-100)"),
           column("pulse_wave_velocity", ColumnType::Real, kOptional,

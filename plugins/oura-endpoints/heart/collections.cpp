@@ -30,9 +30,12 @@ CollectionSpec heartrate() {
                  "(other values kept as sent); key with `timestamp`, because an awake and a "
                  "workout sample can share one second"),
           column("bpm", ColumnType::Integer, kRequired, "heart rate, beats per minute (bpm)"),
-          column("timestamp_unix", ColumnType::Integer, kRequired,
-                 "time of the sample as Unix time, milliseconds; documented as required but absent "
-                 "in real rows (December 2024), so usually NULL with one warning per row"),
+          // Documented as required, never present in real rows: no warning (the description
+          // above predates the known-absent flag; it is the column comment of migration 1).
+          sdk::knownAbsent(column(
+              "timestamp_unix", ColumnType::Integer, kRequired,
+              "time of the sample as Unix time, milliseconds; documented as required but absent "
+              "in real rows (December 2024), so usually NULL with one warning per row")),
       },
       {"timestamp", "source"}));
   return spec;

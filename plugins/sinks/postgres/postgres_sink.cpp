@@ -13,6 +13,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/NumberParser.h>
 #include <oura_sdk/errors.hpp>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -939,6 +940,12 @@ std::vector<int> PostgresSink::migrate(const std::vector<sdk::Migration>& migrat
     }
     const int known = migrations.empty() ? 0 : migrations.back().version;
     if (!applied.empty() && *applied.rbegin() > known) {
+      // A newer program's schema: its objects are not this program's to judge.
+    } else {
+      current = "verifying the schema against the migrations";
+      verifyAndRepair(*c, migrations, lock);
+    }
+    if (!applied.empty() && *applied.rbegin() > known) {
       logger_.warning("the database has migration " + std::to_string(*applied.rbegin()) +
                       " applied, newer than the " + std::to_string(known) +
                       " this program knows: a newer oura-collector initialised it");
@@ -954,6 +961,128 @@ std::vector<int> PostgresSink::migrate(const std::vector<sdk::Migration>& migrat
         current + " failed: " + e.what() +
         (applied_now.empty() ? std::string() : "; the migrations before it stay applied"));
   }
+}
+
+namespace {
+
+// Schema oura's objects (tables, columns with type and NOT NULL, indexes, constraints), each as
+// "kind name" -> definition; oura.schema_migrations is the sink's bookkeeping and left out.
+std::map<std::string, std::string> catalogue(Connection& c) {
+  Result r = c.exec(
+      "SELECT 'table oura.' || c.relname, '' FROM pg_catalog.pg_class c "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = 'oura' AND c.relkind IN ('r', 'p') AND c.relname <> 'schema_migrations' "
+      "UNION ALL "
+      "SELECT 'column oura.' || c.relname || '.' || a.attname, "
+      "format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END "
+      "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = 'oura' AND c.relkind IN ('r', 'p') AND c.relname <> 'schema_migrations' "
+      "AND a.attnum > 0 AND NOT a.attisdropped "
+      "UNION ALL "
+      "SELECT 'index oura.' || i.relname, pg_catalog.pg_get_indexdef(i.oid) "
+      "FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid "
+      "JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = i.relnamespace "
+      "WHERE n.nspname = 'oura' AND t.relname <> 'schema_migrations' "
+      "UNION ALL "
+      "SELECT 'constraint oura.' || t.relname || '.' || k.conname, "
+      "pg_catalog.pg_get_constraintdef(k.oid) "
+      "FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class t ON t.oid = k.conrelid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace "
+      "WHERE n.nspname = 'oura' AND t.relname <> 'schema_migrations'");
+  std::map<std::string, std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out[r.value(i, 0)] = r.value(i, 1);
+  return out;
+}
+
+// "missing: table oura.daily_sleep (and its 12 columns...), ...; different: ..." of what
+// `present` lacks or has otherwise than `expected`; empty when they agree on every expected
+// object (objects the migrations do not create are left alone: an operator's own index).
+std::string schemaDifferences(const std::map<std::string, std::string>& expected,
+                              const std::map<std::string, std::string>& present) {
+  std::set<std::string> missing_tables;
+  std::vector<std::string> missing, different;
+  for (const auto& [object, definition] : expected) {
+    auto found = present.find(object);
+    if (found == present.end()) {
+      if (object.rfind("table ", 0) == 0) missing_tables.insert(object.substr(6));
+      missing.push_back(object);
+    } else if (found->second != definition) {
+      different.push_back(object + " (is " + found->second + ", the migrations make " +
+                          definition + ")");
+    }
+  }
+  // A missing table's columns, indexes and constraints are implied: name the table only.
+  std::vector<std::string> shown;
+  for (const std::string& object : missing) {
+    bool implied = false;
+    for (const std::string& table : missing_tables) {
+      const std::size_t space = object.find(' ');
+      const std::string name = object.substr(space + 1);
+      if (object.rfind("table ", 0) != 0 &&
+          (name.rfind(table + ".", 0) == 0 || (object.rfind("index ", 0) == 0 &&
+                                               expected.at(object).find(" ON " + table + " ") !=
+                                                   std::string::npos))) {
+        implied = true;
+      }
+    }
+    if (!implied) shown.push_back(object);
+  }
+  auto list = [](const std::vector<std::string>& items) {
+    std::string text;
+    for (std::size_t i = 0; i < items.size() && i < 10; ++i) text += (i ? ", " : "") + items[i];
+    if (items.size() > 10) text += " and " + std::to_string(items.size() - 10) + " more";
+    return text;
+  };
+  std::string out;
+  if (!shown.empty()) out += "missing: " + list(shown);
+  if (!different.empty()) out += std::string(out.empty() ? "" : "; ") + "different: " + list(different);
+  return out;
+}
+
+}  // namespace
+
+void PostgresSink::verifyAndRepair(Connection& c, const std::vector<sdk::Migration>& migrations,
+                                   const std::string& lock) {
+  // What the migrations build, learnt by building it: in a transaction that is rolled back,
+  // schema oura is renamed aside and every migration runs into a fresh one.
+  std::map<std::string, std::string> expected;
+  c.exec("BEGIN");
+  try {
+    c.exec("SELECT pg_advisory_xact_lock($1::bigint)", {lock});
+    c.exec("ALTER SCHEMA oura RENAME TO oura_verify_" + std::to_string(c.backendPid()));
+    c.exec("CREATE SCHEMA oura");
+    for (const sdk::Migration& m : migrations) c.exec(m.sql);
+    expected = catalogue(c);
+  } catch (const PgError& e) {
+    if (e.sqlstate() != "42501") throw;  // not a missing privilege
+    c.rollbackQuietly();
+    logger_.warning("cannot verify the schema against the migrations (" + std::string(e.what()) +
+                    "): the role running init-db needs CREATE on the database for that");
+    return;
+  }
+  c.exec("ROLLBACK");
+  const auto present = catalogue(c);
+  const std::string before = schemaDifferences(expected, present);
+  if (before.empty()) return;
+  // Every migration creates with IF NOT EXISTS: running them all again creates what is missing
+  // and leaves every existing table and row as it is.
+  logger_.warning("the database schema does not match the migrations (" + before +
+                  "); re-creating what is missing");
+  c.exec("BEGIN");
+  c.exec("SELECT pg_advisory_xact_lock($1::bigint)", {lock});
+  for (const sdk::Migration& m : migrations) c.exec(m.sql);
+  c.exec("COMMIT");
+  const std::string after = schemaDifferences(expected, catalogue(c));
+  if (!after.empty()) {
+    throw sdk::ConfigError("the database schema differs from the migrations and cannot be "
+                           "repaired by re-creating missing objects: " + after +
+                           "; fix these objects by hand (or restore the database), then run "
+                           "init-db again");
+  }
+  logger_.warning("re-created the missing schema objects (" + before +
+                  "); existing tables and rows were not touched");
 }
 
 std::optional<int> PostgresSink::schemaVersion() {

@@ -81,6 +81,11 @@ class PostgresSink : public sdk::SinkPlugin {
   const ConnectionSettings& settings() const { return settings_; }
 
  private:
+  // After migrate(): compares schema oura with what the migrations build (built in a rolled-back
+  // transaction, oura renamed aside), re-creates what is missing (every migration again: IF NOT
+  // EXISTS throughout), and throws sdk::ConfigError naming what still differs.
+  void verifyAndRepair(Connection& c, const std::vector<sdk::Migration>& migrations,
+                       const std::string& lock);
   /// Connects when not connected (after a lost connection: again, and forgets its locks).
   /// @throws sdk::UnavailableError.
   Connection& connection();

@@ -3,6 +3,8 @@
 
 #include <fstream>
 #include <ostream>
+#include <sstream>
+#include <string>
 
 namespace oura::plugins {
 
@@ -21,8 +23,13 @@ class StdoutSink : public oura::sdk::SinkPlugin {
   oura::sdk::Logger logger_;
   std::string path_;
   bool include_raw_;
-  std::ofstream file_;
+  bool append_ = false;            // mode = "append"
+  unsigned permissions_ = 0600;    // of a file the sink creates
+  int fd_ = -1;                    // the output file (O_NOFOLLOW, regular)
+  std::string temp_path_;          // mode = "replace": the new file, renamed over path_ on close
+  std::ostringstream buffer_;      // one batch's lines, written with one write()
   std::ostream* out_ = nullptr;
+  bool flushToFile();
 };
 
 }  // namespace oura::plugins

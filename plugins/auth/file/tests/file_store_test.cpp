@@ -182,6 +182,44 @@ TEST(FileTokenStore, AFileGroupOrOthersMayReadOrWriteIsRefusedNamingPathAndMode)
   EXPECT_TRUE(store->load().has_value());
 }
 
+TEST(FileTokenStore, AFolderGroupOrOthersMayWriteIsRefusedLikeTheFile) {
+  TempFolder tmp;
+  const std::string path = tmp.file("tokens.json");
+  auto store = fileStore(path);
+  ASSERT_TRUE(store->save(fullTokenSet(1, "folder"), 0));
+  for (mode_t mode : {0777, 0770, 0707, 0730}) {
+    SCOPED_TRACE(mode);
+    ASSERT_EQ(::chmod(tmp.dir().c_str(), mode), 0);
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
+    try {
+      store->load();
+      ADD_FAILURE() << "loaded from a folder of mode " << octal;
+    } catch (const ConfigError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find(tmp.dir()), std::string::npos) << m;
+      EXPECT_NE(m.find(octal), std::string::npos) << m;
+      EXPECT_NE(m.find("chmod 700"), std::string::npos) << m;
+    }
+    EXPECT_THROW(store->save(fullTokenSet(2, "folder"), 1), ConfigError);
+  }
+  ASSERT_EQ(::chmod(tmp.dir().c_str(), 0750), 0);  // readable by the group: fine
+  EXPECT_TRUE(store->load().has_value());
+  // A Kubernetes fsGroup volume: set-group-ID, writable by this process's own group: fine; the
+  // same for another group, or writable by others, is refused.
+  ASSERT_EQ(::chown(tmp.dir().c_str(), static_cast<uid_t>(-1), ::getegid()), 0);
+  ASSERT_EQ(::chmod(tmp.dir().c_str(), 02770), 0);
+  EXPECT_TRUE(store->load().has_value());
+  ASSERT_EQ(::chmod(tmp.dir().c_str(), 02777), 0);
+  EXPECT_THROW(store->load(), ConfigError);
+  if (::geteuid() == 0) {  // only root may give the folder a group it is not in
+    ASSERT_EQ(::chown(tmp.dir().c_str(), static_cast<uid_t>(-1), ::getegid() + 1), 0);
+    ASSERT_EQ(::chmod(tmp.dir().c_str(), 02770), 0);
+    EXPECT_THROW(store->load(), ConfigError);
+  }
+  ASSERT_EQ(::chmod(tmp.dir().c_str(), 0700), 0);
+}
+
 TEST(FileTokenStore, ASymbolicLinkIsRefused) {
   TempFolder tmp;
   const std::string real = tmp.file("real.json");
