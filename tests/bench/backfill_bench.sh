@@ -155,8 +155,8 @@ def count(collection, a=None, b=None):
 def pages(n, size):
     return max(1, math.ceil(n / size))
 
-# The product's window plan (core/src/sync/window_plan.cpp): date windows keep 363 days and ask
-# 365 (one day wider on each side; max_window_days 365); datetime windows ask and keep exactly
+# The product's window plan (core/src/sync/window_plan.cpp): date windows keep 362 days and ask
+# 365 (one day wider before, two after; max_window_days 365); datetime windows ask and keep exactly
 # 30 days; snapshots: every page, no dates; full re-fetch (rest_mode_period): the whole history in
 # one request (2015-01-01 .. today, asked one day wider).
 # The ideal lower bound: a date collection's documents in the fewest pages (and no fewer
@@ -177,13 +177,13 @@ bound = {}   # collection -> (lower bound: pages of the days kept, pages of the 
 ideal = {}
 docs = {}
 for c in DATE + SERIES:
-    keep, size = (363, PAGE) if c in DATE else (30, SERIES_PAGE)
+    keep, size = (362, PAGE) if c in DATE else (30, SERIES_PAGE)
     kept = asked = n_all = 0
     for a, b in windows(keep):
         n = count(c, a, b)
         n_all += n
         kept += pages(n, size)
-        asked += pages(count(c, a - timedelta(days=1), b + timedelta(days=1)), size) if c in DATE else pages(n, size)
+        asked += pages(count(c, a - timedelta(days=1), b + timedelta(days=2)), size) if c in DATE else pages(n, size)
     bound[c], docs[c] = (kept, asked), n_all
     ideal[c] = max(len(windows(365)), pages(n_all, size)) if c in DATE else kept
 n = count("ring_configuration"); bound["ring_configuration"] = (pages(n, PAGE),) * 2; docs["ring_configuration"] = n

@@ -3,8 +3,8 @@
 // 5-year backfill's rows: 2.6 of its 3.8 million). Prints the time per sample row; asserts
 // nothing. Build it against two SDK libraries to compare mappers (docs/performance.md
 // "Timestamps"):
-//   g++ -O2 -std=c++20 -I core/include tests/bench/mapping_bench.cpp -L TREE/core -loura-sdk \
-//       -lPocoJSON -lPocoFoundation -Wl,-rpath,TREE/core -o /tmp/mapping_bench
+//   g++ -O2 -std=c++20 -I core/include tests/bench/mapping_bench.cpp -L TREE/core -loura-sdk
+//       -lPocoJSON -lPocoFoundation -Wl,-rpath,TREE/core -o /tmp/mapping_bench  (one line)
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/schema.hpp>
 

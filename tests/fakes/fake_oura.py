@@ -14,6 +14,7 @@ import zlib
 import base64
 import binascii
 import collections
+import copy
 import datetime as dt
 import functools
 import glob
@@ -975,6 +976,72 @@ def gen_ring_configuration(ctx):
 
 
 # --------------------------------------------------------------------------------------
+# Edge documents (--edge-offsets): documents whose UTC filter date is not their local day
+# --------------------------------------------------------------------------------------
+
+# --edge-offsets: UTC offsets in minutes, one per day in turn (by the day's ordinal); None: off.
+EDGE_OFFSETS = None
+
+
+def parse_offsets(text):
+    """'-06:00,-10:00,+09:00,+14:00' -> [-360, -600, 540, 840] (minutes)."""
+    out = []
+    for part in text.split(","):
+        match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", part.strip())
+        if not match or int(match.group(2)) > 14 or int(match.group(3)) > 59:
+            raise ValueError("expected offsets like -06:00,+14:00, got %r" % part)
+        minutes = int(match.group(2)) * 60 + int(match.group(3))
+        out.append(-minutes if match.group(1) == "-" else minutes)
+    return out
+
+
+def fixed_moment(day, secs, offset_minutes):
+    """The wall-clock moment `secs` after `day` 00:00 at a fixed UTC offset: (ISO text, epoch)."""
+    local = (day - EPOCH_DATE).days * 86400 + secs
+    days, sec = divmod(local, 86400)
+    sign = "-" if offset_minutes < 0 else "+"
+    text = "%sT%02d:%02d:%02d%s%02d:%02d" % ((EPOCH_DATE + dt.timedelta(days=days)).isoformat(), sec // 3600,
+                                            sec // 60 % 60, sec % 60, sign, abs(offset_minutes) // 60,
+                                            abs(offset_minutes) % 60)
+    return text, local - offset_minutes * 60
+
+
+# Collections filtered on the UTC date of a time field, which edge documents are added to.
+EDGE_TIME_FIELDS = {"sleep": ("bedtime_start", "bedtime_end"), "workout": ("start_datetime", "end_datetime"),
+                    "session": ("start_datetime", "end_datetime")}
+
+
+def edge_documents(collection, rng, day, ctx, generator):
+    """Two more documents of `day` for `collection`, at the edges of the local day (00:05 and
+    23:50) at the day's --edge-offsets offset: at -06:00 the late one starts on the next UTC
+    date, at +14:00 the early one on the previous UTC date. Built by the collection's own
+    generator, then moved to those times (ids made distinct)."""
+    offset = EDGE_OFFSETS[day.toordinal() % len(EDGE_OFFSETS)]
+    start_field, end_field = EDGE_TIME_FIELDS[collection]
+    out = []
+    for index, secs in enumerate((5 * 60, 23 * 3600 + 50 * 60)):
+        base = None
+        for attempt in range(50):  # a generator may return nothing on a day: draw again
+            made = generator(random.Random("%s|edge|%s|%d|%d" % (ctx.seed, day, index, attempt)), day, ctx)
+            made = [made] if isinstance(made, dict) else list(made or ())
+            made = [d for d in made if d.get("type") not in ("deleted", "rest", "late_nap")]
+            if made:
+                base = copy.deepcopy(made[0])
+                break
+        if base is None:
+            continue
+        start_text, start_epoch = fixed_moment(day, secs, offset)
+        base["id"] = doc_uuid_n(ctx.seed, collection + "#edge", day, index)
+        base["day"] = day.isoformat()
+        base[start_field] = start_text
+        base[end_field] = fixed_moment(day, secs + 600, offset)[0]
+        if collection == "sleep":
+            base["type"] = "sleep"
+        out.append(base)
+    return out
+
+
+# --------------------------------------------------------------------------------------
 # The routing table
 # --------------------------------------------------------------------------------------
 
@@ -1186,6 +1253,9 @@ class Store:
             result = ()
         elif isinstance(result, dict):
             result = (result,)
+        if EDGE_OFFSETS and collection in EDGE_TIME_FIELDS:
+            result = tuple(result) + tuple(edge_documents(collection, rng, day, self,
+                                                          COLLECTIONS[collection].generator))
         with self._lock:
             self._days[collection].put(day, result)
         return result
@@ -1214,9 +1284,10 @@ class Store:
         elif spec.filter_day is None:
             items = self._days_between(collection, lo, hi)
         else:
-            # The filter day is the own day or the day before (a UTC date of a local
-            # moment of that day or the evening before), so one day more is enough.
-            items = [doc for doc in self._days_between(collection, lo, hi + ONE_DAY)
+            # The filter day is the own day, the day before (a UTC date of a local moment of
+            # that day or the evening before, or east of UTC) or the day after (west of UTC),
+            # so one day more on each side is enough.
+            items = [doc for doc in self._days_between(collection, lo - ONE_DAY, hi + ONE_DAY)
                      if (lambda d: d is not None and lo <= d <= hi)(spec.filter_day(doc))]
         with self._lock:
             self._windows[collection].put(key, items)
@@ -1768,6 +1839,32 @@ class State:
 
 ALL_SCOPES = "email personal daily heartrate workout tag session spo2Daily"
 
+# --scope-gating: the scope each collection needs on the live server (docs/DESIGN.md "Oura API
+# facts"), which the OpenAPI export does not say: daily_resilience needs `stress`,
+# daily_cardiovascular_age and vO2_max `heart_health`, ring_configuration and ring_battery_level
+# `ring_configuration`, daily_spo2 `spo2` (granted under that name; the export's `spo2Daily` is
+# the same scope). New-portal applications see every name with an `extapi:` prefix.
+LIVE_SCOPES = {
+    "daily_activity": "daily", "daily_sleep": "daily", "daily_readiness": "daily",
+    "daily_stress": "daily", "daily_spo2": "spo2", "daily_resilience": "stress",
+    "daily_cardiovascular_age": "heart_health", "vO2_max": "heart_health",
+    "sleep": "daily", "sleep_time": "daily", "rest_mode_period": "daily",
+    "workout": "workout", "session": "session", "tag": "tag", "enhanced_tag": "tag",
+    "heartrate": "heartrate", "ring_configuration": "ring_configuration",
+    "ring_battery_level": "ring_configuration", "personal_info": "personal",
+}
+SCOPE_ALIASES = {"spo2Daily": "spo2"}
+
+
+def scope_allows(granted, collection):
+    """Whether a space-separated scope string grants `collection` (aliases and `extapi:`)."""
+    names = set()
+    for name in (granted or "").split():
+        if name.startswith("extapi:"):
+            name = name[len("extapi:"):]
+        names.add(SCOPE_ALIASES.get(name, name))
+    return LIVE_SCOPES.get(collection) in names
+
 
 class OAuthState:
     """Issued codes and tokens, counters and switches of the fake's OAuth2 endpoints."""
@@ -1809,6 +1906,12 @@ class OAuthState:
         self.access[access] = {"expires_at": time.time() + self.lifetime, "scope": scope, "family": family}
         self.refresh[refresh] = {"scope": scope, "family": family, "valid": True}
         return access, refresh
+
+    def access_scope(self, token):
+        """The scope (space-separated) an access token was issued with, or None."""
+        with self.lock:
+            entry = self.access.get(token)
+            return entry["scope"] if entry is not None else None
 
     def access_valid(self, token):
         with self.lock:
@@ -2383,7 +2486,16 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(latency_ms / 1000.0)
         wait = self.state.rate_limited(arrival)
         if wait is not None:
-            self.send_json(429, {"detail": "Too Many Requests"}, headers={"Retry-After": str(wait)})
+            headers = {"Retry-After": str(wait)}
+            mode = self.state.args.rate_limit_429_headers
+            if mode is not None:
+                # Only the 429 says the budget: Limit, the reset and (mode "window") the window.
+                limit, window = self.state.rate_limit
+                headers.update({"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
+                                "X-RateLimit-Reset": str(wait)})
+                if mode == "window":
+                    headers["X-RateLimit-Window"] = ("%g" % window)
+            self.send_json(429, {"detail": "Too Many Requests"}, headers=headers)
             return 429
         collection = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else None
         # Unknown routes answer FastAPI's 404 before any auth check.
@@ -2402,6 +2514,23 @@ class Handler(BaseHTTPRequestHandler):
         if not accepted:
             self.send_json(401, {"detail": "Unauthorized access: invalid or expired token."})
             return 401
+        if self.state.args.scope_gating:
+            if self.state.args.require_oauth:
+                granted = self.state.oauth.access_scope(authorization[len("Bearer "):])
+            else:
+                granted = self.state.args.granted_scopes
+                if granted is None:
+                    granted = ALL_SCOPES
+            if not scope_allows(granted, collection):
+                # The live server answers a scope not granted like an expired token: 401, the
+                # same body (optionally RFC 6750's insufficient_scope, --insufficient-scope-header).
+                headers = None
+                if self.state.args.insufficient_scope_header:
+                    headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="%s"'
+                                                   % LIVE_SCOPES[collection]}
+                self.send_json(401, {"detail": "Unauthorized access: invalid or expired token."},
+                               headers=headers)
+                return 401
         cursor = query.get("next_token") or ""  # `next_token=` (empty) means no cursor (recorded/README.md)
         fault = self.state.take_fault(collection, bool(cursor))
         if fault is not None and fault["kind"] == "reset":
@@ -2607,10 +2736,18 @@ def main(argv=None):
                         help="answer 429 (with Retry-After) to a request when N requests arrived in the last SECONDS")
     parser.add_argument("--rate-limit-headers", action="store_true",
                         help="send X-RateLimit-Limit/-Remaining/-Reset of the rate limit with every API answer")
+    parser.add_argument("--rate-limit-429-headers", choices=("window", "reset"), default=None,
+                        help="a 429 of --rate-limit also sends X-RateLimit-Limit, -Remaining 0 and "
+                             "-Reset, and with 'window' X-RateLimit-Window (its SECONDS); other "
+                             "answers send none (unless --rate-limit-headers)")
     parser.add_argument("--stats-window", type=float, default=300.0,
                         help="seconds of the sliding window of /_fake/stats max_in_window (default 300)")
     parser.add_argument("--no-gzip", action="store_true", help="never gzip bodies, even when asked")
     parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    parser.add_argument("--edge-offsets", metavar="OFFSETS", default=None,
+                        help="add to every day of sleep, workout and session two documents at 00:05 "
+                             "and 23:50 local time, at these UTC offsets one day after another "
+                             "(e.g. --edge-offsets=-06:00,-10:00,+09:00,+14:00: with =, as it starts with a minus)")
     parser.add_argument("--client-id", default="test-client", help="the OAuth2 client id accepted")
     parser.add_argument("--client-secret", default="test-secret", help="the OAuth2 client secret accepted")
     parser.add_argument("--new-portal", action="store_true",
@@ -2625,6 +2762,13 @@ def main(argv=None):
                         help="delay before answering each POST /oauth/token")
     parser.add_argument("--token-delay-count", type=int, default=None,
                         help="delay only the first N token requests (default: every one)")
+    parser.add_argument("--scope-gating", action="store_true",
+                        help="answer 401 to a collection whose live scope (LIVE_SCOPES) the token "
+                             "was not granted (OAuth tokens: their scope; --token: --granted-scopes, "
+                             "default the OpenAPI export's 8)")
+    parser.add_argument("--insufficient-scope-header", action="store_true",
+                        help="with --scope-gating, the 401 carries WWW-Authenticate: Bearer "
+                             "error=\"insufficient_scope\"")
     parser.add_argument("--require-oauth", action="store_true",
                         help="API routes accept only access tokens issued by /oauth/token and not expired")
     args = parser.parse_args(argv)
@@ -2644,6 +2788,12 @@ def main(argv=None):
                 raise ValueError
         except ValueError:
             parser.error("--rate-limit: expected N/SECONDS, e.g. 200/10")
+    if args.edge_offsets is not None:
+        global EDGE_OFFSETS
+        try:
+            EDGE_OFFSETS = parse_offsets(args.edge_offsets)
+        except ValueError as exc:
+            parser.error("--edge-offsets: %s" % exc)
     try:
         state = State(args)
     except ValueError as exc:

@@ -466,6 +466,39 @@ TEST(HttpClientTest, XRateLimitRemainingZeroPausesUntilTheReset) {
   EXPECT_GE(starts[3] - starts[2], milliseconds(1000));
 }
 
+// Issue 10: a server whose budget is 5 requests per second says so only when it answers 429
+// (X-RateLimit-Limit with X-RateLimit-Window, or with X-RateLimit-Reset alone). The client learns
+// that budget and keeps to it, instead of holding 5 requests per its own window of a minute
+// (which made a 10-second job take minutes).
+void learnsTheServersBudgetFrom429(const std::string& mode) {
+  FakeOura fake({"--rate-limit", "5/1", "--rate-limit-429-headers", mode});
+  RateLimiter limiter({1000, milliseconds(60000), 1});
+  RetrySettings retry = quickRetries();
+  retry.max_delay = milliseconds(2000);  // the 429's Retry-After (1 s) is waited out in full
+  RetryPolicy policy(retry, 5);
+  TestTokens tokens(fake.token());
+  ApiClient client(settingsFor(fake.baseUrl()), limiter, policy, tokens);
+  RequestStats stats;
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_EQ(client.get(kDailySleep, days("2024-01-01", "2024-01-02"), stats).status, 200);
+  }
+  const auto learned = limiter.serverBudget();
+  ASSERT_TRUE(learned.has_value()) << "the 429 taught nothing";
+  EXPECT_EQ(learned->requests, 5);
+  EXPECT_EQ(learned->window, milliseconds(1000));
+  EXPECT_EQ(limiter.settings().requests, 1000) << "not 5 per the client's own minute";
+  EXPECT_EQ(limiter.settings().window, milliseconds(60000));
+  EXPECT_LE(fake.stats()->getValue<int>("rate_limited"), 2) << "one 429 teaches the budget";
+}
+
+TEST(HttpClientTest, A429WithXRateLimitWindowTeachesTheServersBudget) {
+  learnsTheServersBudgetFrom429("window");
+}
+
+TEST(HttpClientTest, A429WithXRateLimitResetTeachesTheServersWindow) {
+  learnsTheServersBudgetFrom429("reset");
+}
+
 TEST(HttpClientTest, Unauthorized401WithoutRefreshIsFinal) {
   FakeOura fake;
   Harness h(fake.baseUrl(), "expired-token-value");

@@ -2,7 +2,14 @@
 // Timing is only checked through counts and generous lower bounds, never upper bounds.
 #include "http/rate_limiter.hpp"
 
+#include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
+#include <Poco/Logger.h>
+#include <Poco/Message.h>
 #include <gtest/gtest.h>
+
+#include <ctime>
+#include <string>
 
 #include <algorithm>
 #include <atomic>
@@ -378,6 +385,107 @@ TEST(RateLimiterTest, RejectsNonsenseSettings) {
   EXPECT_THROW(RateLimiter({0, milliseconds(1000), 1}), std::invalid_argument);
   EXPECT_THROW(RateLimiter({10, milliseconds(0), 1}), std::invalid_argument);
   EXPECT_THROW(RateLimiter({10, milliseconds(1000), 0}), std::invalid_argument);
+}
+
+
+namespace {
+// Keeps the text of every message logged to it.
+class CaptureChannel : public Poco::Channel {
+ public:
+  void log(const Poco::Message& msg) override {
+    std::lock_guard lock(mutex);
+    messages.push_back(msg.getText());
+  }
+  std::vector<std::string> taken() {
+    std::lock_guard lock(mutex);
+    return messages;
+  }
+  std::mutex mutex;
+  std::vector<std::string> messages;
+};
+
+std::string localHhMm(std::chrono::system_clock::time_point at) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(at);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char text[16];
+  std::strftime(text, sizeof text, "%H:%M", &local);
+  return text;
+}
+}  // namespace
+
+// Issue 10: a budget that stalls the run (2 requests an hour) says until when it waits, in
+// wall-clock time, instead of a progress estimate of "about 0 s left".
+TEST(RateLimiterTest, AStallingBudgetSaysUntilWhenItWaits) {
+  Poco::AutoPtr<CaptureChannel> capture(new CaptureChannel);
+  Poco::Logger& log = Poco::Logger::get("oura.http");
+  Poco::AutoPtr<Poco::Channel> before(log.getChannel(), true);
+  log.setChannel(capture);
+  std::atomic<bool> stop{false};
+  RateLimiter limiter({2, std::chrono::hours(1), 1}, &stop);
+  { RateLimiter::Permit permit = limiter.acquire(); }
+  { RateLimiter::Permit permit = limiter.acquire(); }
+  const auto at = std::chrono::system_clock::now() + std::chrono::hours(1);
+  std::thread waiting([&] {
+    try {
+      RateLimiter::Permit permit = limiter.acquire();
+    } catch (const StopRequested&) {
+    }
+  });
+  std::string said;
+  for (int i = 0; i < 100 && said.empty(); ++i) {
+    for (const std::string& m : capture->taken()) {
+      if (m.find("waiting for the rate limit until") != std::string::npos) said = m;
+    }
+    if (said.empty()) std::this_thread::sleep_for(milliseconds(50));
+  }
+  stop = true;
+  waiting.join();
+  log.setChannel(before);
+  ASSERT_FALSE(said.empty()) << "nothing said while the run stalls";
+  const std::string now_plus_hour = localHhMm(at);
+  const std::string minute_later = localHhMm(at + std::chrono::minutes(1));
+  EXPECT_TRUE(said.find("until " + now_plus_hour) != std::string::npos ||
+              said.find("until " + minute_later) != std::string::npos)
+      << said;
+  EXPECT_NE(said.find("2 requests per 3600 s"), std::string::npos) << said;
+}
+
+TEST(RateLimiterTest, AServerBudgetIsEnforcedBesidesOursAndReplacesALimitTightening) {
+  RateLimiter limiter({100, milliseconds(10000), 4});
+  ServerRateLimit server;
+  server.limit = 40;
+  EXPECT_TRUE(limiter.adapt(server, milliseconds(1000)));  // our window: 40 per 10 s
+  server.window = milliseconds(500);
+  EXPECT_TRUE(limiter.adapt(server, milliseconds(1000)));
+  EXPECT_EQ(limiter.settings().requests, 100) << "the server's window is known: ours as configured";
+  EXPECT_EQ(limiter.settings().window, milliseconds(10000));
+  ASSERT_TRUE(limiter.serverBudget().has_value());
+  EXPECT_EQ(limiter.serverBudget()->requests, 40);
+  EXPECT_EQ(limiter.serverBudget()->window, milliseconds(500));
+  // A 429 with Limit and Reset only: the window is the longest Reset seen.
+  RateLimiter other({100, milliseconds(10000), 4});
+  ServerRateLimit too_many;
+  too_many.limit = 3;
+  too_many.too_many = true;
+  too_many.reset = milliseconds(2000);
+  other.adapt(too_many, milliseconds(1));
+  too_many.reset = milliseconds(1000);
+  other.adapt(too_many, milliseconds(1));
+  ASSERT_TRUE(other.serverBudget().has_value());
+  EXPECT_EQ(other.serverBudget()->requests, 3);
+  EXPECT_EQ(other.serverBudget()->window, milliseconds(2000));
+  // Both budgets hold: 3 starts, then the fourth waits for the server's window.
+  std::vector<Clock::time_point> starts;
+  other.setStartObserver([&](Clock::time_point t) { starts.push_back(t); });
+  for (int i = 0; i < 4; ++i) { RateLimiter::Permit permit = other.acquire(); }
+  ASSERT_EQ(starts.size(), 4u);
+  EXPECT_GE(starts[3] - starts[0], milliseconds(1900));
+  EXPECT_EQ(ServerRateLimit::parseWindow("10"), milliseconds(10000));
+  EXPECT_EQ(ServerRateLimit::parseWindow(" 0.5 "), milliseconds(500));
+  EXPECT_FALSE(ServerRateLimit::parseWindow("0").has_value());
+  EXPECT_FALSE(ServerRateLimit::parseWindow("-3").has_value());
+  EXPECT_FALSE(ServerRateLimit::parseWindow("ten").has_value());
 }
 
 }  // namespace

@@ -47,7 +47,11 @@ struct SinkBatch {
   /// upstream. Empty `window.first_day` (snapshots): the whole collection of the account.
   std::vector<Row> window_document_keys;
   /// When set, the sink records that the collection is synced through this day in the same
-  /// transaction as the rows ("YYYY-MM-DD").
+  /// transaction as the rows ("YYYY-MM-DD"). A sink that remembers backfills
+  /// (rememberBackfill) also shrinks the collection's pending backfill in that transaction: when
+  /// `window.first_day` is at or before the pending range's first day, the days through
+  /// `synced_through` have landed, and the range starts the day after (it is forgotten once
+  /// nothing of it is left).
   std::optional<std::string> synced_through;
   std::vector<StreamRows> streams;   ///< one entry per stream of the collection, same order
   /// Documents of this batch's collection quarantined since the last batch; a sink with a
@@ -153,6 +157,8 @@ struct CollectionStatus {
   std::string last_error;
   /// Documents of the collection in the sink's dead-letter store (SinkBatch::rejected).
   std::uint64_t rejected_documents = 0;
+  /// A backfill asked for but not landed completely (pendingBackfill): the days still missing.
+  std::optional<DayWindow> missing;
 };
 
 /// One day of an account's data as `oura-collector report` shows it: the answer of
@@ -215,6 +221,21 @@ class SinkPlugin : public Plugin {
   /// without state, or a first run). The core starts an incremental run from this day minus the
   /// overlap.
   virtual std::optional<std::string> syncedThrough(const std::string& account,
+                                                   const std::string& collection);
+
+  /// Remembers that `days` of (account, collection) were asked for and have not landed yet
+  /// (a backfill: `scrape --since`, or a first run), durably and before anything of it is
+  /// fetched, merged with a range already pending (the smallest range covering both). Every
+  /// batch with `synced_through` shrinks it in its own transaction (see SinkBatch), so an
+  /// interrupted or failed backfill leaves exactly the range still missing.
+  /// The default (a sink without state: stdout) remembers nothing.
+  /// @throws UnavailableError / Error when it cannot be recorded (the run then stops: 69/1).
+  virtual void rememberBackfill(const std::string& account, const std::string& collection,
+                                const DayWindow& days);
+
+  /// The range of (account, collection) asked for by a backfill that has not landed completely,
+  /// or nothing. The next incremental run fetches it first.
+  virtual std::optional<DayWindow> pendingBackfill(const std::string& account,
                                                    const std::string& collection);
 
   /// Called once after the last batch (also after an interrupted run). Flushes and disconnects.

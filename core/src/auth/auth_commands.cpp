@@ -1,6 +1,8 @@
 // The `auth` commands: see auth_commands.hpp.
 #include "auth/auth_commands.hpp"
 
+#include "auth/scopes.hpp"
+
 #include <Poco/Environment.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -24,6 +26,7 @@
 
 #include <cerrno>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <iostream>
@@ -479,7 +482,28 @@ Poco::URI readPastedRedirect(const OAuthSettings& oauth, const std::string& path
 }
 
 ErrorKind login(Runtime& rt, bool no_listen, const std::atomic<bool>& stop) {
-  const OAuthSettings& oauth = requireOAuth(rt);
+  // Ask for every scope the enabled collections need (collector.collections, else every
+  // served one), whatever oauth.scopes leaves out: a login without one of them would leave its
+  // collections uncollected.
+  OAuthSettings asked = requireOAuth(rt);
+  {
+    std::vector<std::string> needed;
+    for (const ServedCollection& c : rt.collections) {
+      const auto& enabled = rt.manifest.collections;
+      if (enabled.empty() || std::find(enabled.begin(), enabled.end(), c.spec->name) != enabled.end()) {
+        needed.push_back(c.spec->scope);
+      }
+    }
+    std::vector<std::string> scopes = withNeededScopes(asked.scopes, needed);
+    if (scopes.size() > asked.scopes.size()) {
+      std::vector<std::string> added(scopes.begin() + static_cast<std::ptrdiff_t>(asked.scopes.size()),
+                                     scopes.end());
+      std::cerr << "oura-collector: oauth.scopes lacks " << joinScopes(added)
+                << ", which enabled collections need; asking for them too\n";
+      asked.scopes = std::move(scopes);
+    }
+  }
+  const OAuthSettings& oauth = asked;
   requireWritable(rt);
   checkWritable(rt);
   OAuthClient client(oauth);

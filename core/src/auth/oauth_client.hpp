@@ -12,6 +12,7 @@
 //                                                        then 69
 // Secrets (client secret, codes, tokens) never appear in messages or logs.
 
+#include "auth/scopes.hpp"
 #include "errors.hpp"
 
 #include <chrono>
@@ -39,9 +40,10 @@ struct OAuthSettings {
   std::string new_portal_token_url = "https://moi.ouraring.com/oauth/v2/ext/oauth-token";
   bool token_url_explicit = false;
   std::string revoke_url = "https://api.ouraring.com/oauth/revoke";  // empty: none
-  // Every scope of the OpenAPI's OAuth2 scheme (components.securitySchemes.OAuth2).
-  std::vector<std::string> scopes = {"email",   "personal", "daily",   "heartrate",
-                                     "workout", "tag",      "session", "spo2Daily"};
+  // Every scope a bundled collection needs, as the live authorization server names them
+  // (auth/scopes.hpp): the OpenAPI export's list lacks `stress`, `heart_health` and
+  // `ring_configuration` and spells `spo2` as `spo2Daily`.
+  std::vector<std::string> scopes = defaultScopes();
   std::string redirect_uri = "http://127.0.0.1:8765/callback";
   bool pkce = false;
   std::chrono::seconds refresh_margin{300};

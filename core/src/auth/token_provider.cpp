@@ -1,6 +1,8 @@
 // The token provider and the refresh protocol: see token_provider.hpp.
 #include "auth/token_provider.hpp"
 
+#include "auth/scopes.hpp"
+
 #include <oura_sdk/errors.hpp>
 
 #include <Poco/DateTimeFormat.h>
@@ -240,7 +242,25 @@ bool StoreTokenProvider::refreshAfterUnauthorized(const std::string& rejected_to
     loaded_ = true;
     return tokens_ && !tokens_->access_token.empty() && tokens_->access_token != rejected_token;
   }
+  if (accepted_.count(rejected_token) != 0) return false;  // it works elsewhere: a scope
+  if (refreshed_after_401_) {
+    Poco::Logger::get("oura.auth").information(
+        "a 401 after this run already refreshed once: not refreshing again (a scope not "
+        "granted, not an expired token)");
+    return false;
+  }
+  refreshed_after_401_ = true;
   return refreshLocked(Reason::Unauthorized, rejected_token);
+}
+
+void StoreTokenProvider::accepted(const std::string& token) {
+  std::lock_guard lock(mutex_);
+  if (accepted_.size() < 16) accepted_.insert(token);  // a run holds one or two tokens
+}
+
+bool StoreTokenProvider::acceptedBefore(const std::string& token) {
+  std::lock_guard lock(mutex_);
+  return accepted_.count(token) != 0;
 }
 
 sdk::TokenSet StoreTokenProvider::forceRefresh() {
@@ -465,9 +485,7 @@ std::vector<std::string> StoreTokenProvider::scopes() {
 bool StoreTokenProvider::allows(const std::string& scope) {
   std::vector<std::string> granted = scopes();
   if (granted.empty() || scope.empty()) return true;
-  return std::any_of(granted.begin(), granted.end(), [&](const std::string& g) {
-    return g == scope || g == "extapi:" + scope;
-  });
+  return scopeGranted(granted, scope);
 }
 
 }  // namespace oura::core

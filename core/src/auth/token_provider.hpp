@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,14 @@ class StoreTokenProvider : public TokenProvider {
   // After a 401: read-only stores cannot refresh (false; "provide a new token"). Writable stores
   // with [oauth]: refresh (single-flight) unless another thread or process already replaced
   // `rejected_token`; true when a new token is available. Without [oauth]: re-reads the store.
+  // A 401 is answered by at most one refresh per process (a run): a token that really expired
+  // is refreshed once; a second 401 is a scope not granted (or a server that rejects every
+  // token), and another refresh would only spend another single-use refresh token.
   bool refreshAfterUnauthorized(const std::string& rejected_token) override;
+
+  // Remembers the access tokens that a request was answered 2xx with (acceptedBefore).
+  void accepted(const std::string& token) override;
+  bool acceptedBefore(const std::string& token) override;
 
   // `auth refresh`: a refresh now, whatever the expiry. Returns the new tokens. Throws the
   // Error of unsavedRefresh() when the new pair could not be saved.
@@ -96,6 +104,8 @@ class StoreTokenProvider : public TokenProvider {
   std::optional<Error> failed_;        // a refresh failed: thrown again, never retried
   bool failed_login_needed_ = false;       // failed_ is a login-needed error
   std::optional<Error> unsaved_;       // refreshed, but the new pair is in memory only
+  bool refreshed_after_401_ = false;       // the one refresh a 401 may cause was spent
+  std::set<std::string> accepted_;         // access tokens answered 2xx in this process
 };
 
 // RFC 6750 b64token (letters, digits, -._~+/=): the only access tokens ever sent as a bearer

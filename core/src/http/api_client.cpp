@@ -79,6 +79,7 @@ struct Exchange {
   std::string reason;
   std::string body;
   std::optional<std::string> retry_after;
+  std::string www_authenticate;  // the WWW-Authenticate header, when sent
   ServerRateLimit server_limit;  // the X-RateLimit-* headers, when sent
   std::string transport_error;  // set when status == 0
   bool stale = false;           // a reused keep-alive connection was found dropped
@@ -300,9 +301,13 @@ struct ApiClient::Impl {
       if (in.bad()) throw Poco::IOException("the response stream failed while reading the body");
       ++exchanges_on_session;
       if (response.has("Retry-After")) out.retry_after = response.get("Retry-After");
+      out.www_authenticate = response.get("WWW-Authenticate", "");
       out.server_limit = ServerRateLimit::parse(response.get("X-RateLimit-Limit", ""),
                                                 response.get("X-RateLimit-Remaining", ""),
                                                 response.get("X-RateLimit-Reset", ""));
+      out.server_limit.window =
+          ServerRateLimit::parseWindow(response.get("X-RateLimit-Window", ""));
+      out.server_limit.too_many = out.status == 429;
       if (response.hasContentLength() &&
           static_cast<std::streamsize>(raw.size()) < response.getContentLength64()) {
         return transport(std::move(out),
@@ -368,6 +373,15 @@ struct ApiClient::Impl {
   // server says nothing remains. Logged when the budget changes.
   void adaptToServer(const ServerRateLimit& server, const std::string& url) {
     if (limiter.adapt(server, policy.settings().max_delay)) {
+      if (const auto learned = limiter.serverBudget()) {
+        httpLog().information("GET " + url + ": the server allows " +
+                              std::to_string(learned->requests) + " requests per " +
+                              std::to_string(learned->window.count()) +
+                              " ms (X-RateLimit-Limit with " +
+                              (server.window ? "X-RateLimit-Window" : "a 429's X-RateLimit-Reset") +
+                              "): enforced from now on, besides the configured budget");
+        return;
+      }
       const RateLimitSettings now = limiter.settings();
       httpLog().information("GET " + url + ": the server's X-RateLimit-Limit is " +
                             std::to_string(*server.limit) + ": at most " +
@@ -392,6 +406,10 @@ struct ApiClient::Impl {
 std::string shownUrl(const std::string& url) {
   if (url.size() <= kShownUrlChars) return url;
   return url.substr(0, kShownUrlChars) + "...(" + std::to_string(url.size()) + " characters in all)";
+}
+
+bool insufficientScope(const std::string& www_authenticate) {
+  return Poco::toLower(www_authenticate).find("insufficient_scope") != std::string::npos;
 }
 
 ApiClient::ApiClient(HttpSettings settings, RateLimiter& limiter, RetryPolicy& policy,
@@ -441,7 +459,10 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
     std::optional<std::string> unusable;  // a 2xx body that `check` refused
     if (ex.status >= 200 && ex.status < 300) {
       if (check) unusable = check(ex.body);
-      if (!unusable) return HttpResponse{ex.status, std::move(ex.body), url};
+      if (!unusable) {
+        d.tokens.accepted(token);
+        return HttpResponse{ex.status, std::move(ex.body), url};
+      }
     }
     const std::string what = unusable ? "HTTP " + std::to_string(ex.status) + " but " + *unusable +
                                             ": " + excerpt(ex.body, token)
@@ -458,7 +479,22 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
     switch (unusable ? RetryDecision::Retry : RetryPolicy::classify(ex.status)) {
       case RetryDecision::Fail:
         throw sdk::HttpError(ex.status, url, "GET " + url + ": " + what);
-      case RetryDecision::Refresh:
+      case RetryDecision::Refresh: {
+        // A token that works for other collections (or a server that says
+        // insufficient_scope) is not expired: its scope for this collection was not granted,
+        // and a refresh would only spend the single-use refresh token.
+        const bool scope_refused = insufficientScope(ex.www_authenticate);
+        // (A token replaced meanwhile by another thread's refresh is retried below instead.)
+        if (scope_refused ||
+            (d.tokens.acceptedBefore(token) && d.tokens.accessToken() == token)) {
+          throw sdk::HttpError(
+              ex.status, url,
+              "GET " + url + ": " + what +
+                  (scope_refused ? " (insufficient_scope: the scope of this collection was not "
+                                   "granted)"
+                                 : " (the same access token works for other collections: the "
+                                   "scope of this collection was not granted)"));
+        }
         if (!refreshed) {
           refreshed = true;
           refresh_worked = d.tokens.refreshAfterUnauthorized(token);
@@ -473,6 +509,7 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
             "GET " + url + ": " + what + " (the access token was rejected" +
                 (refresh_worked ? " even after a refresh" : " and could not be refreshed") +
                 "; the scope may not be granted, or a new login is needed)");
+      }
       case RetryDecision::Retry:
         break;
     }

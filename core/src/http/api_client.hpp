@@ -49,7 +49,19 @@ class TokenProvider {
   // available (refreshed, possibly by another thread: single-flight), false when the store
   // cannot refresh (the 401 is then final).
   virtual bool refreshAfterUnauthorized(const std::string& rejected_token) = 0;
+  // Called after every 2xx with the token the request carried.
+  virtual void accepted(const std::string& token) { (void)token; }
+  // True when a request with `token` was answered 2xx before in this process: a 401 with it on
+  // another collection means a scope not granted, not an expired token (no refresh).
+  virtual bool acceptedBefore(const std::string& token) {
+    (void)token;
+    return false;
+  }
 };
+
+// True when a WWW-Authenticate header value carries RFC 6750's `error="insufficient_scope"`
+// (a 401 or 403 for a scope not granted: never answered by a refresh).
+bool insufficientScope(const std::string& www_authenticate);
 
 // Counters of one collection's requests (single-threaded use).
 struct RequestStats {

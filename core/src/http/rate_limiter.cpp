@@ -4,11 +4,13 @@
 
 #include "http/retry_policy.hpp"
 
+#include <Poco/Logger.h>
 #include <Poco/NumberParser.h>
 #include <Poco/String.h>
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -55,8 +57,21 @@ ServerRateLimit ServerRateLimit::parse(const std::string& limit, const std::stri
   return out;
 }
 
+std::optional<std::chrono::milliseconds> ServerRateLimit::parseWindow(const std::string& value) {
+  const std::string text = Poco::trim(value);
+  double seconds = 0;
+  if (text.empty() || !std::all_of(text.begin(), text.end(), [](unsigned char c) {
+        return std::isdigit(c) != 0 || c == '.';
+      }) ||
+      !Poco::NumberParser::tryParseFloat(text, seconds) || !(seconds > 0)) {
+    return std::nullopt;
+  }
+  seconds = std::min<double>(seconds, kMaxResetSeconds);
+  return std::chrono::milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(seconds * 1000)));
+}
+
 RateLimiter::RateLimiter(RateLimitSettings settings, const std::atomic<bool>* stop)
-    : settings_(settings), stop_(stop) {
+    : settings_(settings), stop_(stop), configured_(settings) {
   if (settings_.requests < 1) {
     throw std::invalid_argument("rate limit: requests must be at least 1, not " +
                                 std::to_string(settings_.requests));
@@ -102,6 +117,7 @@ RateLimiter::Permit RateLimiter::acquire() {
     if (stop_ != nullptr && stop_->load()) throw StopRequested();
     const Clock::time_point now = Clock::now();
     if (now < paused_until_) {
+      reportWait(paused_until_, "the server asked to wait");
       waitUntil(lock, paused_until_);
       continue;
     }
@@ -114,11 +130,24 @@ RateLimiter::Permit RateLimiter::acquire() {
     // those that ended within the last window keeps every window of the server's arrivals
     // within the budget too (starts alone could not: a request started just inside a window may
     // arrive just inside the next). Forget ends that have left [now - window, now].
-    while (!ends_.empty() && now - ends_.front() >= settings_.window) ends_.pop_front();
-    if (in_flight_ + static_cast<int>(ends_.size()) >= settings_.requests) {
-      // The oldest end leaves the window at front + window, or a request in flight ends first;
+    // The same for the server's budget when one was learned: the log keeps the longer window.
+    const auto kept = server_ ? std::max(settings_.window, server_->window) : settings_.window;
+    while (!ends_.empty() && now - ends_.front() >= kept) ends_.pop_front();
+    std::optional<Clock::time_point> free_at;  // when a full budget frees a slot
+    for (const RateLimitSettings* budget : {&settings_, server_ ? &*server_ : nullptr}) {
+      if (budget == nullptr) continue;
+      // The ends inside this budget's window: from the first one after now - window.
+      const auto first = std::upper_bound(ends_.begin(), ends_.end(), now - budget->window);
+      if (in_flight_ + static_cast<int>(ends_.end() - first) < budget->requests) continue;
+      // The oldest end leaves the window at first + window, or a request in flight ends first;
       // tighten() may have shrunk the budget below the log's size, so the wait loops.
-      waitUntil(lock, ends_.empty() ? Clock::time_point::max() : ends_.front() + settings_.window);
+      const Clock::time_point at =
+          first == ends_.end() ? Clock::time_point::max() : *first + budget->window;
+      free_at = free_at ? std::max(*free_at, at) : at;
+    }
+    if (free_at) {
+      if (*free_at != Clock::time_point::max()) reportWait(*free_at, "the request budget is spent");
+      waitUntil(lock, *free_at);
       continue;
     }
     if (observer_) observer_(now);
@@ -159,9 +188,38 @@ bool RateLimiter::tighten(int requests, std::chrono::milliseconds window) {
   return changed;
 }
 
+bool RateLimiter::learnServerBudget(int requests, std::chrono::milliseconds window) {
+  if (requests < 1 || window.count() <= 0) return false;
+  bool changed = false;
+  {
+    std::lock_guard lock(mutex_);
+    changed = !server_ || server_->requests != requests || server_->window != window;
+    server_ = RateLimitSettings{requests, window, settings_.concurrency};
+    // A Limit applied to our own window before the server's was known is superseded: the
+    // server's budget is enforced as it is, ours as configured.
+    settings_.requests = configured_.requests;
+    settings_.window = configured_.window;
+  }
+  cv_.notify_all();
+  return changed;
+}
+
 bool RateLimiter::adapt(const ServerRateLimit& server, std::chrono::milliseconds max_pause) {
   bool tightened = false;
-  if (server.limit) {
+  std::optional<std::chrono::milliseconds> server_window = server.window;
+  if (!server_window && server.too_many && server.reset && server.reset->count() > 0) {
+    // A 429's Reset: the server's window is at least that long; the longest seen so far.
+    std::lock_guard lock(mutex_);
+    longest_429_reset_ = std::max(longest_429_reset_, *server.reset);
+    server_window = longest_429_reset_;
+  }
+  if (!server_window && server.limit) {
+    std::lock_guard lock(mutex_);
+    if (server_) server_window = server_->window;  // a new Limit for the window learned before
+  }
+  if (server.limit && server_window) {
+    tightened = learnServerBudget(*server.limit, *server_window);
+  } else if (server.limit) {
     std::chrono::milliseconds window;
     {
       std::lock_guard lock(mutex_);
@@ -178,6 +236,36 @@ bool RateLimiter::adapt(const ServerRateLimit& server, std::chrono::milliseconds
 RateLimitSettings RateLimiter::settings() const {
   std::lock_guard lock(mutex_);
   return settings_;
+}
+
+std::optional<RateLimitSettings> RateLimiter::serverBudget() const {
+  std::lock_guard lock(mutex_);
+  return server_;
+}
+
+void RateLimiter::reportWait(Clock::time_point until, const char* why) {
+  const Clock::time_point now = Clock::now();
+  if (until - now < kReportedWait) return;
+  // Once per wait: a later end by less than the reported threshold is the same wait.
+  if (until <= reported_until_ + kReportedWait && until + kReportedWait >= reported_until_) return;
+  reported_until_ = until;
+  const auto wall = std::chrono::system_clock::now() +
+                    std::chrono::duration_cast<std::chrono::system_clock::duration>(until - now);
+  const std::time_t t = std::chrono::system_clock::to_time_t(wall);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char hhmm[16];
+  std::strftime(hhmm, sizeof hhmm, "%H:%M", &local);
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(until - now).count();
+  std::string budget = std::to_string(settings_.requests) + " requests per " +
+                       std::to_string(settings_.window.count() / 1000) + " s";
+  if (server_) {
+    budget += ", the server's " + std::to_string(server_->requests) + " per " +
+              std::to_string(server_->window.count() / 1000) + " s";
+  }
+  Poco::Logger::get("oura.http").warning(
+      std::string("waiting for the rate limit until ") + hhmm + " (" + std::to_string(seconds) +
+      " s; " + why + ": " + budget + ")");
 }
 
 void RateLimiter::setStartObserver(StartObserver observer) {

@@ -39,8 +39,16 @@ struct ServerRateLimit {
   std::optional<int> limit;       // X-RateLimit-Limit: requests allowed (per our window, see adapt)
   std::optional<int> remaining;   // X-RateLimit-Remaining: requests left in the server's window
   std::optional<std::chrono::milliseconds> reset;  // X-RateLimit-Reset: wait until it resets
+  // X-RateLimit-Window: the length of the server's window (delta-seconds, fractions allowed).
+  std::optional<std::chrono::milliseconds> window;
+  // The answer was a 429 (set by the caller): its Limit and Reset say the server's budget.
+  bool too_many = false;
 
-  bool empty() const { return !limit && !remaining && !reset; }
+  bool empty() const { return !limit && !remaining && !reset && !window; }
+
+  // X-RateLimit-Window: seconds (an integer or a decimal fraction, > 0, at most a day), else
+  // nothing.
+  static std::optional<std::chrono::milliseconds> parseWindow(const std::string& value);
 
   // Parses the three header values (an empty string: the header was absent). Limit and
   // Remaining are non-negative integers. Reset is delta-seconds, a Unix time in seconds (a value
@@ -91,16 +99,30 @@ class RateLimiter {
   // when the budget changed.
   bool tighten(int requests, std::chrono::milliseconds window);
 
-  // Adapts to a response's X-RateLimit-* headers. Limit: the budget becomes at most `limit`
-  // requests per this limiter's window (the headers do not say the server's window; taking
-  // ours can only be stricter when the server's is shorter, and Remaining/Reset cover a longer
-  // one). Remaining 0 with a Reset: every caller pauses until the reset, at most `max_pause`
-  // (the retry policy's max_delay: a bogus Reset must not stall the process). Returns true when
-  // the budget was tightened.
+  // Adapts to a response's X-RateLimit-* headers. Limit with the server's window known
+  // (X-RateLimit-Window on any answer; on a 429 without it, the longest Reset a 429 said, which a
+  // window is never shorter than): the server's budget is learned, `limit` requests per that
+  // window, enforced besides this limiter's own budget (which it does not change). Limit
+  // without a window: the budget becomes at most `limit` requests per this limiter's window
+  // (taking ours can only be stricter when the server's is shorter, and Remaining/Reset cover a
+  // longer one). Remaining 0 with a Reset: every caller pauses until the reset, at most
+  // `max_pause` (the retry policy's max_delay: a bogus Reset must not stall the process).
+  // Returns true when a budget was tightened or learned.
   bool adapt(const ServerRateLimit& server, std::chrono::milliseconds max_pause);
+
+  // Enforces `requests` per `window` of the server's besides this limiter's budget, replacing a
+  // budget learned before (the server knows its own window). Nonsense (< 1) is ignored. Returns
+  // true when it changed.
+  bool learnServerBudget(int requests, std::chrono::milliseconds window);
 
   // The budget in force (after any tightening).
   RateLimitSettings settings() const;
+  // The server's budget learned from X-RateLimit-Window or a 429 (its `concurrency` unused).
+  std::optional<RateLimitSettings> serverBudget() const;
+
+  // A wait for the budget or a pause of at least this long is logged once, with the wall-clock
+  // time it ends: "waiting for the rate limit until HH:MM" (a budget that stalls the run).
+  static constexpr std::chrono::seconds kReportedWait{30};
 
   // Observes every recorded start from now on (replaces a previous observer).
   void setStartObserver(StartObserver observer);
@@ -116,6 +138,12 @@ class RateLimiter {
   const std::atomic<bool>* stop_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
+  // Logs a wait until `until` when it is long and not reported yet (mutex_ held).
+  void reportWait(Clock::time_point until, const char* why);
+  std::optional<RateLimitSettings> server_;  // learned from the server (learnServerBudget)
+  RateLimitSettings configured_;             // settings_ before any tightening
+  std::chrono::milliseconds longest_429_reset_{0};
+  Clock::time_point reported_until_{};
   std::deque<Clock::time_point> ends_;  // when recent requests ended, oldest first
   int in_flight_ = 0;
   Clock::time_point paused_until_{};

@@ -50,6 +50,12 @@ SinkPlugin::~SinkPlugin() = default;
 TokenStore::~TokenStore() = default;
 
 void SinkPlugin::open(const std::string&, const std::vector<const CollectionSpec*>&) {}
+void SinkPlugin::rememberBackfill(const std::string&, const std::string&, const DayWindow&) {}
+
+std::optional<DayWindow> SinkPlugin::pendingBackfill(const std::string&, const std::string&) {
+  return std::nullopt;
+}
+
 std::optional<std::string> SinkPlugin::syncedThrough(const std::string&, const std::string&) {
   return std::nullopt;
 }

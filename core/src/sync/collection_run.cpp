@@ -34,9 +34,11 @@ CollectionRun::CollectionRun(Runtime& rt, const ServedCollection& served,
       summary_(summary), progress_(progress),
       log_(Poco::Logger::get("oura.scrape." + spec_.name)), ledger_(0) {
   if (!tokens_.allows(spec_.scope)) {
+    // Known granted scopes without any name of this one: skipped without a request.
     summary_.outcome = Outcome::NotAuthorised;
-    summary_.message = "the token was not granted the '" + spec_.scope +
-                       "' scope; log in again granting it to collect " + spec_.name;
+    summary_.missing_scope = spec_.scope;
+    summary_.message = "the token was not granted the '" + spec_.scope + "' scope, so " +
+                       spec_.name + " was skipped: " + grantScopeAdvice(spec_.scope);
     return;
   }
   windows_ = planWindows(spec_, window);
@@ -65,10 +67,13 @@ void CollectionRun::runWindow(std::size_t index, ApiClient& client) noexcept {
       fail(w, Outcome::LoginNeeded, e.what(), false);
     } catch (const sdk::HttpError& e) {
       if (e.status() == 401 || e.status() == 403) {
+        {
+          std::lock_guard lock(mutex_);
+          summary_.missing_scope = spec_.scope;
+        }
         fail(w, Outcome::NotAuthorised,
-             std::string(e.what()) +
-                 "; the token is not authorised for this collection (scope not granted, or an "
-                 "expired token): the collection was skipped",
+             std::string(e.what()) + "; " + spec_.name +
+                 " is not authorised and was skipped: " + grantScopeAdvice(spec_.scope),
              false);
       } else if (e.status() == 426) {
         fail(w, Outcome::UpgradeRequired,

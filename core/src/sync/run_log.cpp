@@ -42,9 +42,16 @@ std::string oneLine(std::string text) {
   return text;
 }
 
+// The scope each served collection needs, by name.
+std::map<std::string, std::string> scopesByCollection(const Runtime& rt) {
+  std::map<std::string, std::string> out;
+  for (const auto& c : rt.collections) out[c.spec->name] = c.spec->scope;
+  return out;
+}
+
 void printAccount(const std::string& account, const std::vector<std::string>& enabled,
                   const std::vector<const sdk::CollectionStatus*>& known, std::ostream& out,
-                  long today, std::int64_t now_ms) {
+                  long today, std::int64_t now_ms, const std::map<std::string, std::string>& scopes) {
   std::map<std::string, const sdk::CollectionStatus*> by_name;
   for (const auto* s : known) by_name[s->collection] = s;
   std::vector<std::pair<std::string, const sdk::CollectionStatus*>> rows;
@@ -66,7 +73,15 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
       << "last error" << "\n";
   std::vector<std::string> errors;
   std::vector<std::string> rejected;
+  std::vector<std::string> unauthorised;  // "collection (scope)" not authorised in its last run
+  std::vector<std::string> holes;         // "  - collection: first..last" of pending backfills
   for (const auto& [name, s] : rows) {
+    if (s != nullptr && s->last_run_outcome == "not_authorised") {
+      auto scope = scopes.find(s->collection);
+      unauthorised.push_back(s->collection + (scope == scopes.end() || scope->second.empty()
+                                                  ? std::string()
+                                                  : " (scope " + scope->second + ")"));
+    }
     std::string synced = "-", behind = "-", last_run = "never", outcome = "-", last_error = "-";
     if (s != nullptr) {
       if (s->synced_through) {
@@ -79,6 +94,12 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
         } catch (const std::invalid_argument&) {
           behind = "?";
         }
+      }
+      if (s->missing) {
+        // A backfill that did not land completely: behind, whatever the sync state says.
+        behind = "hole";
+        holes.push_back("  - " + s->collection + ": " + s->missing->first_day + ".." +
+                        s->missing->last_day);
       }
       if (s->last_run_finished_at_ms) {
         last_run = utcTime(*s->last_run_finished_at_ms) + " (" +
@@ -102,6 +123,17 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
     out << "  " << std::left << std::setw(static_cast<int>(width)) << name << "  "
         << std::setw(14) << synced << "  " << std::setw(12) << behind << "  " << std::setw(34)
         << last_run << "  " << std::setw(16) << outcome << "  " << last_error << "\n";
+  }
+  if (!holes.empty()) {
+    out << "  behind: a backfill did not land completely; these days are still missing (the "
+           "next `oura-collector scrape` fetches them first):\n";
+    for (const std::string& line : holes) out << line << "\n";
+  }
+  if (!unauthorised.empty()) {
+    std::string list;
+    for (const auto& u : unauthorised) list += (list.empty() ? "" : ", ") + u;
+    out << "  not authorised in their last run: " << list
+        << ": grant the scope with `oura-collector auth login` (oauth.scopes must include it)\n";
   }
   if (!errors.empty()) {
     out << "  last errors:\n";
@@ -204,6 +236,7 @@ void recordRun(Runtime& rt, const RunSummary& summary, const std::string& comman
 void printStatus(Runtime& rt, const std::string& account, std::ostream& out, long today,
                  std::int64_t now_ms) {
   const std::vector<std::string> enabled = enabledCollections(rt);
+  const std::map<std::string, std::string> scopes = scopesByCollection(rt);
   bool any = false;
   for (SinkInstance& sink : rt.sinks) {
     std::optional<std::vector<sdk::CollectionStatus>> status;
@@ -232,12 +265,14 @@ void printStatus(Runtime& rt, const std::string& account, std::ostream& out, lon
       by_account[s.account].push_back(&s);
     }
     if (!account.empty()) {
-      printAccount(account, enabled, by_account[account], out, today, now_ms);
+      printAccount(account, enabled, by_account[account], out, today, now_ms, scopes);
     } else if (accounts.empty()) {
       out << "no sync state and no run recorded yet, for any account (run `oura-collector "
              "scrape`)\n";
     } else {
-      for (const std::string& a : accounts) printAccount(a, enabled, by_account[a], out, today, now_ms);
+      for (const std::string& a : accounts) {
+        printAccount(a, enabled, by_account[a], out, today, now_ms, scopes);
+      }
     }
   }
   if (!any) out << "the manifest has no sink\n";

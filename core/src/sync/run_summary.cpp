@@ -49,6 +49,48 @@ ErrorKind RunSummary::ending() const {
   return ErrorKind::None;
 }
 
+std::string grantScopeAdvice(const std::string& scope) {
+  if (scope.empty()) return "run `oura-collector auth login` again";
+  return "grant the '" + scope + "' scope (run `oura-collector auth login` again and allow it; " +
+         "oauth.scopes must include it)";
+}
+
+namespace {
+
+// The exit-0 line: every collection synced, or honestly how many were and why not the rest.
+std::string okLine(const std::vector<CollectionSummary>& collections) {
+  std::size_t ok = 0, upgrade = 0;
+  std::vector<std::string> scopes;
+  std::vector<std::string> unauthorised;
+  for (const auto& c : collections) {
+    ok += c.outcome == Outcome::Ok;
+    upgrade += c.outcome == Outcome::UpgradeRequired;
+    if (c.outcome == Outcome::NotAuthorised) {
+      unauthorised.push_back(c.collection);
+      if (!c.missing_scope.empty() &&
+          std::find(scopes.begin(), scopes.end(), c.missing_scope) == scopes.end()) {
+        scopes.push_back(c.missing_scope);
+      }
+    }
+  }
+  if (ok == collections.size()) return ": every collection synced";
+  std::string line = ": synced " + std::to_string(ok) + " of " +
+                     std::to_string(collections.size()) + " collections";
+  if (!unauthorised.empty()) {
+    std::string names, grant;
+    for (const auto& n : unauthorised) names += (names.empty() ? "" : ", ") + n;
+    for (const auto& s : scopes) grant += (grant.empty() ? "" : ", ") + s;
+    line += "; " + std::to_string(unauthorised.size()) + " not authorised (" + names + ")";
+    if (!grant.empty()) line += ": grant scope " + grant + " with `oura-collector auth login`";
+  }
+  if (upgrade > 0) {
+    line += "; " + std::to_string(upgrade) + " need an update of the Oura app (see above)";
+  }
+  return line;
+}
+
+}  // namespace
+
 void RunSummary::print(std::ostream& out, int exit_code) const {
   // Every column as wide as its widest cell (header or value), two spaces apart.
   const std::vector<std::string> headers = {"requests", "retries", "docs",    "rows",
@@ -103,7 +145,7 @@ void RunSummary::print(std::ostream& out, int exit_code) const {
                      ? ": the refreshed token could not be saved (see above); run again"
                      : ": the refreshed token could not be saved (see above); a login will be "
                        "needed")
-          : kind == ErrorKind::None    ? ": every collection synced"
+          : kind == ErrorKind::None    ? okLine(collections)
           : kind == ErrorKind::Partial
               ? (std::all_of(collections.begin(), collections.end(),
                              [](const CollectionSummary& c) { return c.outcome == Outcome::Failed; })

@@ -47,7 +47,12 @@ struct CollectionSummary {
   Outcome outcome = Outcome::Ok;
   bool unreachable = false;      // failed without ever reaching the API (connection refused...)
   std::string message;           // what failed and what to do
+  std::string missing_scope;     // NotAuthorised: the scope the collection needs
 };
+
+// "grant the 'X' scope (run `oura-collector auth login` again ...)": what to do about a
+// collection that is not authorised.
+std::string grantScopeAdvice(const std::string& scope);
 
 struct RunSummary {
   std::vector<CollectionSummary> collections;

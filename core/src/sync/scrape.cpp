@@ -1,5 +1,7 @@
 #include "sync/scrape.hpp"
 
+#include "sync/backfill.hpp"
+
 #include "auth/token_provider.hpp"
 #include "cli/logging.hpp"
 #include "errors.hpp"
@@ -330,7 +332,13 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
   std::vector<const sdk::CollectionSpec*> specs;
   for (const auto* c : selected) specs.push_back(c->spec);
   openSinks(rt, specs);
-  const std::vector<DayRange> days = planDays(rt, options, selected, window, summary);
+  std::vector<DayRange> days = planDays(rt, options, selected, window, summary);
+
+  // A backfill is remembered until it lands; a plain run finishes an earlier one first.
+  if (!options.dry_run && !rt.sinks.empty()) {
+    resumeAndRememberBackfills(rt, selected, days, summary.collections,
+                               options.since.has_value() || options.days.has_value());
+  }
 
   // A dry run's rows on the same terminal would run into a redrawn line: log lines then.
   const bool redraw = Progress::stderrIsTerminal() && !(options.dry_run && ::isatty(STDOUT_FILENO));

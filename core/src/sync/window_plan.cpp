@@ -4,10 +4,10 @@
 
 namespace oura::core {
 
-int requestDays(int max_window_days) { return std::max(1, max_window_days - 2); }
+int requestDays(int max_window_days) { return std::max(1, max_window_days - 3); }
 
 QueryParams dateQuery(const DayRange& days) {
-  return {{"start_date", formatDay(days.first - 1)}, {"end_date", formatDay(days.last + 1)}};
+  return {{"start_date", formatDay(days.first - 1)}, {"end_date", formatDay(days.last + 2)}};
 }
 
 QueryParams dateTimeQuery(const DayRange& days) {

@@ -26,8 +26,8 @@ enum class Keep {
   All,    // every document (snapshots and full re-fetches)
 };
 
-// A request asks for one day more on each side than the days it keeps (see dateQuery), so a
-// chunk of days must be two days shorter than the widest request allowed.
+// A request asks for one day more before and two days more after the days it keeps (see
+// dateQuery), so a chunk of days must be three days shorter than the widest request allowed.
 int requestDays(int max_window_days);
 
 // One window of a collection's plan: the days it keeps (and that its sync state records), the
@@ -38,9 +38,13 @@ struct PlannedWindow {
   Keep keep = Keep::ByDay;
 };
 
-// The query of a date window: one day wider on each side (end_date is exclusive for some
-// collections and inclusive for others; /sleep filters on the UTC bedtime start and /workout on
-// the UTC date). Rows are then kept by their own day, so the widening never adds a day.
+// The start_date/end_date query of a date window of local days: [first - 1, last + 2). Some
+// collections filter on the UTC date of a time (/sleep on bedtime_start, /workout on
+// start_datetime) with an exclusive end, while a document's `day` is local: a document of local
+// day D starts between D-1 10:00 UTC (00:00 at +14:00) and D+1 14:00 UTC (24:00 at -14:00), so
+// its UTC date is D-1, D or D+1. The end (exclusive) is therefore last + 2; the start first - 1
+// (inclusive; end_date is inclusive for other collections). Rows are then kept by their own
+// day, so the widening never adds a day, and overlapping requests never keep a document twice.
 QueryParams dateQuery(const DayRange& days);
 // The query of a datetime window: exactly its days by instant, [first 00:00 UTC, last + 1 day
 // 00:00 UTC). Samples carry UTC timestamps and are kept by their UTC date, so a sample at an

@@ -150,7 +150,7 @@ CollectionSpec dailyReadiness() {
 }
 
 CollectionSpec dailySpo2() {
-  CollectionSpec spec = sdk::collectionSpec("daily_spo2", "PublicDailySpO2", "spo2Daily");
+  CollectionSpec spec = sdk::collectionSpec("daily_spo2", "PublicDailySpO2", "spo2");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema, "blood oxygen saturation (SpO2) during the night",
       {
@@ -185,7 +185,7 @@ CollectionSpec dailyStress() {
 }
 
 CollectionSpec dailyResilience() {
-  CollectionSpec spec = sdk::collectionSpec("daily_resilience", "DailyResilienceModel", "daily");
+  CollectionSpec spec = sdk::collectionSpec("daily_resilience", "DailyResilienceModel", "stress");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema, "long-term resilience level and its contributors",
       {
@@ -206,7 +206,7 @@ CollectionSpec dailyResilience() {
 
 CollectionSpec dailyCardiovascularAge() {
   CollectionSpec spec =
-      sdk::collectionSpec("daily_cardiovascular_age", "PublicDailyCardiovascularAge", "daily");
+      sdk::collectionSpec("daily_cardiovascular_age", "PublicDailyCardiovascularAge", "heart_health");
   spec.streams.push_back(documentStream(
       spec.name, spec.openapi_schema, "predicted cardiovascular (vascular) age",
       {

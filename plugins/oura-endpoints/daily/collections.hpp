@@ -15,7 +15,10 @@ namespace oura::endpoints::daily {
 /// Every collection: strategy DateWindow on `day`, envelope `{data, next_token}`, at most 365 days
 /// a request, key (`day`), streams[0] the document stream named like the collection (last column
 /// `raw`, the source document). `daily_activity` has a child stream `daily_activity_met`.
-/// Scopes: "daily", except `daily_spo2` ("spo2Daily", the OpenAPI OAuth2 scope for SpO2).
+/// Scopes: "daily", except `daily_spo2` ("spo2", as the live authorization server grants it; the
+/// OpenAPI export calls it "spo2Daily", an alias the core accepts), `daily_resilience`
+/// ("stress") and `daily_cardiovascular_age` ("heart_health"): the live server gates those two on
+/// scopes the OpenAPI export does not list.
 /// Returns fresh values on every call (no shared state).
 std::vector<oura::sdk::CollectionSpec> makeCollections();
 

@@ -42,7 +42,7 @@ CollectionSpec heartrate() {
 }
 
 CollectionSpec vo2Max() {
-  CollectionSpec spec = sdk::collectionSpec("vO2_max", "PublicVO2Max", "daily");
+  CollectionSpec spec = sdk::collectionSpec("vO2_max", "PublicVO2Max", "heart_health");
   // The stream (table) is the collection's name in lower case: Oura's path has a capital O, and
   // an unquoted PostgreSQL identifier would fold it anyway.
   spec.streams.push_back(sdk::documentStream(

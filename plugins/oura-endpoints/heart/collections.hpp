@@ -16,7 +16,7 @@ namespace oura::endpoints::heart {
 ///   characters of `timestamp` (its UTC date); key (`timestamp`, `source`); scope "heartrate";
 /// - `vO2_max` (OpenAPI PublicVO2Max, path `/v2/usercollection/vO2_max` with a capital O):
 ///   DateWindow on `day`, at most 365 days a request; key (`day`), `id` an ordinary column;
-///   scope "daily".
+///   scope "heart_health" (the live server's; the OpenAPI export lists none).
 /// Each has one stream, the document stream named like the collection (`heartrate`, `vO2_max`;
 /// last column `raw`, the source document); nothing is `raw_only`.
 /// Returns fresh values on every call (no shared state).

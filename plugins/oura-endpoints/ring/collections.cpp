@@ -45,7 +45,7 @@ CollectionSpec personalInfo() {
 
 CollectionSpec ringConfiguration() {
   CollectionSpec spec = sdk::collectionSpec("ring_configuration", "PublicRingConfiguration",
-                                            "daily", sdk::SyncStrategy::Snapshot, "");
+                                            "ring_configuration", sdk::SyncStrategy::Snapshot, "");
   spec.streams.push_back(sdk::documentStream(
       spec.name,
       "the rings the user has set up, one row per ring (OpenAPI PublicRingConfiguration)",
@@ -73,7 +73,7 @@ CollectionSpec ringConfiguration() {
 
 CollectionSpec ringBatteryLevel() {
   CollectionSpec spec =
-      sdk::collectionSpec("ring_battery_level", "PublicRingBatteryLevelRow", "daily",
+      sdk::collectionSpec("ring_battery_level", "PublicRingBatteryLevelRow", "ring_configuration",
                           sdk::SyncStrategy::DateTimeWindow, "timestamp");
   spec.streams.push_back(sdk::documentStream(
       spec.name, "ring battery level events, one row per event (OpenAPI PublicRingBatteryLevelRow)",

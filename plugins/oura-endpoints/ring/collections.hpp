@@ -15,10 +15,11 @@ namespace oura::endpoints::ring {
 /// - `personal_info` (OpenAPI PersonalInfoResponse): Snapshot, a bare object (no envelope, no
 ///   dates), no day field; key (`id`); scope "personal" (`email` also needs "email");
 /// - `ring_configuration` (OpenAPI PublicRingConfiguration): Snapshot, `{data, next_token}`
-///   envelope without dates, no day field; key (`id`); scope "daily";
+///   envelope without dates, no day field; key (`id`); scope "ring_configuration" (the live
+///   server's; the OpenAPI export lists no scope for it);
 /// - `ring_battery_level` (OpenAPI PublicRingBatteryLevelRow): DateTimeWindow
 ///   (`start_datetime`/`end_datetime`), at most 30 days a request, rows kept by the first 10
-///   characters of `timestamp`; key (`timestamp`); scope "daily";
+///   characters of `timestamp`; key (`timestamp`); scope "ring_configuration" (the live server's);
 /// - `rest_mode_period` (OpenAPI PublicRestModePeriod): FullRefetch (the whole history each run,
 ///   so open periods close), day field `start_day`; key (`id`); scope "daily"; `episodes` is
 ///   one jsonb column.

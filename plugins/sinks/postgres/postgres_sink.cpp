@@ -481,6 +481,18 @@ SinkOutcome PostgresSink::writeBatch(const sdk::SinkBatch& batch) {
           "VALUES ($1::text, $2::text, $3::date) ON CONFLICT (account, collection) DO UPDATE "
           "SET synced_through = EXCLUDED.synced_through, updated_at = now()",
           {batch.account, spec.name, *batch.synced_through});
+      // The pending backfill (004_backfill_pending.sql) shrinks with the state it covers: a
+      // window that starts at or before its first day landed everything through the synced
+      // day. Nothing left: forgotten.
+      stage = Stage{nullptr, nullptr, nullptr, "oura.backfill_pending"};
+      c.exec(
+          "WITH shrunk AS (UPDATE oura.backfill_pending SET first_day = $3::date + 1 "
+          "WHERE account = $1::text AND collection = $2::text AND first_day >= $4::date "
+          "AND first_day <= $3::date AND $3::date < last_day RETURNING 1) "
+          "DELETE FROM oura.backfill_pending WHERE account = $1::text AND collection = $2::text "
+          "AND first_day >= $4::date AND last_day <= $3::date",
+          {batch.account, spec.name, *batch.synced_through,
+           batch.window.first_day.empty() ? *batch.synced_through : batch.window.first_day});
     }
     stage = Stage{nullptr, nullptr, nullptr, "COMMIT"};
     c.exec("COMMIT");
@@ -586,6 +598,61 @@ std::string PostgresSink::locateBadValue(const StreamSchema& stream,
   }
 }
 
+void PostgresSink::rememberBackfill(const std::string& account, const std::string& collection,
+                                    const sdk::DayWindow& days) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Connection& c = connection();
+      lockAccount(account);
+      // One statement, its own transaction: durable before anything of the range is fetched.
+      c.exec(
+          "INSERT INTO oura.backfill_pending AS p (account, collection, first_day, last_day) "
+          "VALUES ($1::text, $2::text, $3::date, $4::date) ON CONFLICT (account, collection) DO "
+          "UPDATE SET first_day = least(p.first_day, EXCLUDED.first_day), "
+          "last_day = greatest(p.last_day, EXCLUDED.last_day), requested_at = now()",
+          {account, collection, days.first_day, days.last_day});
+      return;
+    } catch (const PgError& e) {
+      if (e.connectionLost() && attempt < 2) {
+        disconnect();
+        continue;
+      }
+      if (e.connectionLost()) throwUnavailable("recording the backfill", e);
+      if (schemaMismatch(e.sqlstate())) {
+        throw sdk::ConfigError("recording the backfill of " + account + "/" + collection +
+                               " in oura.backfill_pending: " + e.what() +
+                               "; run `oura-collector init-db`");
+      }
+      throw sdk::Error("recording the backfill of " + account + "/" + collection +
+                       " in oura.backfill_pending: " + e.what());
+    }
+  }
+}
+
+std::optional<sdk::DayWindow> PostgresSink::pendingBackfill(const std::string& account,
+                                                            const std::string& collection) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Connection& c = connection();
+      lockAccount(account);
+      Result r = c.exec(
+          "SELECT to_char(first_day, 'YYYY-MM-DD'), to_char(last_day, 'YYYY-MM-DD') "
+          "FROM oura.backfill_pending WHERE account = $1::text AND collection = $2::text",
+          {account, collection});
+      if (r.rows() == 0) return std::nullopt;
+      return sdk::DayWindow{r.value(0, 0), r.value(0, 1)};
+    } catch (const PgError& e) {
+      if (e.connectionLost() && attempt < 2) {
+        disconnect();
+        continue;
+      }
+      if (e.connectionLost()) throwUnavailable("reading the pending backfills", e);
+      throw sdk::Error("reading oura.backfill_pending of " + account + "/" + collection + ": " +
+                       e.what());
+    }
+  }
+}
+
 std::optional<std::string> PostgresSink::syncedThrough(const std::string& account,
                                                        const std::string& collection) {
   for (int attempt = 1;; ++attempt) {
@@ -652,8 +719,9 @@ constexpr const char* kRecordRunSql =
     " bigint, \"rows\" bigint, inserted bigint, updated bigint, skipped bigint, warnings bigint,"
     " rejected bigint, replaced bigint, outcome text, message text)";
 
-// Per (account, collection) known from the sync state or the run log: the sync state, the
-// latest run and the latest run that did not end ok. The run log's distinct keys come from a
+// Per (account, collection) known from the sync state, a pending backfill or the run log: the
+// sync state, the latest run, the latest run that did not end ok, the backfill still missing and
+// the count of its documents in the dead-letter store. The run log's distinct keys come from a
 // loose index scan of run_collections_latest_idx (one probe per key, however many runs).
 // $1 = account, '' for every account. Times as ms since the epoch.
 constexpr const char* kStatusSql =
@@ -670,6 +738,9 @@ constexpr const char* kStatusSql =
     " SELECT account, collection FROM run_keys"
     " UNION"
     " SELECT account, collection FROM oura.sync_state WHERE ($1::text = '' OR account = $1::text)"
+    " UNION"
+    " SELECT account, collection FROM oura.backfill_pending"
+    " WHERE ($1::text = '' OR account = $1::text)"
     ") "
     "SELECT k.account, k.collection, to_char(s.synced_through, 'YYYY-MM-DD'),"
     " round(extract(epoch FROM s.updated_at) * 1000)::bigint,"
@@ -677,6 +748,7 @@ constexpr const char* kStatusSql =
     " round(extract(epoch FROM lr.finished_at) * 1000)::bigint,"
     " lr.command, last.outcome, last.inserted, last.updated,"
     " round(extract(epoch FROM er.finished_at) * 1000)::bigint, err.outcome, err.message,"
+    " to_char(bp.first_day, 'YYYY-MM-DD'), to_char(bp.last_day, 'YYYY-MM-DD'),"
     " (SELECT count(*) FROM oura.rejected_documents d WHERE d.account = k.account"
     "  AND d.collection = k.collection)"
     " FROM keys k"
@@ -689,6 +761,7 @@ constexpr const char* kStatusSql =
     "  FROM oura.run_collections rc WHERE rc.account = k.account AND rc.collection = k.collection"
     "  AND rc.outcome <> 'ok' ORDER BY rc.run_id DESC LIMIT 1) err ON true"
     " LEFT JOIN oura.runs er ON er.id = err.run_id"
+    " LEFT JOIN oura.backfill_pending bp ON bp.account = k.account AND bp.collection = k.collection"
     " ORDER BY k.account, k.collection";
 
 std::optional<std::int64_t> optionalMs(const Result& r, int row, int column) {
@@ -784,7 +857,8 @@ std::optional<std::vector<sdk::CollectionStatus>> PostgresSink::status(const std
         s.last_error_at_ms = optionalMs(r, i, 10);
         s.last_error_outcome = r.nullable(i, 11).value_or("");
         s.last_error = r.nullable(i, 12).value_or("");
-        s.rejected_documents = toCount(r.value(i, 13));
+        if (!r.isNull(i, 13)) s.missing = sdk::DayWindow{r.value(i, 13), r.value(i, 14)};
+        s.rejected_documents = toCount(r.value(i, 15));
         out.push_back(std::move(s));
       }
       return out;

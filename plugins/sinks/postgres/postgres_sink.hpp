@@ -43,6 +43,10 @@ class PostgresSink : public sdk::SinkPlugin {
   sdk::SinkOutcome write(const sdk::SinkBatch& batch) override;
   /// From oura.sync_state. Holds the account's run lock like write().
   /// @throws sdk::UnavailableError, sdk::RunLockedError, sdk::Error.
+  void rememberBackfill(const std::string& account, const std::string& collection,
+                        const sdk::DayWindow& days) override;
+  std::optional<sdk::DayWindow> pendingBackfill(const std::string& account,
+                                                const std::string& collection) override;
   std::optional<std::string> syncedThrough(const std::string& account,
                                            const std::string& collection) override;
   /// Releases the run locks and disconnects.

@@ -350,6 +350,10 @@ std::string expectedColumnsJson(const std::vector<const sdk::CollectionSpec*>& c
   add("sync_state", "collection", "text");
   add("sync_state", "synced_through", "date");
   add("sync_state", "updated_at", "timestamptz");
+  add("backfill_pending", "account", "text");
+  add("backfill_pending", "collection", "text");
+  add("backfill_pending", "first_day", "date");
+  add("backfill_pending", "last_day", "date");
   std::ostringstream out;
   array.stringify(out);
   return out.str();

@@ -88,7 +88,7 @@ TEST(HeartCollections, DeclaresHeartrateAndVo2Max) {
   EXPECT_EQ(vo2.day_field, "day");
   EXPECT_FALSE(vo2.bare_object);
   EXPECT_EQ(vo2.max_window_days, 365);
-  EXPECT_EQ(vo2.scope, "daily");
+  EXPECT_EQ(vo2.scope, "heart_health") << "the live server's scope (the OpenAPI export lists none)";
   ASSERT_EQ(vo2.streams.size(), 1u);
   EXPECT_EQ(vo2.streams[0].name, "vo2_max") << "named like the collection, in lower case";
   EXPECT_EQ(vo2.streams[0].primary_key, std::vector<std::string>{"day"});

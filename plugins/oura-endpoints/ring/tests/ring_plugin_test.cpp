@@ -93,9 +93,9 @@ TEST(RingCollections, DeclaresTheFourCollections) {
       {"personal_info", "PersonalInfoResponse", sdk::SyncStrategy::Snapshot, "", true, 365,
        "personal", {"id"}},
       {"ring_configuration", "PublicRingConfiguration", sdk::SyncStrategy::Snapshot, "", false,
-       365, "daily", {"id"}},
+       365, "ring_configuration", {"id"}},  // the live server's scopes (DESIGN.md "Oura API facts")
       {"ring_battery_level", "PublicRingBatteryLevelRow", sdk::SyncStrategy::DateTimeWindow,
-       "timestamp", false, 30, "daily", {"timestamp"}},
+       "timestamp", false, 30, "ring_configuration", {"timestamp"}},
       {"rest_mode_period", "PublicRestModePeriod", sdk::SyncStrategy::FullRefetch, "start_day",
        false, 365, "daily", {"id"}},
   };
