@@ -1531,7 +1531,7 @@ STATUS_TEXT = {
     503: "Service Unavailable", 504: "Gateway Timeout",
 }
 FAULT_WORDS = ("not_json", "no_data", "repeat_token", "truncated", "reset", "delay",
-               "drip", "endless", "gzip_bomb", "huge_string", "huge_token")
+               "drip", "endless", "gzip_bomb", "huge_string", "huge_token", "poison")
 # Hostile bodies (docs/retries.md "Caps and deadlines"): "drip" announces a body and sends one
 # byte every 0.2 s until the client hangs up; "endless" is a chunked body that never ends;
 # "gzip_bomb" is a small gzip body inflating to `size` bytes (default 256 MiB) of JSON
@@ -2566,6 +2566,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_body(200, json.dumps({"data": page.documents(), "next_token": next_token},
                                                separators=(",", ":")),
                                truncate=True, gzip_truncated=fault.get("gzip", False))
+                return 200
+            if kind == "poison":
+                # Bad documents beside good ones: `body` is the raw text of one or more elements
+                # (comma-separated), put before the page's documents byte for byte. A lone
+                # surrogate escape in the fault's JSON (\udc80-\udcff) becomes that raw byte
+                # (invalid UTF-8), via Python's surrogateescape.
+                element = fault.get("body", '{"id":"poison","note":"\\ud800"}')
+                elements = [element.encode("utf-8", "surrogateescape")]
+                encoded = page.encoded()
+                if encoded:
+                    elements.append(encoded.encode())
+                body = (b'{"data":[' + b",".join(elements)
+                        + b'],"next_token":' + json.dumps(next_token).encode() + b"}")
+                self.send_body(200, body)
                 return 200
             if kind == "repeat_token":
                 next_token = cursor  # the token the client just used, i.e. the previous page's

@@ -22,7 +22,6 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -73,6 +72,11 @@ const Endpoints& endpoints() {
   return instance;
 }
 
+[[noreturn]] void fail_document(const char* what) {
+  std::fprintf(stderr, "fuzz_page_mapping: %s\n", what);
+  std::abort();
+}
+
 class CheckingEmitter : public sdk::RowEmitter {
  public:
   explicit CheckingEmitter(const sdk::CollectionSpec& spec) : spec_(spec) {}
@@ -115,18 +119,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                     ? found->second
                                     : eps.all[(name.empty() ? 0u : static_cast<unsigned char>(name[0])) %
                                               eps.all.size()];
+  oura::core::PageShape shape;
   try {
-    oura::core::checkPage(body);
+    shape = oura::core::checkPage(body);
   } catch (const oura::core::PageError&) {
     return 0;  // refused whole, as forEachDocument does
   }
-  oura::core::forEachPageDocument(body, [&](const Poco::JSON::Object::Ptr& doc) {
-    if (!doc) return;
-    std::ostringstream raw;
-    doc->stringify(raw);
+  std::size_t index = 0;
+  oura::core::forEachPageDocument(body, shape, [&](oura::core::PageDocument& doc) {
+    // Each document comes with exactly its element's bytes (a bad one with its reason), except
+    // that a usable one has each \u0000 escape replaced (counted).
+    const auto& [from, to] = shape.elements.at(index++);
+    const std::string sent = body.substr(from, to - from);
+    if (!doc.object) {
+      if (doc.problem.empty()) fail_document("a bad document without a reason");
+      if (doc.raw != sent) fail_document("a bad document's bytes are not the element's");
+      return;
+    }
+    if (doc.replaced == 0 && doc.raw != sent) fail_document("raw is not the element's bytes");
+    if (doc.replaced != 0 && doc.raw.size() != sent.size()) fail_document("raw changed size");
     CheckingEmitter out(*collection.spec);
     try {
-      collection.plugin->mapDocument(*collection.spec, *doc, raw.str(), out);
+      collection.plugin->mapDocument(*collection.spec, *doc.object, doc.raw, out);
     } catch (const sdk::MappingError&) {
       // a document without its key: the core skips it and names it
     }

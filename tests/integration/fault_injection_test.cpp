@@ -833,6 +833,125 @@ TEST(FaultInjection, SigkillAtRandomPointsOfABackfillTenTimesThenOneCleanRun) {
   expectRepairedByCleanRun(s);
 }
 
+// Poison documents (issue 10 item 4): bad documents beside good ones on one page. Each kind that
+// cannot be stored (a lone surrogate, raw invalid UTF-8, a 3 MB id, an element that is not an
+// object) is quarantined in oura.rejected_documents with its reason and the bytes as sent; a NUL
+// (\u0000) is stored as U+FFFD and counted; numbers beyond double/int64 in unknown fields land in
+// raw as sent. The rest of the window lands, the sync state advances, the run exits 0; the next
+// run keeps one row per rejected document; `reprocess --rejected` lands what maps now. Before,
+// the page was "not JSON" (retried, then the collection failed, in every later run too) or the
+// whole window failed in PostgreSQL.
+TEST(FaultInjection, PoisonDocumentsAreQuarantinedAndTheRestOfTheWindowLands) {
+  Database db(sharedCluster());
+  FakeOura fake(fakeArgs());
+  const std::string collection = "sleep";  // keyed by id
+  Case s{fake, sharedCluster(), db.name(), {collection}};
+  initDb(s);
+  const std::string long_id(3 * 1024 * 1024, 'x');
+  const std::string huge = R"({"id":"poison-huge","day":"2024-03-05","unknown_a":1e400,)"
+                           R"("unknown_b":123456789012345678901234567890})";
+  // The fault's JSON: `body` is the raw text of the elements (escaped once more for the fault).
+  const std::string elements =
+      R"({\"id\":\"poison-surrogate\",\"day\":\"2024-03-02\",\"note\":\"\\ud800\"},)"
+      R"({\"id\":\"poison-utf8\",\"day\":\"2024-03-02\",\"note\":\"\udcff\udcfe\"},)"
+      R"({\"id\":\"poison-nul\",\"day\":\"2024-03-03\",\"movement_30_sec\":\"a\\u0000b\\u0000\"},)"
+      R"({\"id\":\")" + long_id + R"(\",\"day\":\"2024-03-04\"},)"
+      R"(\"not an object\",)" +
+      Poco::replace(huge, std::string("\""), std::string("\\\""));
+  fake.post("/_fake/faults", R"({"collection": ")" + collection +
+                                 R"(", "kind": "poison", "count": 1, "body": ")" + elements +
+                                 R"("})");
+  const RunResult run = scrape(s);
+  ASSERT_EQ(run.exitCode(), 0) << run.result.err;
+  ASSERT_FALSE(run.summary.isNull());
+  auto c = summaryOf(run, collection);
+  ASSERT_FALSE(c.isNull());
+  EXPECT_EQ(c->getValue<std::string>("outcome"), "ok");
+  EXPECT_EQ(c->getValue<int>("rejected"), 4) << run.result.err;
+  EXPECT_EQ(c->getValue<int>("replaced"), 2);
+  EXPECT_EQ(run.summary->getObject("totals")->getValue<int>("rejected"), 4);
+  // The fake's documents all landed, plus the two poison documents that could.
+  // (stored() would parse raw with Poco, which cannot read the 1e400 kept in poison-huge.)
+  const auto want = expected(s, collection, s.since, s.until);
+  std::multiset<std::string> got;
+  std::istringstream lines(psql(s.pg, s.db, "SELECT raw::text FROM oura.sleep WHERE id NOT LIKE "
+                                            "'poison-%' AND deleted_at IS NULL"));
+  Poco::JSON::Parser parser;
+  for (std::string line; std::getline(lines, line);) {
+    parser.reset();
+    got.insert(canonical(parser.parse(line)));
+  }
+  EXPECT_FALSE(want.empty());
+  EXPECT_TRUE(got == want) << "the fake's documents landed beside the poison";
+  EXPECT_EQ(count(s, "sleep", "id IN ('poison-nul', 'poison-huge')"), 2);
+  EXPECT_EQ(psql(s.pg, s.db, "SELECT synced_through FROM oura.sync_state WHERE collection = '" +
+                                 collection + "'"),
+            s.until + "\n");
+  // NUL as U+FFFD, in the column and in raw.
+  EXPECT_EQ(psql(s.pg, s.db,
+                 "SELECT movement_30_sec = E'a\\uFFFDb\\uFFFD', raw->>'movement_30_sec' = movement_30_sec "
+                 "FROM oura.sleep WHERE id = 'poison-nul'"),
+            "t|t\n");
+  // Numbers beyond double/int64 as the server wrote them.
+  const std::string raw_huge =
+      psql(s.pg, s.db, "SELECT raw::text FROM oura.sleep WHERE id = 'poison-huge'");
+  EXPECT_NE(raw_huge.find("123456789012345678901234567890"), std::string::npos) << raw_huge;
+  EXPECT_NE(raw_huge.find("1e400") == std::string::npos
+                ? raw_huge.find("1" + std::string(400, '0'))
+                : raw_huge.find("1e400"),
+            std::string::npos)
+      << raw_huge;
+  // The quarantine: reason, key and the bytes as sent.
+  EXPECT_EQ(psql(s.pg, s.db,
+                 "SELECT coalesce(document_key, '-') || ' | ' || times || ' | ' || "
+                 "(reason LIKE '%not valid JSON%' OR reason LIKE '%not a JSON object%' OR "
+                 "reason LIKE '%can be indexed%') FROM oura.rejected_documents "
+                 "ORDER BY length(raw)"),
+            "- | 1 | true\n- | 1 | true\n- | 1 | true\n" + long_id.substr(0, 100) +
+                "... | 1 | true\n");
+  EXPECT_EQ(psql(s.pg, s.db,
+                 "SELECT encode(raw, 'escape') FROM oura.rejected_documents WHERE raw_md5 = "
+                 "md5(convert_to('{\"id\":\"poison-surrogate\",\"day\":\"2024-03-02\",\"note\":"
+                 "\"\\ud800\"}', 'UTF8'))"),
+            "{\"id\":\"poison-surrogate\",\"day\":\"2024-03-02\",\"note\":\"\\\\ud800\"}\n");
+  EXPECT_EQ(count(s, "rejected_documents", "position('\\xfffe'::bytea in raw) > 0"), 1)
+      << "the invalid UTF-8 is kept byte for byte";
+  // The server's bytes never reach the log unescaped.
+  EXPECT_EQ(run.result.err.find('\xff'), std::string::npos);
+  // Again: the same documents rejected again stay one row each.
+  fake.post("/_fake/faults", R"({"collection": ")" + collection +
+                                 R"(", "kind": "poison", "count": 1, "body": ")" + elements +
+                                 R"("})");
+  const RunResult again = scrape(s);
+  EXPECT_EQ(again.exitCode(), 0) << again.result.err;
+  EXPECT_EQ(count(s, "rejected_documents", "times = 2"), 4);
+  // After an "upgrade": a quarantined document that maps now lands and leaves the quarantine.
+  psql(s.pg, s.db,
+       "INSERT INTO oura.rejected_documents (account, collection, reason, raw) VALUES ('" +
+           s.account + "', '" + collection +
+           "', 'an older program could not', convert_to('{\"id\":\"fixed-now\",\"day\":"
+           "\"2024-03-06\"}', 'UTF8'))");
+  const std::string dir = oura::test::makeTempDir();
+  const std::string config = oura::test::writeFile(dir, "manifest.toml", manifest(s));
+  const CommandResult reprocess = oura::test::runCommand(
+      envOr("OURA_BINARY", "oura-collector"),
+      {"--config", config, "reprocess", "--rejected", "--collections", collection},
+      {{"OURA_FAULTS_TOKEN", s.fake.token()}});
+  EXPECT_EQ(reprocess.exit_code, 0) << reprocess.err;
+  EXPECT_EQ(count(s, "sleep", "id = 'fixed-now'"), 1) << reprocess.err;
+  EXPECT_EQ(count(s, "rejected_documents", "true"), 4) << "the others still do not map";
+  // status names the quarantine.
+  const CommandResult status = oura::test::runCommand(
+      envOr("OURA_BINARY", "oura-collector"), {"--config", config, "status"},
+      {{"OURA_FAULTS_TOKEN", s.fake.token()}});
+  // Exit 1: the manifest's other enabled collections were never synced (status's staleness
+  // check); a quarantine is not a problem of its own: the collection is not listed as one.
+  EXPECT_EQ(status.exit_code, 1) << status.out << status.err;
+  EXPECT_NE(status.out.find(collection + ": 4 rejected document(s)"), std::string::npos)
+      << status.out;
+  EXPECT_EQ(status.out.find(", " + collection + ": "), std::string::npos) << status.out;
+}
+
 // --- hostile servers (issue 10 item 5) -------------------------------------------------------
 
 namespace {

@@ -103,7 +103,8 @@ QueryParams days(const std::string& start, const std::string& end) {
 
 std::vector<std::string> walk(ApiClient& client, const QueryParams& query, RequestStats& stats) {
   std::vector<std::string> docs;
-  forEachDocument(client, kDailySleep, query, stats, [&](const Poco::JSON::Object::Ptr& doc) {
+  forEachDocument(client, kDailySleep, query, stats, [&](oura::core::PageDocument& document) {
+    const Poco::JSON::Object::Ptr& doc = document.object;
     ASSERT_TRUE(doc);
     docs.push_back(condensed(doc));
   });
@@ -282,7 +283,7 @@ TEST(HttpClientTest, PageCapStopsAnEndlessWalk) {
   RequestStats stats;
   EXPECT_THROW(forEachDocument(
                    h.client, kDailySleep, days("2024-01-01", "2024-01-10"), stats,
-                   [](const Poco::JSON::Object::Ptr&) {}, 3),
+                   [](oura::core::PageDocument&) {}, 3),
                sdk::HttpError);
   EXPECT_EQ(stats.pages, 3u);
 }

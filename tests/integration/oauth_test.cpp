@@ -1136,6 +1136,26 @@ TEST(OAuthAnswer, ABadAccessTokenIsDroppedAndTheRefreshTokenKept) {
   expectNoSecrets(everything(bad) + everything(next));
 }
 
+// The token endpoint's `error` is the server's text too: CR, LF and ESC in it never reach the
+// log or the terminal unescaped (before, "invalid_request\r\n<date> ERROR forged" printed a forged
+// log line and an ESC sequence recoloured the terminal).
+TEST(OAuthAnswer, ControlCharactersInTheErrorCodeAreEscaped) {
+  FakeOura fake({"--client-secret", kClientSecret});
+  Case setup(fake);
+  auto issued = fake.seedTokens();
+  setup.seed(issued, now() - 10, 1);
+  fake.post("/_fake/oauth",
+            R"({"token_faults": [{"status": 400, "error": "invalid_request\r\nFORGED: fake line\u001b[31m"}]})");
+  const CommandResult result = setup.run(kScrapeSleep);
+  EXPECT_EQ(result.exit_code, 78) << result.err;
+  const std::string all = everything(result);
+  EXPECT_EQ(all.find('\x1b'), std::string::npos) << all;
+  EXPECT_EQ(all.find("\nFORGED"), std::string::npos) << all;
+  EXPECT_EQ(all.find('\r'), std::string::npos) << all;
+  EXPECT_NE(result.err.find("invalid_request\\x0d\\x0aFORGED: fake line\\x1b[31m"), std::string::npos)
+      << result.err;
+}
+
 // A refresh token that cannot be one: nothing saved, the mark kept (the old one was spent).
 TEST(OAuthAnswer, ABadRefreshTokenSavesNothingAndKeepsTheMark) {
   FakeOura fake({"--client-secret", kClientSecret});

@@ -223,12 +223,13 @@ class ScratchDatabase {
 
 // The sink's own tables (no stream's): sync state, the migrations record, the run log
 // (003_run_log.sql; runs_id_seq is the identity sequence of runs.id), the pending backfills
-// (004_backfill_pending.sql).
+// (004_backfill_pending.sql), the dead-letter table (005_rejected_documents.sql).
 const char* const kStateTables =
     "'sync_state', 'schema_migrations', 'runs', 'run_collections', 'runs_id_seq', "
-    "'backfill_pending'";
-const std::set<std::string> kStateTableNames = {"sync_state", "schema_migrations", "runs",
-                                                "run_collections", "backfill_pending"};
+    "'backfill_pending', 'rejected_documents'";
+const std::set<std::string> kStateTableNames = {"sync_state",      "schema_migrations",
+                                                "runs",            "run_collections",
+                                                "backfill_pending", "rejected_documents"};
 
 /// Everything schema oura holds, one line per table, column, constraint and index (with comments),
 /// sorted. `skip_state_tables`: without the sink's own tables (kStateTables).

@@ -19,7 +19,8 @@ namespace {
 
 std::vector<std::string> documents(const std::string& body) {
   std::vector<std::string> out;
-  forEachPageDocument(body, [&](const Poco::JSON::Object::Ptr& document) {
+  forEachPageDocument(body, [&](PageDocument& page_document) {
+    const Poco::JSON::Object::Ptr& document = page_document.object;
     if (!document) {
       out.emplace_back("<not an object>");
       return;
@@ -143,6 +144,87 @@ TEST(PageParserTest, RecordedResponsesStreamLikeTheWholeTree) {
     ++pages;
   }
   EXPECT_GT(pages, 10);
+}
+
+std::vector<PageDocument> pageDocuments(const std::string& body) {
+  std::vector<PageDocument> out;
+  forEachPageDocument(body, [&](PageDocument& document) { out.push_back(document); });
+  return out;
+}
+
+// Each document's raw text is the bytes the server sent, spacing, key order and number
+// spelling included (issue 11: no re-serialisation).
+TEST(PageParserTest, RawIsTheBytesTheServerSent) {
+  const std::string first = R"({ "id" : "a",  "score":1.50, "z":[1, 2] , "b":{"c":null}})";
+  const std::string second = "{\"id\":\"b\",\"text\":\"caf\u00e9 \\\"q\\\" \\u00e9\"}";
+  const std::string body = "{\"data\": [ " + first + " ,\n" + second + "\n], \"next_token\": null}";
+  const std::vector<PageDocument> docs = pageDocuments(body);
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0].raw, first);
+  EXPECT_EQ(docs[1].raw, second);
+  ASSERT_TRUE(docs[1].object);
+  EXPECT_EQ(docs[1].object->getValue<std::string>("text"), "caf\u00e9 \"q\" \u00e9");
+  EXPECT_EQ(docs[0].object->getValue<double>("score"), 1.5);
+}
+
+// A document Poco's parser cannot read (a lone surrogate, invalid UTF-8, broken syntax inside
+// it) is one bad document with its reason and bytes, not a page that is "not JSON".
+TEST(PageParserTest, ABadDocumentIsHandedOverWithItsReasonAndTheRestAreFine) {
+  for (const std::string& bad : {std::string(R"({"id":"s","note":"\ud800"})"),
+                                std::string("{\"id\":\"u\",\"note\":\"\xff\xfe\"}"),
+                                std::string(R"({"id":"x","note":tru})"),
+                                std::string(R"({"id":"y" "note":1})")}) {
+    SCOPED_TRACE(bad);
+    const std::string body = R"({"data":[{"id":"a"},)" + bad + R"(,{"id":"b"}],"next_token":"n"})";
+    const PageShape shape = checkPage(body);  // no PageError
+    EXPECT_EQ(shape.documents, 3u);
+    const std::vector<PageDocument> docs = pageDocuments(body);
+    ASSERT_EQ(docs.size(), 3u);
+    EXPECT_TRUE(docs[0].object);
+    EXPECT_FALSE(docs[1].object);
+    EXPECT_NE(docs[1].problem.find("not valid JSON"), std::string::npos) << docs[1].problem;
+    EXPECT_EQ(docs[1].raw, bad);  // the bytes as sent, for the dead-letter table
+    EXPECT_TRUE(docs[2].object);
+  }
+}
+
+// Numbers beyond int64/double in a field no column reads survive in raw as sent; the document
+// is used.
+TEST(PageParserTest, NumbersBeyondDoubleAndInt64SurviveInRaw) {
+  const std::string doc =
+      R"({"id":"a","huge":1e400,"long":123456789012345678901234567890,"neg":-98765432109876543210987,"ok":7})";
+  const std::vector<PageDocument> docs = pageDocuments(R"({"data":[)" + doc + "]}");
+  ASSERT_EQ(docs.size(), 1u);
+  ASSERT_TRUE(docs[0].object) << docs[0].problem;
+  EXPECT_TRUE(docs[0].problem.empty());
+  EXPECT_EQ(docs[0].raw, doc);
+  EXPECT_EQ(docs[0].object->getValue<std::string>("id"), "a");
+  EXPECT_EQ(docs[0].object->getValue<int>("ok"), 7);
+  EXPECT_EQ(docs[0].object->getValue<std::string>("huge"), "1e400");  // read as its text
+}
+
+// PostgreSQL's text and jsonb cannot hold NUL: each \u0000 is stored as U+FFFD and counted.
+TEST(PageParserTest, NulEscapesBecomeTheReplacementCharacterAndAreCounted) {
+  const std::string doc = R"({"id":"a\u0000b","note":"\\u0000 stays","x":"\u0000"})";
+  const std::vector<PageDocument> docs = pageDocuments(R"({"data":[)" + doc + "]}");
+  ASSERT_EQ(docs.size(), 1u);
+  ASSERT_TRUE(docs[0].object) << docs[0].problem;
+  EXPECT_EQ(docs[0].replaced, 2u);
+  EXPECT_EQ(docs[0].raw, R"({"id":"a\ufffdb","note":"\\u0000 stays","x":"\ufffd"})");
+  EXPECT_EQ(docs[0].object->getValue<std::string>("id"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(docs[0].object->getValue<std::string>("note"), "\\u0000 stays");
+}
+
+// Cut short anywhere is still "not JSON" (worth fetching again), never a bad document.
+TEST(PageParserTest, ABodyCutShortAnywhereIsNotJson) {
+  const std::string body = R"({"data":[{"id":"a","s":"x\"y","n":[1,{"k":2}]},{"id":"b"}],"next_token":"c"})";
+  for (std::size_t cut = 1; cut < body.size(); ++cut) {
+    bool not_json = false;
+    const std::string error = pageError(body.substr(0, cut), &not_json);
+    EXPECT_NE(error.find("not JSON"), std::string::npos) << cut << ": " << error;
+    EXPECT_TRUE(not_json) << cut;
+  }
+  EXPECT_EQ(pageError(body), "");
 }
 
 }  // namespace

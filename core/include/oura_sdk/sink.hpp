@@ -22,6 +22,16 @@ struct DayWindow {
   std::string last_day;
 };
 
+/// A document the core could not turn into rows (not JSON, not an object, its key missing or too
+/// long for an index, ...): quarantined, so the rest of its window lands and the sync state
+/// advances. A sink with a dead-letter store (PostgreSQL: `oura.rejected_documents`) keeps it
+/// with the batch; `reprocess --rejected` tries it again after an upgrade.
+struct RejectedDocument {
+  std::string key;     ///< the document's id (or "of <day>") for people, "" when it has none
+  std::string reason;  ///< why it was rejected, printable (no control characters)
+  std::string raw;     ///< the bytes the server sent (may be invalid UTF-8, may hold NUL)
+};
+
 /// One unit of work for a sink: write it all or nothing.
 struct SinkBatch {
   std::string account;               ///< account label from the manifest
@@ -44,6 +54,14 @@ struct SinkBatch {
   /// nothing of it is left).
   std::optional<std::string> synced_through;
   std::vector<StreamRows> streams;   ///< one entry per stream of the collection, same order
+  /// Documents of this batch's collection quarantined since the last batch; a sink with a
+  /// dead-letter store keeps them in the same transaction as the rows (others ignore them: the
+  /// core has logged each).
+  std::vector<RejectedDocument> rejected;
+  /// `reprocess --rejected`: the raw bytes of earlier rejected documents that now mapped (their
+  /// rows are in `streams`); the sink removes them from its dead-letter store in the same
+  /// transaction.
+  std::vector<std::string> accepted_rejections;
 };
 
 /// One numbered schema migration, from the `sql/` folder: `NNN_name.sql`.
@@ -85,6 +103,8 @@ struct RunCollectionRecord {
   std::uint64_t inserted = 0;   ///< rows the sinks inserted (did not exist before)
   std::uint64_t updated = 0;    ///< rows the sinks updated (content changed)
   std::uint64_t skipped = 0;    ///< documents that could not be mapped
+  std::uint64_t rejected = 0;   ///< of those, quarantined (SinkBatch::rejected)
+  std::uint64_t replaced = 0;   ///< `\u0000` escapes stored as U+FFFD
   std::uint64_t warnings = 0;   ///< lenient-parsing warnings (absent required key, wrong type)
   /// One word: "ok", "failed", "not_authorised", "upgrade_required", "login_needed",
   /// "interrupted".
@@ -135,6 +155,8 @@ struct CollectionStatus {
   std::optional<std::int64_t> last_error_at_ms;
   std::string last_error_outcome;
   std::string last_error;
+  /// Documents of the collection in the sink's dead-letter store (SinkBatch::rejected).
+  std::uint64_t rejected_documents = 0;
   /// A backfill asked for but not landed completely (pendingBackfill): the days still missing.
   std::optional<DayWindow> missing;
 };
@@ -272,6 +294,12 @@ class SinkPlugin : public Plugin {
   /// @throws Error when reading fails.
   virtual bool readRaw(const std::string& account, const CollectionSpec& collection,
                        const std::function<void(const std::string& raw)>& on_document);
+
+  /// Calls `on_document` with every document of `collection` for `account` in the sink's
+  /// dead-letter store (SinkBatch::rejected), oldest first, under the same rules as readRaw.
+  /// @return false when the sink keeps no rejected documents (the default; stdout).
+  virtual bool readRejected(const std::string& account, const CollectionSpec& collection,
+                            const std::function<void(const RejectedDocument&)>& on_document);
 };
 
 }  // namespace oura::sdk

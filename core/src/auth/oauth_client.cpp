@@ -1,5 +1,6 @@
 // The OAuth2 client: see oauth_client.hpp and docs/DESIGN.md "OAuth2 and token stores".
 #include "auth/oauth_client.hpp"
+#include "http/server_text.hpp"
 
 #include "http/retry_policy.hpp"
 #include "http/session.hpp"
@@ -84,7 +85,9 @@ Poco::URI checkedUrl(const OAuthSettings& s, const std::string& key, const std::
 }
 
 std::string describeError(const std::string& error, const std::string& description) {
-  std::string out = error.empty() ? std::string("no error code") : error;
+  // `error` is the server's too: RFC 6749 allows printable ASCII only; anything else (a CR or
+  // LF forging a log line, an ESC sequence) is escaped.
+  std::string out = error.empty() ? std::string("no error code") : printable(error, 100);
   // error_description is the server's human text: printable ASCII only, bounded.
   std::string text;
   for (unsigned char c : description.substr(0, 200)) {

@@ -171,6 +171,8 @@ void CollectorApplication::handleOption(const std::string& name, const std::stri
     output_ = value;
   } else if (name == "yes") {
     yes_ = true;
+  } else if (name == "rejected") {
+    rejected_ = true;
   } else if (name == "no-listen") {
     no_listen_ = true;
   } else if (name == "collections") {
@@ -772,7 +774,7 @@ int CollectorApplication::commandReprocess(const std::vector<std::string>& args)
   }
   auto runtime = buildRuntime(loadManifestFor(manifestPath()), false);
   requireCurrentSchema(*runtime);
-  RunSummary summary = runReprocess(*runtime, collections_, stop_);
+  RunSummary summary = runReprocess(*runtime, collections_, stop_, rejected_);
   return finishRun(*runtime, summary, "reprocess");
 }
 

@@ -73,6 +73,7 @@ class CollectorApplication : public Poco::Util::Application {
   std::optional<std::string> output_;   // report --output
   std::optional<std::string> account_;  // purge --account, status --account
   bool yes_ = false;                    // purge --yes
+  bool rejected_ = false;               // reprocess --rejected
   bool no_listen_ = false;              // auth login --no-listen
   std::optional<std::string> log_level_;   // --log-level
   std::optional<std::string> log_format_;  // --log-format

@@ -45,6 +45,9 @@ const std::vector<OptionInfo> kCommandOptions = {
      "push the run's metrics to the Prometheus Pushgateway at URL (job oura-collector)"},
     {"account", "", "ID", "the account label (purge: whose data is deleted; status: shown)"},
     {"yes", "", "", "really delete (there is no undo)"},
+    {"rejected", "", "",
+     "retry the quarantined (rejected) documents (oura.rejected_documents) instead of the stored "
+     "ones"},
     {"format", "", "FORMAT", "table (default) or json"},
     {"max-age", "", "AGE",
      "a collection synced longer ago than AGE is stale: N days, or Nd, Nh, Nm (default: "
@@ -110,8 +113,10 @@ const std::vector<CommandInfo> kCommands = {
      {"account", "yes"}},
     {"reprocess", "", "re-map the stored raw documents, no fetching",
      "Re-maps the raw documents the sinks stored (after an upgrade added columns), without "
-     "fetching; --collections narrows it.",
-     {"collections", "summary", "summary-json", "metrics-file", "pushgateway"}},
+     "fetching; --collections narrows it. With --rejected it retries the quarantined documents "
+     "instead (the sinks' dead-letter store, oura.rejected_documents) and removes each one that "
+     "now lands.",
+     {"rejected", "collections", "summary", "summary-json", "metrics-file", "pushgateway"}},
     {"auth", "SUBCOMMAND", "OAuth2 tokens: login, status, refresh, logout",
      "Manages the OAuth2 tokens: login, status, refresh, logout.", {}},
     {"auth login", "", "authorize at Oura and store the tokens",

@@ -1,6 +1,7 @@
 // The core's HTTP client for the Oura API and the `{data, next_token}` paginator.
 // See api_client.hpp and DESIGN.md "Shared rate limiter and retry policy".
 #include "http/api_client.hpp"
+#include "http/server_text.hpp"
 
 #include "http/session.hpp"
 
@@ -395,9 +396,9 @@ struct ApiClient::Impl {
   }
 
   std::string problem(const Exchange& ex, const std::string& token) const {
-    if (ex.status == 0) return "transport error: " + ex.transport_error;
+    if (ex.status == 0) return "transport error: " + printable(ex.transport_error, 300);
     std::string text = "HTTP " + std::to_string(ex.status);
-    if (!ex.reason.empty()) text += " " + ex.reason;
+    if (!ex.reason.empty()) text += " " + printable(ex.reason, 100);  // the server's words
     return text + ": " + excerpt(ex.body, token);
   }
 };
@@ -546,7 +547,7 @@ HttpResponse ApiClient::get(const std::string& path, const QueryParams& query,
 
 void forEachDocument(ApiClient& client, const std::string& path, const QueryParams& query,
                      RequestStats& stats,
-                     const std::function<void(const Poco::JSON::Object::Ptr&)>& on_document,
+                     const std::function<void(PageDocument&)>& on_document,
                      std::size_t max_pages) {
   std::set<std::string> seen_tokens;
   std::string cursor;
@@ -581,7 +582,7 @@ void forEachDocument(ApiClient& client, const std::string& path, const QueryPara
                                excerpt(response.body, ""));
     }
     ++stats.pages;
-    forEachPageDocument(response.body, on_document);
+    forEachPageDocument(response.body, shape, on_document);
     if (!shape.next_token) return;
     const std::string next_token = *shape.next_token;
     if (seen_tokens.count(next_token) != 0) {

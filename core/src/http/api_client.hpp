@@ -3,6 +3,7 @@
 // sharing one RateLimiter and one RetryPolicy. Carries the bearer token, gzip, timeouts,
 // keep-alive with reset-and-retry, TLS verification (system CAs or a configured CA file).
 
+#include "http/page_parser.hpp"
 #include "http/rate_limiter.hpp"
 #include "http/retry_policy.hpp"
 
@@ -113,13 +114,14 @@ std::string shownUrl(const std::string& url);
 
 // Walks a `{data, next_token}` collection: GET with the query, then with `next_token` added,
 // until next_token is null or absent (never stops on a short page). Calls `on_document` for each
-// element of `data` in order. A page that is not JSON is retried as a transport error (see
+// element of `data` in order (page_parser.hpp: its bytes as sent, parsed, or the reason it
+// cannot be; a bad element is one bad document, never a bad page). A page that is not JSON is retried as a transport error (see
 // ApiClient::BodyCheck). Throws sdk::HttpError naming the URL when a page is still not JSON
 // after the retries, lacks a `data` array, repeats a next_token already seen, or more than
 // `max_pages` pages come.
 void forEachDocument(ApiClient& client, const std::string& path, const QueryParams& query,
                      RequestStats& stats,
-                     const std::function<void(const Poco::JSON::Object::Ptr&)>& on_document,
+                     const std::function<void(PageDocument&)>& on_document,
                      std::size_t max_pages = 10000);
 
 }  // namespace oura::core

@@ -3,16 +3,14 @@
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/errors.hpp>
 
-#include <Poco/DateTime.h>
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeFormatter.h>
-#include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Stringifier.h>
-#include <Poco/Timespan.h>
 
+#include <charconv>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 
@@ -69,48 +67,78 @@ bool hasShape(const std::string& text, std::size_t pos, const char* pattern) {
   return true;
 }
 
+using Micros = std::chrono::sys_time<std::chrono::microseconds>;
+
+/// The digits of text[pos, pos + n) as a number (the caller checked they are digits).
+int digits(const std::string& text, std::size_t pos, std::size_t n) {
+  int value = 0;
+  std::from_chars(text.data() + pos, text.data() + pos + n, value);
+  return value;
+}
+
+/// A calendar date and time of day that exists (Poco::DateTime's range: years 0-9999, second
+/// up to 60), as microseconds since the epoch of that wall clock.
+bool civil(int year, int month, int day, int hour, int minute, int second, Micros& out) {
+  using namespace std::chrono;
+  const year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                            std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return false;
+  out = Micros(sys_days(date)) + hours(hour) + minutes(minute) + seconds(second);
+  return true;
+}
+
 /// Accepts only `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`.
-/// `local` receives the wall-clock time as written (Poco's parser does not convert to UTC) and
-/// `tzd` the offset in seconds.
-bool parseTimestamp(const std::string& text, Poco::DateTime& local, int& tzd) {
+/// `local` receives the wall-clock time as written (not converted to UTC), to the microsecond
+/// (further fraction digits are dropped), and `tzd` the offset in seconds.
+/// Hand-written with std::chrono instead of Poco::DateTimeParser: it runs for every timestamp of
+/// every document (docs/performance.md "Timestamps").
+bool parseTimestamp(const std::string& text, Micros& local, int& tzd) {
   if (!hasShape(text, 0, "DDDD-DD-DDTDD:DD:DD")) return false;
   std::size_t pos = 19;
+  std::int64_t micros = 0;
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
-    const std::size_t digits = pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
-    if (pos == digits) return false;
+    const std::size_t first = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (pos - first < 6) micros = micros * 10 + (text[pos] - '0');
+      ++pos;
+    }
+    if (pos == first) return false;
+    for (std::size_t n = pos - first; n < 6; ++n) micros *= 10;
   }
-  const bool zone = (text.size() == pos + 1 && text[pos] == 'Z') ||
-                    (text.size() == pos + 6 && (text[pos] == '+' || text[pos] == '-') &&
-                     hasShape(text, pos + 1, "DD:DD"));
-  if (!zone) return false;
-  try {
-    Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text, local, tzd);
-    return true;
-  } catch (const Poco::Exception&) {
+  if (text.size() == pos + 1 && text[pos] == 'Z') {
+    tzd = 0;
+  } else if (text.size() == pos + 6 && (text[pos] == '+' || text[pos] == '-') &&
+             hasShape(text, pos + 1, "DD:DD")) {
+    tzd = (text[pos] == '-' ? -1 : 1) * (digits(text, pos + 1, 2) * 3600 + digits(text, pos + 4, 2) * 60);
+  } else {
     return false;
   }
+  if (!civil(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2), digits(text, 11, 2),
+             digits(text, 14, 2), digits(text, 17, 2), local)) {
+    return false;
+  }
+  local += std::chrono::microseconds(micros);
+  return true;
 }
 
 bool validDate(const std::string& text) {
   if (text.size() != 10 || !hasShape(text, 0, "DDDD-DD-DD")) return false;
-  try {
-    Poco::DateTime dt;
-    int tzd = 0;
-    Poco::DateTimeParser::parse("%Y-%m-%d", text, dt, tzd);
-    return true;
-  } catch (const Poco::Exception&) {
-    return false;
-  }
+  Micros ignored;
+  return civil(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2), 0, 0, 0, ignored);
 }
 
 /// Converts one JSON value to a column's type. Returns NULL (monostate) and warns when it does
 /// not fit.
-Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitter& out) {
+/// `index` >= 0: the value is item `index` of the array `field` (its name is built only for a
+/// warning: this runs for every sample of every series).
+Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitter& out,
+              long index = -1) {
   if (v.isEmpty()) return std::monostate{};
   auto mismatch = [&](const char* expected) -> Value {
-    out.warn("field '" + field + "' is not " + expected + " (" + toJson(v) + "); stored as NULL");
+    const std::string name =
+        index < 0 ? field : field + "[" + std::to_string(index) + "]";
+    out.warn("field '" + name + "' is not " + expected + " (" + toJson(v) + "); stored as NULL");
     return std::monostate{};
   };
   switch (type) {
@@ -150,9 +178,9 @@ Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitte
     case ColumnType::Timestamptz: {
       if (!v.isString()) return mismatch("a timestamp");
       const std::string& s = v.extract<std::string>();
-      Poco::DateTime utc;
+      Micros local;
       int tzd = 0;
-      if (!parseTimestamp(s, utc, tzd)) return mismatch("an ISO 8601 timestamp");
+      if (!parseTimestamp(s, local, tzd)) return mismatch("an ISO 8601 timestamp");
       return s;
     }
     case ColumnType::Jsonb:
@@ -161,13 +189,45 @@ Value convert(const Var& v, ColumnType type, const std::string& field, RowEmitte
   return std::monostate{};
 }
 
-/// Formats the wall-clock time `local` as ISO 8601 with the offset `tzd` (seconds),
-/// milliseconds when not whole. `local` is already in that offset (as parseTimestamp returns it).
-std::string formatLocal(const Poco::DateTime& local, int tzd) {
-  const char* format = local.millisecond() == 0 && local.microsecond() == 0
-                           ? "%Y-%m-%dT%H:%M:%S%z"
-                           : "%Y-%m-%dT%H:%M:%S.%i%z";
-  return Poco::DateTimeFormatter::format(local, format, tzd);
+/// Formats the wall-clock time `local` as ISO 8601 with the offset `tzd` (seconds) as +HH:MM
+/// (+00:00 for UTC); milliseconds when not whole seconds. `local` is already in that offset (as
+/// parseTimestamp returns it). The form Poco's "%Y-%m-%dT%H:%M:%S[.%i]%z" gave, without its
+/// Gregorian-calendar computation per sample.
+std::string formatLocal(Micros local, int tzd) {
+  using namespace std::chrono;
+  const sys_days day = floor<days>(local);
+  const year_month_day date(day);
+  const hh_mm_ss<microseconds> time(local - day);
+  // Digits written by hand: snprintf's format parsing cost more than Poco's calendar maths
+  // (callgrind, docs/performance.md "Timestamps").
+  char out[32];
+  auto put = [&out](std::size_t at, unsigned value, std::size_t width) {
+    for (std::size_t i = width; i-- > 0; value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, static_cast<unsigned>(static_cast<int>(date.year())), 4);
+  out[4] = '-';
+  put(5, static_cast<unsigned>(date.month()), 2);
+  out[7] = '-';
+  put(8, static_cast<unsigned>(date.day()), 2);
+  out[10] = 'T';
+  put(11, static_cast<unsigned>(time.hours().count()), 2);
+  out[13] = ':';
+  put(14, static_cast<unsigned>(time.minutes().count()), 2);
+  out[16] = ':';
+  put(17, static_cast<unsigned>(time.seconds().count()), 2);
+  std::size_t n = 19;
+  const auto sub = time.subseconds().count();
+  if (sub != 0) {
+    out[n] = '.';
+    put(n + 1, static_cast<unsigned>(sub / 1000), 3);
+    n += 4;
+  }
+  const unsigned offset_minutes = static_cast<unsigned>(std::abs(tzd) / 60);
+  out[n] = tzd < 0 ? '-' : '+';
+  put(n + 1, offset_minutes / 60, 2);
+  out[n + 3] = ':';
+  put(n + 4, offset_minutes % 60, 2);
+  return std::string(out, n + 6);
 }
 
 void mapSamples(const CollectionSpec& collection, std::size_t stream_index,
@@ -185,7 +245,7 @@ void mapSamples(const CollectionSpec& collection, std::size_t stream_index,
   Var interval_v = sample->get("interval");
   Var timestamp_v = sample->get("timestamp");
   Poco::JSON::Array::Ptr items = sample->getArray("items");
-  Poco::DateTime start;
+  Micros start;
   int tzd = 0;
   if (!interval_v.isNumeric() || !timestamp_v.isString() || !items ||
       !parseTimestamp(timestamp_v.extract<std::string>(), start, tzd)) {
@@ -200,14 +260,14 @@ void mapSamples(const CollectionSpec& collection, std::size_t stream_index,
   }
   // Child key columns copy the parent's key columns; then timestamp, then value.
   const std::string value_field = series.json_path + ".items";
-  for (std::size_t i = 0; i < items->size(); ++i) {
+  std::size_t i = 0;
+  for (auto item = items->begin(); item != items->end(); ++item, ++i) {  // no copy of each Var
     Row row;
     row.reserve(parent_keys.size() + 2);
     row.insert(row.end(), parent_keys.begin(), parent_keys.end());
     const double offset_us = std::round(interval * static_cast<double>(i) * 1e6);
-    row.push_back(formatLocal(start + Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(offset_us)), tzd));
-    row.push_back(convert(items->get(static_cast<unsigned>(i)), series.value_type,
-                          value_field + "[" + std::to_string(i) + "]", out));
+    row.push_back(formatLocal(start + std::chrono::microseconds(static_cast<std::int64_t>(offset_us)), tzd));
+    row.push_back(convert(*item, series.value_type, value_field, out, static_cast<long>(i)));
     out.emit(stream_index, std::move(row));
   }
 }

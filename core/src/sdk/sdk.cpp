@@ -78,6 +78,10 @@ bool SinkPlugin::readRaw(const std::string&, const CollectionSpec&,
                          const std::function<void(const std::string&)>&) {
   return false;
 }
+bool SinkPlugin::readRejected(const std::string&, const CollectionSpec&,
+                              const std::function<void(const RejectedDocument&)>&) {
+  return false;
+}
 
 bool TokenStore::save(const TokenSet&, std::int64_t) {
   throw Error("token store '" + describe() + "' is read-only");

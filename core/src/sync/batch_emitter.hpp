@@ -2,10 +2,12 @@
 // Collects one collection's rows, per stream, between two sink batches, and the keys of one
 // window's documents (the basis for marking rows deleted).
 
+#include "http/server_text.hpp"
 #include "sync/run_summary.hpp"
 
 #include <oura_sdk/endpoint.hpp>
 #include <oura_sdk/errors.hpp>
+#include <oura_sdk/sink.hpp>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
@@ -15,11 +17,19 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace oura::core {
 
 inline constexpr std::size_t kBatchRows = 5000;  // rows buffered before a batch goes to the sinks
+// The most bytes of key values a document may have: a PostgreSQL B-tree entry holds at most
+// about 2,700 bytes (a third of a page); a longer key would fail its whole batch.
+inline constexpr std::size_t kMaxKeyBytes = 2000;
+
+// A document's id for messages: its `id`, else "of <day>", else "(without id)".
+std::string documentId(const Poco::JSON::Object& doc, const std::string& day_field);
 
 // Thrown inside a run when a stop was asked for (SIGINT/SIGTERM).
 struct Interrupted {};
@@ -82,9 +92,18 @@ class BatchEmitter : public sdk::RowEmitter {
   // the end of the collection, nothing per document).
   void warn(const std::string& message) override {
     ++summary_.warnings;
+    if (document_object_ != nullptr) {  // the id is worked out at the document's first warning
+      document_ = documentId(*document_object_, spec_.day_field);
+      document_object_ = nullptr;
+    }
     tally_.count(message, document_);
   }
-  void setDocument(std::string id) { document_ = std::move(id); }
+  void setDocument(std::string id) {
+    document_ = std::move(id);
+    document_object_ = nullptr;
+  }
+  // The same, the id worked out only when a warning needs it (not for every document).
+  void setDocument(const Poco::JSON::Object* doc) { document_object_ = doc; }
   // Drops the rows of the current document (it failed to map half-way).
   void rollbackTo(const std::vector<std::size_t>& sizes, std::size_t window_keys) {
     window_keys_.resize(window_keys);
@@ -99,6 +118,26 @@ class BatchEmitter : public sdk::RowEmitter {
     return s;
   }
   std::size_t pending() const { return pending_; }
+  // Bytes of the key values of the last document emitted (text values' lengths).
+  std::size_t lastKeyBytes() const {
+    std::size_t bytes = 0;
+    if (window_keys_.empty()) return 0;
+    for (const sdk::Value& v : window_keys_.back()) {
+      if (const auto* text = std::get_if<std::string>(&v)) bytes += text->size();
+    }
+    return bytes;
+  }
+  // Quarantines a document: counted, logged (printable) and handed to the sinks with the next
+  // batch (SinkBatch::rejected).
+  void reject(std::string raw, std::string key, std::string reason) {
+    ++summary_.skipped;
+    ++summary_.rejected;
+    log_.error(spec_.name + " document " + (key.empty() ? std::string("(without id)") : key) +
+               " was rejected and quarantined: " + reason);
+    rejected_.push_back(sdk::RejectedDocument{std::move(key), std::move(reason), std::move(raw)});
+  }
+  std::size_t rejectedCount() const { return rejected_.size(); }
+  std::vector<sdk::RejectedDocument> takeRejected() { return std::exchange(rejected_, {}); }
   std::size_t windowKeyCount() const { return window_keys_.size(); }
   // The keys of every document emitted since the last call: one window's documents.
   std::vector<sdk::Row> takeWindowKeys() { return std::exchange(window_keys_, {}); }
@@ -120,16 +159,12 @@ class BatchEmitter : public sdk::RowEmitter {
   std::vector<sdk::StreamRows> streams_;
   std::size_t pending_ = 0;
   std::string document_;
+  const Poco::JSON::Object* document_object_ = nullptr;
   WarningTally& tally_;
   std::vector<std::size_t> key_columns_;  // primary-key column indexes of streams[0]
   std::vector<sdk::Row> window_keys_;
+  std::vector<sdk::RejectedDocument> rejected_;
 };
 
-// A value from the API, made safe for a log line: control characters (a newline could forge a
-// log line, an escape sequence could repaint the terminal) become \xNN, and it is cut at 100.
-std::string printable(const std::string& text);
-
-// A document's id for messages: its `id`, else "of <day>", else "(without id)".
-std::string documentId(const Poco::JSON::Object& doc, const std::string& day_field);
 
 }  // namespace oura::core

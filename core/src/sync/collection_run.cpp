@@ -9,7 +9,6 @@
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
-#include <sstream>
 
 namespace oura::core {
 
@@ -25,7 +24,7 @@ struct CollectionRun::Window {
   CollectionSummary counts;
   RequestStats stats;
   BatchEmitter emitter;
-  std::size_t skipped = 0;  // documents of this window that could not be mapped
+  std::size_t skipped = 0;  // documents of this window that could not be used (quarantined)
 };
 
 CollectionRun::CollectionRun(Runtime& rt, const ServedCollection& served,
@@ -114,6 +113,8 @@ void CollectionRun::merge(const Window& w) {
   summary_.documents += w.counts.documents;
   summary_.rows += w.counts.rows;
   summary_.skipped += w.counts.skipped;
+  summary_.rejected += w.counts.rejected;
+  summary_.replaced += w.counts.replaced;
   summary_.warnings += w.counts.warnings;
   summary_.inserted += w.counts.inserted;
   summary_.updated += w.counts.updated;
@@ -167,52 +168,63 @@ void CollectionRun::fetchWindow(Window& w) {
                        rows, requests);
 }
 
+// Maps one parsed document into the window's emitter; false when it was rejected: its rows
+// are rolled back and its bytes quarantined with the window's next batch (SinkBatch::rejected).
+bool CollectionRun::mapDocument(Window& w, PageDocument& doc) {
+  w.emitter.setDocument(doc.object.get());
+  const auto before = w.emitter.sizes();
+  const std::size_t keys_before = w.emitter.windowKeyCount();
+  const std::size_t pending_before = w.emitter.pending();
+  std::string reason;
+  try {
+    served_.endpoint->plugin->mapDocument(spec_, *doc.object, doc.raw, w.emitter);
+    if (w.emitter.windowKeyCount() > keys_before && w.emitter.lastKeyBytes() > kMaxKeyBytes) {
+      reason = "its key is " + std::to_string(w.emitter.lastKeyBytes()) +
+               " bytes long; at most " + std::to_string(kMaxKeyBytes) + " can be indexed";
+    }
+  } catch (const std::exception& e) {
+    reason = std::string("it cannot be mapped: ") + e.what();
+  }
+  if (!reason.empty()) {
+    w.emitter.rollbackTo(before, keys_before);
+    w.emitter.reject(std::move(doc.raw), documentId(*doc.object, spec_.day_field),
+                     printable(reason, 300));
+    return false;
+  }
+  ++w.counts.documents;
+  w.counts.replaced += doc.replaced;
+  w.counts.rows += w.emitter.pending() - pending_before;
+  return true;
+}
+
 // Walks the window's pages (one after another: the cursor), handing each kept document to the
-// endpoint plugin and a batch to the sinks every kBatchRows rows.
+// endpoint plugin and a batch to the sinks every kBatchRows rows. A document that cannot be
+// parsed or mapped is quarantined with this window's batches; the rest of the window lands.
 void CollectionRun::fetchDocuments(Window& w) {
   const DayRange& chunk = w.plan.days;
   const bool ranged = w.plan.keep == Keep::ByDay;
-  auto on_document = [&](const Poco::JSON::Object::Ptr& doc) {
+  auto on_document = [&](PageDocument& doc) {
     if (stop_) throw Interrupted{};
-    if (!doc) {
-      ++w.counts.skipped;
+    if (!doc.object) {
       ++w.skipped;
-      log_.error(spec_.name + ": a document is not a JSON object; skipped");
+      w.emitter.reject(std::move(doc.raw), "", printable(doc.problem, 300));
       return;
     }
-    if (ranged && !inWindow(*doc, chunk)) return;
-    const std::string id = documentId(*doc, spec_.day_field);
-    w.emitter.setDocument(id);
-    std::ostringstream raw;
-    doc->stringify(raw);
-    const auto before = w.emitter.sizes();
-    const std::size_t keys_before = w.emitter.windowKeyCount();
-    const std::size_t pending_before = w.emitter.pending();
-    try {
-      served_.endpoint->plugin->mapDocument(spec_, *doc, raw.str(), w.emitter);
-    } catch (const std::exception& e) {
-      w.emitter.rollbackTo(before, keys_before);
-      ++w.counts.skipped;
+    if (ranged && !inWindow(*doc.object, chunk)) return;
+    if (mapDocument(w, doc)) {
+      if (w.emitter.pending() >= kBatchRows) flush(w, false, std::nullopt);
+    } else {
       ++w.skipped;
-      log_.error(spec_.name + " document " + id + " cannot be mapped and was skipped: " +
-                 e.what());
-      return;
     }
-    ++w.counts.documents;
-    w.counts.rows += w.emitter.pending() - pending_before;
-    if (w.emitter.pending() >= kBatchRows) flush(w, false, std::nullopt);
   };
   if (spec_.bare_object) {
     // A body that is not a JSON object is retried as a transport error (ApiClient::BodyCheck),
     // then reported with the URL.
-    Poco::JSON::Object::Ptr doc;
-    auto check = [&doc](const std::string& body) -> std::optional<std::string> {
-      try {
-        doc = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
-      } catch (const Poco::Exception& e) {
-        return "the response is not a JSON object (" + e.displayText() + ")";
-      }
-      if (!doc) return std::string("the response is not a JSON object (null)");
+    Poco::JSON::Parser parser;
+    PageDocument doc;
+    auto check = [&](const std::string& body) -> std::optional<std::string> {
+      doc = prepareDocument(body, parser);
+      if (!doc.object) return "the response is " + doc.problem;
       return std::nullopt;
     };
     w.client.get(spec_.path, w.plan.query, w.stats, check);
@@ -252,6 +264,7 @@ void CollectionRun::flush(Window& w, bool complete, std::optional<std::string> s
   if (complete) batch.window_document_keys = w.emitter.takeWindowKeys();
   batch.synced_through = std::move(synced);
   batch.streams = w.emitter.take();
+  batch.rejected = w.emitter.takeRejected();
   for (SinkInstance& sink : rt_.sinks) writeBatch(sink, batch, stop_, log_, w.counts);
 }
 

@@ -44,6 +44,7 @@ class CollectionRun {
   struct Window;
   void fetchWindow(Window& w);
   void fetchDocuments(Window& w);
+  bool mapDocument(Window& w, PageDocument& doc);
   void land(Window& w);
   void flush(Window& w, bool complete, std::optional<std::string> synced);
   void fail(Window& w, Outcome outcome, const std::string& message, bool unreachable);

@@ -1,9 +1,12 @@
 #include "sync/reprocess.hpp"
 
+#include "http/page_parser.hpp"
 #include "sync/batch_emitter.hpp"
 #include "sync/run_log.hpp"
 #include "sync/scrape.hpp"
 #include "sync/sink_writer.hpp"
+
+#include <oura_sdk/errors.hpp>
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
@@ -11,7 +14,7 @@
 namespace oura::core {
 
 RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections,
-                        const std::atomic<bool>& stop) {
+                        const std::atomic<bool>& stop, bool rejected) {
   const std::int64_t started_ms = nowMs();  // for the run log
   std::vector<const ServedCollection*> selected = selectCollections(rt, collections);
   std::vector<const sdk::CollectionSpec*> specs;
@@ -30,48 +33,64 @@ RunSummary runReprocess(Runtime& rt, const std::vector<std::string>& collections
         if (stop) throw Interrupted{};
         WarningTally tally;
         BatchEmitter emitter(spec, s, log, tally);
+        std::vector<std::string> accepted;  // rejected documents that map now
         auto flush = [&] {
           sdk::SinkBatch batch;
           batch.account = rt.manifest.account;
           batch.collection = &spec;
           batch.streams = emitter.take();
+          batch.accepted_rejections = std::move(accepted);
+          accepted.clear();
           emitter.takeWindowKeys();  // reprocessing never marks anything deleted
           writeBatch(sink, batch, stop, log, s);
         };
         Poco::JSON::Parser parser;
         // Documents are mapped and written back in batches while they are read (readRaw leaves
         // nothing open on the sink while it calls back, see SinkPlugin::readRaw).
-        auto on_raw = [&](const std::string& raw) {
+        auto on_bytes = [&](const std::string& bytes, bool was_rejected) {
           if (stop) throw Interrupted{};
-          Poco::JSON::Object::Ptr doc;
-          try {
-            parser.reset();
-            doc = parser.parse(raw).extract<Poco::JSON::Object::Ptr>();
-          } catch (const std::exception& e) {
+          PageDocument doc = prepareDocument(bytes, parser);
+          if (!doc.object) {
             ++s.skipped;
-            log.error(spec.name + ": a stored raw document is not a JSON object; skipped");
+            log.error(spec.name + ": a " + (was_rejected ? "rejected" : "stored raw") +
+                      " document is still " + printable(doc.problem, 300) + "; skipped");
             return;
           }
-          const std::string id = documentId(*doc, spec.day_field);
+          const std::string id = documentId(*doc.object, spec.day_field);
           emitter.setDocument(id);
           const auto before = emitter.sizes();
           const std::size_t keys_before = emitter.windowKeyCount();
           const std::size_t pending_before = emitter.pending();
           try {
-            served->endpoint->plugin->mapDocument(spec, *doc, raw, emitter);
+            served->endpoint->plugin->mapDocument(spec, *doc.object, doc.raw, emitter);
+            if (emitter.windowKeyCount() > keys_before && emitter.lastKeyBytes() > kMaxKeyBytes) {
+              throw sdk::MappingError("its key is " + std::to_string(emitter.lastKeyBytes()) +
+                                      " bytes long; at most " + std::to_string(kMaxKeyBytes) +
+                                      " can be indexed");
+            }
           } catch (const std::exception& e) {
             emitter.rollbackTo(before, keys_before);
             ++s.skipped;
             log.error(spec.name + " document " + id + " cannot be mapped and was skipped: " +
-                      e.what());
+                      printable(e.what(), 300));
             return;
           }
           ++s.documents;
+          s.replaced += doc.replaced;
           s.rows += emitter.pending() - pending_before;
+          if (was_rejected) accepted.push_back(bytes);
           if (emitter.pending() >= kBatchRows) flush();
         };
-        if (!sink.plugin->readRaw(rt.manifest.account, spec, on_raw)) {
-          log.information("sink " + sink.name + " keeps no documents to reprocess");
+        const bool readable =
+            rejected ? sink.plugin->readRejected(rt.manifest.account, spec,
+                                                 [&](const sdk::RejectedDocument& d) {
+                                                   on_bytes(d.raw, true);
+                                                 })
+                     : sink.plugin->readRaw(rt.manifest.account, spec,
+                                            [&](const std::string& raw) { on_bytes(raw, false); });
+        if (!readable) {
+          log.information("sink " + sink.name + " keeps no " +
+                          (rejected ? "rejected documents" : "documents") + " to reprocess");
           continue;
         }
         flush();

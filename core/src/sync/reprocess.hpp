@@ -14,9 +14,12 @@ namespace oura::core {
 // without fetching: for each selected collection and each sink that can read its documents
 // back, maps them with the endpoint plugin and writes the rows to that sink (child sample rows
 // replaced, nothing marked deleted, sync state untouched), in batches while they are read.
-// Throws Error as runScrape does for usage, configuration and sinks that cannot open; like
-// runScrape it leaves recording the run and closing the sinks to the caller.
+// With `rejected` (`reprocess --rejected`): the documents in the sinks' dead-letter stores
+// instead (SinkPlugin::readRejected); each one that maps now is written and leaves the store in
+// the same transaction, the others stay. Throws Error as runScrape does for usage,
+// configuration and sinks that cannot open; like runScrape it leaves recording the run and
+// closing the sinks to the caller.
 RunSummary runReprocess(Runtime& runtime, const std::vector<std::string>& collections,
-                        const std::atomic<bool>& stop);
+                        const std::atomic<bool>& stop, bool rejected = false);
 
 }  // namespace oura::core

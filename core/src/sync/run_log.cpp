@@ -72,6 +72,7 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
       << std::setw(34) << "last run (finished)" << "  " << std::setw(16) << "outcome" << "  "
       << "last error" << "\n";
   std::vector<std::string> errors;
+  std::vector<std::string> rejected;
   std::vector<std::string> unauthorised;  // "collection (scope)" not authorised in its last run
   std::vector<std::string> holes;         // "  - collection: first..last" of pending backfills
   for (const auto& [name, s] : rows) {
@@ -106,6 +107,10 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
         outcome = s->last_run_outcome.empty() ? "-" : s->last_run_outcome;
         if (s->last_run_command == "reprocess") outcome += " (reprocess)";
       }
+      if (s->rejected_documents != 0) {
+        rejected.push_back("  - " + s->collection + ": " + std::to_string(s->rejected_documents) +
+                           " rejected document(s) in quarantine");
+      }
       if (s->last_error_at_ms) {
         last_error = utcTime(*s->last_error_at_ms) + " " + s->last_error_outcome;
         errors.push_back("  - " + s->collection + ", " + utcTime(*s->last_error_at_ms) + " (" +
@@ -133,6 +138,11 @@ void printAccount(const std::string& account, const std::vector<std::string>& en
   if (!errors.empty()) {
     out << "  last errors:\n";
     for (const std::string& line : errors) out << line << "\n";
+  }
+  if (!rejected.empty()) {
+    out << "  rejected documents (oura.rejected_documents; `oura-collector reprocess --rejected` "
+           "tries them again):\n";
+    for (const std::string& line : rejected) out << line << "\n";
   }
 }
 
@@ -184,6 +194,8 @@ sdk::RunRecord makeRunRecord(const RunSummary& summary, const std::string& accou
     r.inserted = c.inserted;
     r.updated = c.updated;
     r.skipped = c.skipped;
+    r.rejected = c.rejected;
+    r.replaced = c.replaced;
     r.warnings = c.warnings;
     r.outcome = outcomeName(c.outcome);
     r.message = c.message;

@@ -126,6 +126,16 @@ void RunSummary::print(std::ostream& out, int exit_code) const {
     if (c.outcome != Outcome::Ok && !c.message.empty()) {
       out << "- " << c.collection << ": " << c.message << "\n";
     }
+    if (c.rejected != 0) {
+      out << "- " << c.collection << ": " << c.rejected
+          << (c.rejected == 1 ? " document was" : " documents were")
+          << " rejected and quarantined (the rest landed; see the log for why; PostgreSQL keeps "
+             "them in oura.rejected_documents; `reprocess --rejected` tries them again)\n";
+    }
+    if (c.replaced != 0) {
+      out << "- " << c.collection << ": " << c.replaced
+          << " NUL character(s) (\\u0000), which PostgreSQL cannot store, were stored as U+FFFD\n";
+    }
   }
   if (!token_problem.empty()) out << "- token store: " << token_problem << "\n";
   const ErrorKind kind = ending();
@@ -202,6 +212,8 @@ void RunSummary::writeJson(std::ostream& out, const std::string& command,
     o.set("updated", c.updated);
     o.set("skipped", c.skipped);
     o.set("warnings", c.warnings);
+    o.set("rejected", c.rejected);
+    o.set("replaced", c.replaced);
     o.set("outcome", std::string(outcomeName(c.outcome)));
     if (c.message.empty()) o.set("message", Poco::Dynamic::Var());
     else o.set("message", c.message);
@@ -214,6 +226,8 @@ void RunSummary::writeJson(std::ostream& out, const std::string& command,
     totals.updated += c.updated;
     totals.skipped += c.skipped;
     totals.warnings += c.warnings;
+    totals.rejected += c.rejected;
+    totals.replaced += c.replaced;
   }
   root.set("collections", list);
   Poco::JSON::Object sum(Poco::JSON_PRESERVE_KEY_ORDER);
@@ -225,6 +239,8 @@ void RunSummary::writeJson(std::ostream& out, const std::string& command,
   sum.set("updated", totals.updated);
   sum.set("skipped", totals.skipped);
   sum.set("warnings", totals.warnings);
+  sum.set("rejected", totals.rejected);
+  sum.set("replaced", totals.replaced);
   root.set("totals", sum);
   root.stringify(out, 2);
   out << "\n";

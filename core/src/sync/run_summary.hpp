@@ -37,6 +37,8 @@ struct CollectionSummary {
   std::uint64_t documents = 0;   // documents kept (inside the window) and mapped
   std::uint64_t rows = 0;        // rows of all streams handed to the sinks
   std::uint64_t skipped = 0;     // documents that could not be mapped
+  std::uint64_t rejected = 0;    // of those, quarantined (the sinks' dead-letter store)
+  std::uint64_t replaced = 0;    // `\u0000` escapes stored as U+FFFD (documents still stored)
   std::uint64_t warnings = 0;    // lenient-parsing warnings (absent required key, wrong type)
   std::uint64_t inserted = 0;    // as reported by the sinks
   std::uint64_t updated = 0;
@@ -70,8 +72,10 @@ struct RunSummary {
   //    (ok|partial|unavailable|internal|interrupted|login_needed|config|usage), "error"
   //    (the message of a run that ended before or outside the collections, else null),
   //    "collections": [{collection, endpoint, first_day, last_day, requests, retries, pages,
-  //    documents, rows, inserted, updated, skipped, warnings, outcome, message}],
-  //    "totals": {requests, retries, documents, rows, inserted, updated, skipped, warnings}}
+  //    documents, rows, inserted, updated, skipped, warnings, rejected, replaced, outcome,
+  //    message}],
+  //    "totals": {requests, retries, documents, rows, inserted, updated, skipped, warnings,
+  //    rejected, replaced}}
   void writeJson(std::ostream& out, const std::string& command, std::int64_t started_at_ms,
                  std::int64_t finished_at_ms, int exit_code, const std::string& outcome,
                  const std::string& error) const;

@@ -332,11 +332,11 @@ RunSummary runScrape(Runtime& rt, const ScrapeOptions& options, const std::atomi
   std::vector<const sdk::CollectionSpec*> specs;
   for (const auto* c : selected) specs.push_back(c->spec);
   openSinks(rt, specs);
-  const std::vector<DayRange> days = planDays(rt, options, selected, window, summary);
+  std::vector<DayRange> days = planDays(rt, options, selected, window, summary);
 
   // A backfill is remembered until it lands; a plain run finishes an earlier one first.
   if (!options.dry_run && !rt.sinks.empty()) {
-    resumeAndRememberBackfills(rt, selected, windows, summary.collections,
+    resumeAndRememberBackfills(rt, selected, days, summary.collections,
                                options.since.has_value() || options.days.has_value());
   }
 

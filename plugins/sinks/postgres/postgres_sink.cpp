@@ -5,6 +5,8 @@
 // the TEMPORARY privilege, as one JSON array per statement) (row_json.cpp).
 #include "postgres_sink.hpp"
 
+#include <Poco/UTF8Encoding.h>
+
 #include <algorithm>
 #include <chrono>
 #include <Poco/JSON/Array.h>
@@ -43,6 +45,63 @@ bool schemaMismatch(const std::string& sqlstate) {
          || sqlstate == "42804"   // datatype_mismatch
          || sqlstate == "3F000";  // invalid_schema_name
 }
+
+// `bytes` as a bytea literal in hex format ("\\x..."), for a text parameter.
+std::string byteaHex(const std::string& bytes) {
+  static const char* hex = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+std::string fromHex(const std::string& text) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+    out += static_cast<char>(nibble(text[i]) << 4 | nibble(text[i + 1]));
+  }
+  return out;
+}
+
+// `text` fit for a text column: every byte that is not part of a valid UTF-8 sequence (and
+// NUL) becomes \xNN.
+std::string validText(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t n = lead < 0x80 ? 1 : (lead >> 5) == 6 ? 2 : (lead >> 4) == 14 ? 3
+                                                             : (lead >> 3) == 30 ? 4 : 0;
+    if (lead != 0 && n != 0 && i + n <= text.size() &&
+        Poco::UTF8Encoding::isLegal(reinterpret_cast<const unsigned char*>(text.data() + i),
+                                    static_cast<int>(n))) {
+      out.append(text, i, n);
+      i += n;
+      continue;
+    }
+    static const char* hex = "0123456789abcdef";
+    out += "\\x";
+    out += hex[lead >> 4];
+    out += hex[lead & 15];
+    ++i;
+  }
+  return out;
+}
+
+constexpr const char* kRejectSql =
+    "INSERT INTO oura.rejected_documents AS r (account, collection, document_key, reason, raw)"
+    " VALUES ($1::text, $2::text, $3::text, $4::text, $5::bytea)"
+    " ON CONFLICT (account, collection, raw_md5) DO UPDATE SET"
+    " document_key = EXCLUDED.document_key, reason = EXCLUDED.reason,"
+    " last_rejected_at = now(), times = r.times + 1";
+constexpr const char* kAcceptRejectedSql =
+    "DELETE FROM oura.rejected_documents WHERE account = $1::text AND collection = $2::text"
+    " AND raw_md5 = md5($3::bytea)";
 
 SinkOutcome outcome(SinkOutcome::Status status, std::string message) {
   SinkOutcome o;
@@ -404,6 +463,17 @@ SinkOutcome PostgresSink::writeBatch(const sdk::SinkBatch& batch) {
       }
       marked = toCount(c.exec(*mark_sql, params).value(0, 0));
     }
+    if (!batch.rejected.empty() || !batch.accepted_rejections.empty()) {
+      stage = Stage{nullptr, nullptr, nullptr, "oura.rejected_documents"};
+      for (const sdk::RejectedDocument& r : batch.rejected) {
+        c.exec(kRejectSql, {batch.account, spec.name,
+                            r.key.empty() ? std::nullopt : std::optional<std::string>(validText(r.key)),
+                            validText(r.reason), byteaHex(r.raw)});
+      }
+      for (const std::string& raw : batch.accepted_rejections) {
+        c.exec(kAcceptRejectedSql, {batch.account, spec.name, byteaHex(raw)});
+      }
+    }
     if (batch.synced_through) {
       stage = Stage{nullptr, nullptr, nullptr, "oura.sync_state"};
       c.exec(
@@ -640,17 +710,18 @@ constexpr const char* kRecordRunSql =
     " RETURNING id) "
     "INSERT INTO oura.run_collections (run_id, account, collection, endpoint, first_day,"
     " last_day, requests, retries, pages, documents, \"rows\", inserted, updated, skipped,"
-    " warnings, outcome, message)"
+    " warnings, rejected, replaced, outcome, message)"
     " SELECT run.id, $1::text, c.collection, c.endpoint, c.first_day, c.last_day, c.requests,"
     " c.retries, c.pages, c.documents, c.\"rows\", c.inserted, c.updated, c.skipped, c.warnings,"
-    " c.outcome, c.message"
+    " c.rejected, c.replaced, c.outcome, c.message"
     " FROM run CROSS JOIN jsonb_to_recordset($9::jsonb) AS c(collection text, endpoint text,"
     " first_day date, last_day date, requests bigint, retries bigint, pages bigint, documents"
     " bigint, \"rows\" bigint, inserted bigint, updated bigint, skipped bigint, warnings bigint,"
-    " outcome text, message text)";
+    " rejected bigint, replaced bigint, outcome text, message text)";
 
 // Per (account, collection) known from the sync state, a pending backfill or the run log: the
-// sync state, the latest run, the latest run that did not end ok and the backfill still missing. The run log's distinct keys come from a
+// sync state, the latest run, the latest run that did not end ok, the backfill still missing and
+// the count of its documents in the dead-letter store. The run log's distinct keys come from a
 // loose index scan of run_collections_latest_idx (one probe per key, however many runs).
 // $1 = account, '' for every account. Times as ms since the epoch.
 constexpr const char* kStatusSql =
@@ -677,7 +748,9 @@ constexpr const char* kStatusSql =
     " round(extract(epoch FROM lr.finished_at) * 1000)::bigint,"
     " lr.command, last.outcome, last.inserted, last.updated,"
     " round(extract(epoch FROM er.finished_at) * 1000)::bigint, err.outcome, err.message,"
-    " to_char(bp.first_day, 'YYYY-MM-DD'), to_char(bp.last_day, 'YYYY-MM-DD')"
+    " to_char(bp.first_day, 'YYYY-MM-DD'), to_char(bp.last_day, 'YYYY-MM-DD'),"
+    " (SELECT count(*) FROM oura.rejected_documents d WHERE d.account = k.account"
+    "  AND d.collection = k.collection)"
     " FROM keys k"
     " LEFT JOIN oura.sync_state s ON s.account = k.account AND s.collection = k.collection"
     " LEFT JOIN LATERAL (SELECT rc.run_id, rc.outcome, rc.inserted, rc.updated"
@@ -721,6 +794,8 @@ std::string runCollectionsJson(const sdk::RunRecord& run) {
     o.set("updated", c.updated);
     o.set("skipped", c.skipped);
     o.set("warnings", c.warnings);
+    o.set("rejected", c.rejected);
+    o.set("replaced", c.replaced);
     o.set("outcome", c.outcome);
     text_or_null(o, "message", c.message);
     list.add(o);
@@ -783,6 +858,7 @@ std::optional<std::vector<sdk::CollectionStatus>> PostgresSink::status(const std
         s.last_error_outcome = r.nullable(i, 11).value_or("");
         s.last_error = r.nullable(i, 12).value_or("");
         if (!r.isNull(i, 13)) s.missing = sdk::DayWindow{r.value(i, 13), r.value(i, 14)};
+        s.rejected_documents = toCount(r.value(i, 15));
         out.push_back(std::move(s));
       }
       return out;
@@ -1173,6 +1249,36 @@ bool PostgresSink::readRaw(const std::string& account, const sdk::CollectionSpec
     }
     throw sdk::Error("reading " + tableName(stream) + ": " + e.what());
   }
+}
+
+bool PostgresSink::readRejected(
+    const std::string& account, const sdk::CollectionSpec& collection,
+    const std::function<void(const sdk::RejectedDocument&)>& on_document) {
+  // Read whole before calling back (the callback may write through this sink); the table holds
+  // the few documents a server got wrong, not a collection.
+  std::vector<sdk::RejectedDocument> documents;
+  try {
+    Result r = connection().exec(
+        "SELECT coalesce(document_key, ''), reason, encode(raw, 'hex') FROM "
+        "oura.rejected_documents WHERE account = $1::text AND collection = $2::text "
+        "ORDER BY first_rejected_at, raw_md5",
+        {account, collection.name});
+    for (int i = 0; i < r.rows(); ++i) {
+      documents.push_back(sdk::RejectedDocument{r.value(i, 0), r.value(i, 1), fromHex(r.value(i, 2))});
+    }
+  } catch (const PgError& e) {
+    if (e.connectionLost()) {
+      disconnect();
+      throwUnavailable("reading oura.rejected_documents", e);
+    }
+    if (schemaMismatch(e.sqlstate())) {
+      throw sdk::ConfigError("reading oura.rejected_documents: " + std::string(e.what()) +
+                             "; run `oura-collector init-db`");
+    }
+    throw sdk::Error("reading oura.rejected_documents: " + std::string(e.what()));
+  }
+  for (const sdk::RejectedDocument& d : documents) on_document(d);
+  return true;
 }
 
 }  // namespace oura::plugins::postgres

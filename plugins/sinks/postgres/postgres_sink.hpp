@@ -76,6 +76,8 @@ class PostgresSink : public sdk::SinkPlugin {
   std::uint64_t purge(const std::string& account) override;
   /// Keyset pagination, 500 documents a statement, by the day column then the key: nothing
   /// is open on the connection while `on_document` runs, so it may write through this sink.
+  bool readRejected(const std::string& account, const sdk::CollectionSpec& collection,
+                    const std::function<void(const sdk::RejectedDocument&)>& on_document) override;
   bool readRaw(const std::string& account, const sdk::CollectionSpec& collection,
                const std::function<void(const std::string& raw)>& on_document) override;
 

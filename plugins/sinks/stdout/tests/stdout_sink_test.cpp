@@ -51,7 +51,7 @@ TEST(StdoutSink, WritesOneJsonObjectPerRowInSchemaOrder) {
   StreamSchema schema = allTypes();
   CollectionSpec spec;
   spec.name = "things";
-  SinkBatch batch{"me", &spec, {"2024-01-01", "2024-01-02"}, false, {}, std::nullopt, {}};
+  SinkBatch batch{"me", &spec, {"2024-01-01", "2024-01-02"}, false, {}, std::nullopt, {}, {}, {}};
   batch.streams.push_back(StreamRows{&schema, {}});
   batch.streams[0].rows.push_back(Row{std::string("2024-01-01"), std::int64_t{42}, 1.5, true,
                                       std::string("2024-01-01T04:00:00+01:00"),
@@ -84,7 +84,7 @@ TEST(StdoutSink, LeavesRawOutWhenAsked) {
   oura::plugins::StdoutSink sink(context(tmp.path(), false));
   StreamSchema schema = allTypes();
   CollectionSpec spec;
-  SinkBatch batch{"me", &spec, {}, false, {}, std::nullopt, {}};
+  SinkBatch batch{"me", &spec, {}, false, {}, std::nullopt, {}, {}, {}};
   batch.streams.push_back(StreamRows{&schema, {}});
   batch.streams[0].rows.push_back(Row{std::string("2024-01-01"), std::int64_t{1}, 2.0, false,
                                       std::monostate{}, std::string("x"), std::string("{}")});
@@ -100,7 +100,7 @@ TEST(StdoutSink, InvalidJsonInAJsonbColumnFailsTheBatch) {
   oura::plugins::StdoutSink sink(context(tmp.path()));
   StreamSchema schema = allTypes();
   CollectionSpec spec;
-  SinkBatch batch{"me", &spec, {}, false, {}, std::nullopt, {}};
+  SinkBatch batch{"me", &spec, {}, false, {}, std::nullopt, {}, {}, {}};
   batch.streams.push_back(StreamRows{&schema, {}});
   batch.streams[0].rows.push_back(Row{std::string("2024-01-01"), std::int64_t{1}, 2.0, false,
                                       std::monostate{}, std::string("x"), std::string("{oops")});
@@ -124,7 +124,7 @@ PluginContext fileContext(const std::string& file, const std::string& mode,
 }
 
 SinkBatch oneRowBatch(const StreamSchema& schema, const CollectionSpec& spec, std::int64_t n) {
-  SinkBatch batch{"me", &spec, {}, false, {}, std::nullopt, {}};
+  SinkBatch batch{"me", &spec, {}, false, {}, std::nullopt, {}, {}, {}};
   batch.streams.push_back(StreamRows{&schema, {}});
   batch.streams[0].rows.push_back(Row{std::string("2024-01-01"), n, 2.0, false, std::monostate{},
                                       std::string("x"), std::string("{}")});
