@@ -51,17 +51,19 @@ TEST(WindowPlan, ALastShortDateTimeWindowEndsAtTheRunsLastDay) {
   EXPECT_EQ(param(plan[1].query, "end_datetime"), "2024-02-05T00:00:00+00:00");
 }
 
-TEST(WindowPlan, DateWindowsKeepTheirOneDayWidening) {
+// [first - 1, last + 2): end_date is inclusive for some collections, and /sleep and /workout
+// filter on the UTC date of their start with an exclusive end (a local day reaches D+1 in UTC).
+TEST(WindowPlan, DateWindowsAskOneDayBeforeAndTwoAfter) {
   sdk::CollectionSpec spec = sdk::collectionSpec("daily_sleep", "DailySleepModel", "daily",
                                                  sdk::SyncStrategy::DateWindow, "day");
   spec.max_window_days = 30;
   const DayRange days{parseDay("2024-01-01"), parseDay("2024-03-31")};  // 91 days
   const auto plan = planWindows(spec, days);
-  ASSERT_EQ(plan.size(), 4u) << "28 kept days per window of 30 asked";
+  ASSERT_EQ(plan.size(), 4u) << "27 kept days per window of 30 asked";
   for (const PlannedWindow& w : plan) {
-    EXPECT_LE(w.days.last - w.days.first + 1, 28);
+    EXPECT_LE(w.days.last - w.days.first + 1, 27);
     EXPECT_EQ(param(w.query, "start_date"), formatDay(w.days.first - 1));
-    EXPECT_EQ(param(w.query, "end_date"), formatDay(w.days.last + 1));
+    EXPECT_EQ(param(w.query, "end_date"), formatDay(w.days.last + 2));
   }
   EXPECT_EQ(plan.front().days.first, days.first);
   EXPECT_EQ(plan.back().days.last, days.last);
