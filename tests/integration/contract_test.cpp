@@ -8,6 +8,7 @@
 //  - the request path exists, takes the parameters the sync strategy sends, and answers the
 //    declared document schema; the scope is one of the spec's OAuth2 scopes;
 //  - the 19 collections of Oura API v2 are each served by exactly one plugin.
+#include "auth/scopes.hpp"
 #include "plugin_host/loader.hpp"
 #include "mapping_support.hpp"
 
@@ -300,9 +301,17 @@ TEST(Contract, PathsParametersResponsesAndScopesMatchTheSpec) {
                           ->getObject("flows")
                           ->getObject("authorizationCode")
                           ->getObject("scopes");
+  std::vector<std::string> spec_scopes;
+  for (const auto& [name, description] : *scopes) spec_scopes.push_back(name);
+  // The live authorization server gates collections on scopes the export does not list, and
+  // grants SpO2 as `spo2` (docs/DESIGN.md "Oura API facts"; the live behaviour wins): a plugin's
+  // scope is one of the spec's under one of its names, or one of these.
+  const std::set<std::string> live_only = {"stress", "heart_health", "ring_configuration"};
   for (const sdk::CollectionSpec* spec : allCollections()) {
     SCOPED_TRACE(spec->name);
-    EXPECT_TRUE(scopes->has(spec->scope)) << "scope " << spec->scope << " is not an OAuth2 scope";
+    EXPECT_TRUE(oura::core::scopeGranted(spec_scopes, spec->scope) ||
+                live_only.count(spec->scope) == 1)
+        << "scope " << spec->scope << " is neither an OAuth2 scope of the spec nor a live one";
     const auto path = paths->getObject(spec->path);
     ASSERT_TRUE(path) << spec->path << " is not in the spec";
     const auto get = path->getObject("get");

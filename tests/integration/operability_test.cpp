@@ -236,7 +236,7 @@ TEST(Output, OnATerminalProgressAndTableInAPipeOneLinePerCollection) {
   args.insert(args.end(), kWindow.begin(), kWindow.end());
   const CommandResult tty = runOnTerminal(args, {{"OURA_E2E_TOKEN", fake.token()}});
   ASSERT_EQ(tty.exit_code, 0) << tty.err;
-  EXPECT_NE(tty.err.find("\r\033[K[1/4 windows] done: "), std::string::npos) << tty.err;
+  EXPECT_NE(tty.err.find("\r\033[K[1/3 windows] done: "), std::string::npos) << tty.err;
   EXPECT_NE(tty.err.find(kTableHeader), std::string::npos) << tty.err;
 
   std::vector<std::string> pipe_args(args.begin() + 2, args.end());
@@ -384,7 +384,7 @@ TEST(Logs, JsonLinesCarryTimeLevelLoggerMessageAndTheRunsFields) {
       }
     }
     EXPECT_EQ(finished, 2u) << r.err;
-    EXPECT_EQ(windows, 4u) << r.err;  // heartrate in 3 windows of 28 days, daily_sleep in one
+    EXPECT_EQ(windows, 3u) << r.err;  // heartrate in 2 windows of 30 days, daily_sleep in one
     EXPECT_GT(parsed, 0u);
   }
 }

@@ -169,7 +169,9 @@ TEST(PostgresEndToEnd, InitDbThenBackfillLandsExactlyTheFakesDocumentsAndARerunC
   const std::string before = psql(db.name(), "SELECT md5(string_agg(raw::text, ',' ORDER BY day)) "
                                               "FROM oura.daily_sleep");
   const long rows_before = count(db.name(), "heartrate");
-  CommandResult second = run(m, {"scrape", "--since", "2024-03-20", "--until", "2024-04-05"},
+  // --summary: the table in a pipe too (docs/operations.md "Output").
+  CommandResult second = run(m, {"scrape", "--summary", "--since", "2024-03-20", "--until",
+                                 "2024-04-05"},
                              fake.token());
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(psql(db.name(), "SELECT md5(string_agg(raw::text, ',' ORDER BY day)) FROM "

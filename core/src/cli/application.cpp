@@ -1,4 +1,6 @@
 #include "cli/application.hpp"
+
+#include "cli/atomic_file.hpp"
 #include "cli/report_command.hpp"
 
 #include "http/rate_limiter.hpp"
@@ -408,29 +410,8 @@ void CollectorApplication::writeSummaryJson(const std::string& command, std::int
   std::ostringstream text;
   summary.writeJson(text, command, started_ms, finished_ms, code, exitName(code), error);
   const std::string body = text.str();
-  // A new file of our own (mkstemp: O_EXCL, never through a planted symbolic link), written
-  // whole, then renamed over the target.
-  std::string temp = path + ".XXXXXX";
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) {
-    std::cerr << "oura-collector: --summary-json: cannot create a file beside " << path << ": "
-              << std::strerror(errno) << "\n";
-    return;
-  }
-  bool ok = ::fchmod(fd, 0644) == 0;
-  for (std::size_t done = 0; ok && done < body.size();) {
-    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<std::size_t>(n);
-  }
-  ok = ::fsync(fd) == 0 && ok;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::cerr << "oura-collector: --summary-json: cannot write " << path << ": "
-              << std::strerror(errno) << "\n";
-    ::unlink(temp.c_str());
-  }
+  const std::string problem = replaceFile(path, body);
+  if (!problem.empty()) std::cerr << "oura-collector: --summary-json: " << problem << "\n";
 }
 
 int CollectorApplication::commandHelp(const std::vector<std::string>& given) {

@@ -1,5 +1,7 @@
 #include "cli/metrics.hpp"
 
+#include "cli/atomic_file.hpp"
+
 #include "http/session.hpp"
 
 #include <Poco/Base64Encoder.h>
@@ -210,28 +212,9 @@ std::map<std::string, double> previousSuccesses(const std::string& text) {
 }
 
 void writeMetricsFile(const std::string& path, const std::string& text) {
-  // A new file of our own beside the target (mkstemp: O_EXCL; its name does not end in .prom,
-  // so node_exporter never reads it half-written), then renamed over the target.
-  std::string temp = path + ".XXXXXX";
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) {
-    throw std::runtime_error("--metrics-file: cannot create a file beside " + path + ": " +
-                             std::strerror(errno));
-  }
-  bool ok = ::fchmod(fd, 0644) == 0;
-  for (std::size_t done = 0; ok && done < text.size();) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<std::size_t>(n);
-  }
-  ok = ::fsync(fd) == 0 && ok;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string problem = std::strerror(errno);
-    ::unlink(temp.c_str());
-    throw std::runtime_error("--metrics-file: cannot write " + path + ": " + problem);
-  }
+  // Renamed over the target: node_exporter never reads it half-written.
+  const std::string problem = replaceFile(path, text);
+  if (!problem.empty()) throw std::runtime_error("--metrics-file: " + problem);
 }
 
 void checkPushgatewayUrl(const std::string& url) {

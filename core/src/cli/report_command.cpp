@@ -1,5 +1,7 @@
 #include "cli/report_command.hpp"
 
+#include "cli/atomic_file.hpp"
+
 #include "sync/days.hpp"
 #include "cli/exit_codes.hpp"
 #include "report/report_page.hpp"
@@ -22,30 +24,11 @@ namespace oura::core {
 
 namespace {
 
-// The page, written whole to a new file beside `path` (mkstemp: never through a planted link)
-// and renamed over it: a reader sees the previous report or this one.
+// The page, written whole to a new file beside `path` and renamed over it: a reader sees the
+// previous report or this one.
 void writeAtomically(const std::string& path, const std::string& body) {
-  std::string temp = path + ".XXXXXX";
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) {
-    throw Error(ErrorKind::Unavailable, "--output " + path + ": cannot create a file beside it: " +
-                                          std::strerror(errno));
-  }
-  bool ok = ::fchmod(fd, 0644) == 0;
-  for (std::size_t done = 0; ok && done < body.size();) {
-    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<std::size_t>(n);
-  }
-  const int saved = errno;
-  ok = ::fsync(fd) == 0 && ok;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(ok ? errno : saved);
-    ::unlink(temp.c_str());
-    throw Error(ErrorKind::Unavailable, "--output " + path + ": cannot write it: " + why);
-  }
+  const std::string problem = replaceFile(path, body);
+  if (!problem.empty()) throw Error(ErrorKind::Unavailable, "--output " + path + ": " + problem);
 }
 
 }  // namespace

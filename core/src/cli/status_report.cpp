@@ -89,15 +89,7 @@ StatusVerdict reportStatus(Runtime& rt, const std::string& account, bool json,
   const std::set<std::string> enabled_set(enabled.begin(), enabled.end());
   Poco::JSON::Array sinks;
   for (SinkInstance& sink : rt.sinks) {
-    std::optional<std::vector<sdk::CollectionStatus>> status;
-    try {
-      std::lock_guard lock(*sink.mutex);
-      status = sink.plugin->status(account);
-    } catch (const sdk::UnavailableError& e) {
-      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
-    } catch (const std::exception& e) {
-      throw Error(ErrorKind::Config, "sink " + sink.name + ": cannot read the status: " + e.what());
-    }
+    const std::optional<std::vector<sdk::CollectionStatus>> status = readStatus(sink, account);
     Poco::JSON::Object js(Poco::JSON_PRESERVE_KEY_ORDER);
     js.set("sink", sink.name);
     js.set("plugin", std::string(sink.loaded.descriptor->name));

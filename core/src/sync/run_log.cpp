@@ -166,6 +166,18 @@ std::vector<std::string> enabledCollections(const Runtime& rt) {
   return out;
 }
 
+std::optional<std::vector<sdk::CollectionStatus>> readStatus(SinkInstance& sink,
+                                                             const std::string& account) {
+  try {
+    std::lock_guard lock(*sink.mutex);
+    return sink.plugin->status(account);
+  } catch (const sdk::UnavailableError& e) {
+    throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::Config, "sink " + sink.name + ": cannot read the status: " + e.what());
+  }
+}
+
 std::int64_t nowMs() { return Poco::Timestamp().epochMicroseconds() / 1000; }
 
 sdk::RunRecord makeRunRecord(const RunSummary& summary, const std::string& account,
@@ -239,15 +251,7 @@ void printStatus(Runtime& rt, const std::string& account, std::ostream& out, lon
   const std::map<std::string, std::string> scopes = scopesByCollection(rt);
   bool any = false;
   for (SinkInstance& sink : rt.sinks) {
-    std::optional<std::vector<sdk::CollectionStatus>> status;
-    try {
-      std::lock_guard lock(*sink.mutex);
-      status = sink.plugin->status(account);
-    } catch (const sdk::UnavailableError& e) {
-      throw Error(ErrorKind::Unavailable, "sink " + sink.name + ": " + e.what());
-    } catch (const std::exception& e) {
-      throw Error(ErrorKind::Config, "sink " + sink.name + ": cannot read the status: " + e.what());
-    }
+    const std::optional<std::vector<sdk::CollectionStatus>> status = readStatus(sink, account);
     if (any) out << "\n";
     any = true;
     out << "sink " << sink.name << " (" << sink.loaded.descriptor->name << ")";

@@ -20,6 +20,11 @@ namespace oura::core {
 std::vector<std::string> enabledCollections(const Runtime& runtime);
 
 // Milliseconds since the Unix epoch, now.
+// One sink's status for `account` (SinkPlugin::status; nullopt: the sink keeps none), read under
+// its mutex. Throws Error: Unavailable when the sink is unreachable, Config when it cannot answer.
+std::optional<std::vector<sdk::CollectionStatus>> readStatus(SinkInstance& sink,
+                                                             const std::string& account);
+
 std::int64_t nowMs();
 
 // The run log entry of a finished run: the summary's collections, its exit code and outcome word
