@@ -466,7 +466,9 @@ int CollectorApplication::dispatch(const std::vector<std::string>& args) {
   const std::string& command = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "help") return commandHelp(rest);
-  checkOptions(args);
+  // `run` dispatches `scrape` for every run: its options (--every, --jitter) were checked once,
+  // against `run`, when it started.
+  if (!options_checked_) checkOptions(args);
   setUpLogging();
   if (command == "completion") {
     if (rest.size() != 1) throw Error(ErrorKind::Usage, "usage: oura-collector completion bash|zsh");
@@ -545,6 +547,7 @@ int CollectorApplication::commandRun(const std::vector<std::string>& args) {
     throw Error(ErrorKind::Usage, "run is incremental: --days, --since and --until are for a "
                                     "one-shot scrape (a backfill)");
   }
+  options_checked_ = true;
   RunEverySchedule schedule;
   if (every_) schedule.every = *every_;
   schedule.jitter = jitter_;

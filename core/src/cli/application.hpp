@@ -92,6 +92,7 @@ class CollectorApplication : public Poco::Util::Application {
   bool stdout_closed_ = false;
   std::optional<std::chrono::seconds> every_;   // run --every
   std::optional<std::chrono::seconds> jitter_;  // run --jitter
+  bool options_checked_ = false;  // set by `run`: its scrapes skip the per-command option check
 };
 
 }  // namespace oura::core

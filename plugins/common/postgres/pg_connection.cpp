@@ -1,5 +1,8 @@
 #include "pg_connection.hpp"
 
+#include <chrono>
+#include <optional>
+
 #include <dlfcn.h>
 #include <poll.h>
 
@@ -201,13 +204,18 @@ bool stopRequested() {
 }  // namespace
 
 PGresult* Connection::awaitResult() {
-  // Waits in slices of 100 ms so that a stop request cancels the statement (PQcancel): a lock
-  // wait, a long migration. The server then ends it with query_canceled and rolls back.
+  // Waits in slices of 100 ms so that a stop request cancels a statement that is still waiting
+  // 2 s after it (PQcancel): a lock wait, a long migration. The server then ends it with
+  // query_canceled and rolls back. The grace lets the short statements of an orderly stop finish:
+  // the batch in flight, the run log's record of the interrupted run.
+  constexpr auto kGrace = std::chrono::seconds(2);
   bool cancelled = false;
+  std::optional<std::chrono::steady_clock::time_point> stop_seen;
   PGresult* last = nullptr;
   for (;;) {
     while (PQisBusy(conn_)) {
-      if (!cancelled && stopRequested()) {
+      if (!stop_seen && stopRequested()) stop_seen = std::chrono::steady_clock::now();
+      if (!cancelled && stop_seen && std::chrono::steady_clock::now() - *stop_seen >= kGrace) {
         cancelled = true;
         if (PGcancel* cancel = PQgetCancel(conn_)) {
           char error[256];
